@@ -1,0 +1,563 @@
+// Package config loads switchboard's settings with viper, in the precedence
+// SPEC §4 fixes: flags > environment > .env file > switchboard.yaml >
+// defaults. Every key is declared once, in Keys, with its default, whether it
+// is a secret, and a one-line help text; .env.example, the README and the
+// redacted dump are all checked against that table.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"github.com/subosito/gotenv"
+)
+
+// EnvPrefix is prepended to every environment variable name.
+const EnvPrefix = "SWITCHBOARD"
+
+// Key describes one configuration key.
+type Key struct {
+	Name    string // dotted viper key, e.g. salesforce.client_id
+	Default string // as it would be typed in .env; empty means no default
+	Secret  bool   // redacted wherever configuration is printed or logged
+	Help    string // one line for .env.example, --help and the README
+}
+
+// Env is the environment variable that sets k.
+func (k Key) Env() string { return EnvName(k.Name) }
+
+// EnvName maps a dotted key to its environment variable: upper-cased, '.'
+// becomes '_', prefixed with SWITCHBOARD_ (SPEC §4).
+func EnvName(key string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Keys is every setting switchboard reads. Order is the order of
+// .env.example and of the README table.
+var Keys = []Key{
+	{Name: "salesforce.login_url", Default: "https://login.salesforce.com", Help: "OAuth host: https://login.salesforce.com, https://test.salesforce.com for sandboxes, or your My Domain (required for client_credentials)"},
+	{Name: "salesforce.auth_flow", Default: "jwt", Help: "jwt, client_credentials, refresh_token or password (legacy; Salesforce is retiring it)"},
+	{Name: "salesforce.client_id", Help: "Consumer key of the External Client App / Connected App"},
+	{Name: "salesforce.client_secret", Secret: true, Help: "Consumer secret (client_credentials, password, optional for refresh_token)"},
+	{Name: "salesforce.username", Help: "Integration user's username (jwt and password flows)"},
+	{Name: "salesforce.password", Secret: true, Help: "Integration user's password (password flow only)"},
+	{Name: "salesforce.security_token", Secret: true, Help: "Integration user's security token, appended to the password (password flow only)"},
+	{Name: "salesforce.private_key_file", Help: "PEM RSA private key whose certificate is uploaded to the app (jwt flow)"},
+	{Name: "salesforce.refresh_token", Secret: true, Help: "Refresh token (refresh_token flow)"},
+	{Name: "salesforce.api_version", Default: "62.0", Help: "REST and Streaming API version"},
+	{Name: "twilio.account_sid", Help: "Twilio Account SID (AC…)"},
+	{Name: "twilio.auth_token", Secret: true, Help: "Auth token of twilio.account_sid; also verifies webhook signatures"},
+	{Name: "twilio.accounts", Secret: true, Help: "More Twilio accounts, as SID:TOKEN pairs separated by commas (one per Channel_Type__c.Account_Sid__c)"},
+	{Name: "twilio.api_base_url", Default: "https://api.twilio.com", Help: "Where Twilio REST calls go (set to a simulator for tests)"},
+	{Name: "twilio.default_channel", Help: "Channel__c Name used when an outbound Task has no conversation"},
+	{Name: "server.listen", Default: ":8080", Help: "Address of the HTTP listener (webhooks, health, metrics)"},
+	{Name: "server.public_url", Help: "External https base URL Twilio calls; webhook signatures are checked against it"},
+	{Name: "store.url", Default: "sqlite://switchboard.db", Help: "Durable store: sqlite://path (embedded) or postgres://user@host:5432/db (several replicas)"},
+	{Name: "log.level", Default: "info", Help: "debug, info, warn or error"},
+	{Name: "log.format", Default: "json", Help: "json, or console for development"},
+}
+
+// Config is the typed view of the settings.
+type Config struct {
+	Salesforce Salesforce
+	Twilio     Twilio
+	Server     Server
+	Store      Store
+	Log        Log
+
+	// Source tells where each key's value came from (flag, env, .env,
+	// file, default); doctor prints it so an admin can see which layer won.
+	Source map[string]string
+}
+
+// Salesforce holds the org connection settings.
+type Salesforce struct {
+	LoginURL       string
+	AuthFlow       string
+	ClientID       string
+	ClientSecret   string
+	Username       string
+	Password       string
+	SecurityToken  string
+	PrivateKeyFile string
+	RefreshToken   string
+	APIVersion     string
+}
+
+// Twilio holds the Twilio settings.
+type Twilio struct {
+	AccountSID     string
+	AuthToken      string
+	Accounts       map[string]string // every account: SID → auth token, including AccountSID
+	APIBaseURL     string
+	DefaultChannel string
+}
+
+// Server holds the HTTP listener settings.
+type Server struct {
+	Listen    string
+	PublicURL string
+}
+
+// Store holds the durable store setting.
+type Store struct {
+	URL string
+}
+
+// Log holds logging settings.
+type Log struct {
+	Level  string
+	Format string
+}
+
+// LoadOptions say where to look.
+type LoadOptions struct {
+	// ConfigFile is an explicit YAML file (--config). Empty means
+	// ./switchboard.yaml if it exists.
+	ConfigFile string
+	// EnvFile is the dotenv file. Empty means ./.env if it exists.
+	EnvFile string
+	// Flags, if set, override everything for the keys they define; a flag
+	// named like the key (salesforce.client_id) binds to it.
+	Flags *pflag.FlagSet
+	// Environ replaces os.Environ (tests).
+	Environ []string
+}
+
+// Load reads the configuration layers and returns the typed Config. It does
+// not validate; call Validate with what the command needs.
+func Load(opts LoadOptions) (*Config, error) {
+	v := viper.New()
+	for _, k := range Keys {
+		if k.Default != "" {
+			v.SetDefault(k.Name, k.Default)
+		}
+	}
+
+	fileLayer, err := readYAML(v, opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	// The .env file sits between the environment and the YAML file, which
+	// viper has no layer for: merge it over the YAML (config layer), so the
+	// real environment and flags still win.
+	dotenv, err := readDotenv(opts.EnvFile)
+	if err != nil {
+		return nil, err
+	}
+	envMap := map[string]any{}
+	for _, k := range Keys {
+		// An empty line copied from .env.example (KEY=) means "not set
+		// here", not "set to empty over switchboard.yaml".
+		if val := dotenv[k.Env()]; val != "" {
+			setNested(envMap, k.Name, val)
+		}
+	}
+	if len(envMap) > 0 {
+		if err := v.MergeConfigMap(envMap); err != nil {
+			return nil, fmt.Errorf("config: merging .env: %w", err)
+		}
+	}
+
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	realEnv := map[string]string{}
+	for _, kv := range environ {
+		if name, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, EnvPrefix+"_") {
+			realEnv[name] = val
+		}
+	}
+	// Bind explicitly rather than AutomaticEnv so that a test's Environ is
+	// honoured and unknown SWITCHBOARD_ variables can be reported.
+	for _, k := range Keys {
+		// Empty counts as unset, as viper's AllowEmptyEnv(false) would.
+		if val := realEnv[k.Env()]; val != "" {
+			v.Set(k.Name, val) // replaced below by flags, which outrank env
+		}
+	}
+	if opts.Flags != nil {
+		for _, k := range Keys {
+			if f := opts.Flags.Lookup(k.Name); f != nil && f.Changed {
+				v.Set(k.Name, f.Value.String())
+			}
+		}
+	}
+
+	cfg := &Config{Source: map[string]string{}}
+	for _, k := range Keys {
+		src := "default"
+		switch {
+		case opts.Flags != nil && opts.Flags.Lookup(k.Name) != nil && opts.Flags.Lookup(k.Name).Changed:
+			src = "flag"
+		case realEnv[k.Env()] != "":
+			src = "env " + k.Env()
+		case dotenv[k.Env()] != "":
+			src = ".env"
+		case fileLayer != "" && v.InConfig(k.Name):
+			src = fileLayer
+		case k.Default == "":
+			src = "unset"
+		}
+		cfg.Source[k.Name] = src
+	}
+
+	str := func(key string) string { return strings.TrimSpace(v.GetString(key)) }
+	cfg.Salesforce = Salesforce{
+		LoginURL:       strings.TrimRight(str("salesforce.login_url"), "/"),
+		AuthFlow:       strings.ToLower(str("salesforce.auth_flow")),
+		ClientID:       str("salesforce.client_id"),
+		ClientSecret:   str("salesforce.client_secret"),
+		Username:       str("salesforce.username"),
+		Password:       v.GetString("salesforce.password"), // passwords may end in spaces
+		SecurityToken:  str("salesforce.security_token"),
+		PrivateKeyFile: str("salesforce.private_key_file"),
+		RefreshToken:   str("salesforce.refresh_token"),
+		APIVersion:     strings.TrimPrefix(str("salesforce.api_version"), "v"),
+	}
+	cfg.Twilio = Twilio{
+		AccountSID:     str("twilio.account_sid"),
+		AuthToken:      str("twilio.auth_token"),
+		APIBaseURL:     strings.TrimRight(str("twilio.api_base_url"), "/"),
+		DefaultChannel: str("twilio.default_channel"),
+		Accounts:       map[string]string{},
+	}
+	cfg.Server = Server{Listen: str("server.listen"), PublicURL: strings.TrimRight(str("server.public_url"), "/")}
+	cfg.Store = Store{URL: str("store.url")}
+	cfg.Log = Log{Level: strings.ToLower(str("log.level")), Format: strings.ToLower(str("log.format"))}
+
+	if cfg.Twilio.AccountSID != "" {
+		cfg.Twilio.Accounts[cfg.Twilio.AccountSID] = cfg.Twilio.AuthToken
+	}
+	if extra := str("twilio.accounts"); extra != "" {
+		for _, pair := range strings.Split(extra, ",") {
+			sid, tok, ok := strings.Cut(strings.TrimSpace(pair), ":")
+			if !ok {
+				// Kept so Validate can name the malformed entry (SID only,
+				// never the token).
+				cfg.Twilio.Accounts[strings.TrimSpace(pair)] = ""
+				continue
+			}
+			cfg.Twilio.Accounts[strings.TrimSpace(sid)] = strings.TrimSpace(tok)
+		}
+	}
+	return cfg, nil
+}
+
+// readYAML loads the YAML layer and returns its path ("" when none).
+func readYAML(v *viper.Viper, explicit string) (string, error) {
+	path := explicit
+	if path == "" {
+		if _, err := os.Stat("switchboard.yaml"); err != nil {
+			return "", nil
+		}
+		path = "switchboard.yaml"
+	}
+	v.SetConfigFile(path)
+	v.SetConfigType("yaml")
+	if err := v.ReadInConfig(); err != nil {
+		return "", fmt.Errorf("config: reading %s: %w", path, err)
+	}
+	return filepath.Base(path), nil
+}
+
+func readDotenv(explicit string) (map[string]string, error) {
+	path := explicit
+	if path == "" {
+		path = ".env"
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: reading %s: %w", path, err)
+	}
+	defer f.Close()
+	env, err := gotenv.StrictParse(f)
+	if err != nil {
+		return nil, fmt.Errorf("config: parsing %s: %w", path, err)
+	}
+	return env, nil
+}
+
+func setNested(m map[string]any, dotted string, val string) {
+	parts := strings.Split(dotted, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[parts[len(parts)-1]] = val
+}
+
+// Need says which parts of the configuration a command uses, so that
+// `setup` does not demand Twilio credentials and `demo` demands nothing.
+type Need uint8
+
+const (
+	NeedSalesforce Need = 1 << iota
+	NeedTwilio
+	NeedServer
+	NeedStore
+	NeedAll = NeedSalesforce | NeedTwilio | NeedServer | NeedStore
+)
+
+// Problem is one invalid or missing setting.
+type Problem struct {
+	Key     string
+	Message string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s: %s (set %s)", p.Key, p.Message, EnvName(p.Key))
+}
+
+// ValidationError lists every problem found, one per line.
+type ValidationError struct{ Problems []Problem }
+
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+var (
+	apiVersionRE = regexp.MustCompile(`^[0-9]{2}\.0$`)
+	accountSIDRE = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+)
+
+// Validate checks what the command needs and returns a *ValidationError
+// naming every problem, or nil.
+func (c *Config) Validate(need Need) error {
+	var ps []Problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	}
+	required := func(key, val, why string) {
+		if val == "" {
+			add(key, "required%s", why)
+		}
+	}
+
+	if need&NeedSalesforce != 0 {
+		sf := c.Salesforce
+		if u, err := checkURL(sf.LoginURL); err != nil {
+			add("salesforce.login_url", "%v", err)
+		} else if sf.AuthFlow == "client_credentials" && isGenericLoginHost(u.Hostname()) {
+			add("salesforce.login_url", "client_credentials needs your My Domain (https://<domain>.my.salesforce.com), not %s", u.Host)
+		}
+		required("salesforce.client_id", sf.ClientID, "")
+		switch sf.AuthFlow {
+		case "jwt":
+			required("salesforce.username", sf.Username, " for the jwt flow")
+			if sf.PrivateKeyFile == "" {
+				add("salesforce.private_key_file", "required for the jwt flow")
+			} else if err := checkPEMFile(sf.PrivateKeyFile); err != nil {
+				add("salesforce.private_key_file", "%v", err)
+			}
+		case "client_credentials":
+			required("salesforce.client_secret", sf.ClientSecret, " for the client_credentials flow")
+		case "refresh_token":
+			required("salesforce.refresh_token", sf.RefreshToken, " for the refresh_token flow")
+		case "password":
+			required("salesforce.client_secret", sf.ClientSecret, " for the password flow")
+			required("salesforce.username", sf.Username, " for the password flow")
+			required("salesforce.password", sf.Password, " for the password flow")
+		default:
+			add("salesforce.auth_flow", "%q is not one of jwt, client_credentials, refresh_token, password", sf.AuthFlow)
+		}
+		if !apiVersionRE.MatchString(sf.APIVersion) {
+			add("salesforce.api_version", "%q is not a Salesforce API version like 62.0", sf.APIVersion)
+		}
+	}
+	if need&NeedTwilio != 0 {
+		tw := c.Twilio
+		required("twilio.account_sid", tw.AccountSID, "")
+		if tw.AccountSID != "" && !accountSIDRE.MatchString(tw.AccountSID) {
+			add("twilio.account_sid", "%q is not an Account SID (AC followed by 32 hex digits)", tw.AccountSID)
+		}
+		required("twilio.auth_token", tw.AuthToken, "")
+		for sid, tok := range tw.Accounts {
+			if sid == tw.AccountSID {
+				continue
+			}
+			if !accountSIDRE.MatchString(sid) || tok == "" {
+				add("twilio.accounts", "entry %q is not SID:TOKEN with an AC… SID", sid)
+			}
+		}
+		if _, err := checkURL(tw.APIBaseURL); err != nil {
+			add("twilio.api_base_url", "%v", err)
+		}
+	}
+	if need&NeedServer != 0 {
+		if c.Server.Listen == "" {
+			add("server.listen", "required, e.g. :8080")
+		}
+		if c.Server.PublicURL == "" {
+			add("server.public_url", "required: the https URL Twilio calls this sidecar at")
+		} else if _, err := checkURL(c.Server.PublicURL); err != nil {
+			add("server.public_url", "%v", err)
+		}
+	}
+	if need&NeedStore != 0 {
+		u := c.Store.URL
+		if !strings.HasPrefix(u, "sqlite://") && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			add("store.url", "%q must start with sqlite:// or postgres://", u)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		add("log.format", "%q is not json or console", c.Log.Format)
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: ps}
+}
+
+// checkURL accepts https URLs, and http only for loopback hosts (the
+// simulators), because tokens and auth tokens travel over these.
+func checkURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		h := u.Hostname()
+		if h != "localhost" && h != "127.0.0.1" && h != "::1" {
+			return nil, fmt.Errorf("%q must use https (http is allowed only for localhost)", raw)
+		}
+	default:
+		return nil, fmt.Errorf("%q must be an https URL", raw)
+	}
+	return u, nil
+}
+
+func isGenericLoginHost(host string) bool {
+	return host == "login.salesforce.com" || host == "test.salesforce.com"
+}
+
+func checkPEMFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v", path, errors.Unwrap(err))
+	}
+	if !strings.Contains(string(b), "PRIVATE KEY-----") {
+		return fmt.Errorf("%s holds no PEM private key", path)
+	}
+	return nil
+}
+
+// Redacted returns every key with its value as it may be printed: secrets
+// show only whether they are set.
+func (c *Config) Redacted() map[string]string {
+	vals := c.values()
+	out := make(map[string]string, len(Keys))
+	for _, k := range Keys {
+		val := vals[k.Name]
+		if k.Secret && val != "" {
+			val = "[redacted]"
+		}
+		out[k.Name] = val
+	}
+	return out
+}
+
+// String renders the redacted configuration, one key per line, sorted, so a
+// %v in a log line can never leak a secret.
+func (c *Config) String() string {
+	r := c.Redacted()
+	names := make([]string, 0, len(r))
+	for n := range r {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "%s=%s\n", n, r[n])
+	}
+	return b.String()
+}
+
+// Secrets lists the secret values that are set, for log scrubbing.
+func (c *Config) Secrets() []string {
+	vals := c.values()
+	var out []string
+	for _, k := range Keys {
+		if k.Secret && vals[k.Name] != "" {
+			out = append(out, vals[k.Name])
+		}
+	}
+	for _, tok := range c.Twilio.Accounts {
+		if tok != "" {
+			out = append(out, tok)
+		}
+	}
+	return out
+}
+
+func (c *Config) values() map[string]string {
+	accounts := make([]string, 0, len(c.Twilio.Accounts))
+	for sid, tok := range c.Twilio.Accounts {
+		if sid != c.Twilio.AccountSID {
+			accounts = append(accounts, sid+":"+tok)
+		}
+	}
+	sort.Strings(accounts)
+	return map[string]string{
+		"salesforce.login_url":        c.Salesforce.LoginURL,
+		"salesforce.auth_flow":        c.Salesforce.AuthFlow,
+		"salesforce.client_id":        c.Salesforce.ClientID,
+		"salesforce.client_secret":    c.Salesforce.ClientSecret,
+		"salesforce.username":         c.Salesforce.Username,
+		"salesforce.password":         c.Salesforce.Password,
+		"salesforce.security_token":   c.Salesforce.SecurityToken,
+		"salesforce.private_key_file": c.Salesforce.PrivateKeyFile,
+		"salesforce.refresh_token":    c.Salesforce.RefreshToken,
+		"salesforce.api_version":      c.Salesforce.APIVersion,
+		"twilio.account_sid":          c.Twilio.AccountSID,
+		"twilio.auth_token":           c.Twilio.AuthToken,
+		"twilio.accounts":             strings.Join(accounts, ","),
+		"twilio.api_base_url":         c.Twilio.APIBaseURL,
+		"twilio.default_channel":      c.Twilio.DefaultChannel,
+		"server.listen":               c.Server.Listen,
+		"server.public_url":           c.Server.PublicURL,
+		"store.url":                   c.Store.URL,
+		"log.level":                   c.Log.Level,
+		"log.format":                  c.Log.Format,
+	}
+}
+
+// RegisterFlags adds a --<key> flag for every key to fs, so any setting can
+// be given on the command line (highest precedence).
+func RegisterFlags(fs *pflag.FlagSet) {
+	for _, k := range Keys {
+		fs.String(k.Name, "", k.Help+" [env "+k.Env()+"]")
+	}
+}

@@ -1,0 +1,335 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// chdir moves the test into an empty folder so no stray .env or
+// switchboard.yaml of the developer's leaks in.
+func chdir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	return dir
+}
+
+func write(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	if got := EnvName("salesforce.client_id"); got != "SWITCHBOARD_SALESFORCE_CLIENT_ID" {
+		t.Fatalf("EnvName = %q", got)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	chdir(t)
+	cfg, err := Load(LoadOptions{Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"salesforce.login_url":   "https://login.salesforce.com",
+		"salesforce.auth_flow":   "jwt",
+		"salesforce.api_version": "62.0",
+		"twilio.api_base_url":    "https://api.twilio.com",
+		"server.listen":          ":8080",
+		"store.url":              "sqlite://switchboard.db",
+		"log.level":              "info",
+		"log.format":             "json",
+	}
+	got := cfg.Redacted()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+		if cfg.Source[k] != "default" {
+			t.Errorf("%s source = %q, want default", k, cfg.Source[k])
+		}
+	}
+}
+
+// TestPrecedence checks SPEC §4: flags > environment > .env > yaml > defaults,
+// one key per layer boundary.
+func TestPrecedence(t *testing.T) {
+	dir := chdir(t)
+	write(t, filepath.Join(dir, "switchboard.yaml"), `
+log:
+  level: debug        # yaml only
+server:
+  listen: ":7000"     # yaml, beaten by .env
+  public_url: https://yaml.example
+twilio:
+  default_channel: yaml-channel # yaml, beaten by env
+store:
+  url: sqlite://yaml.db         # yaml, beaten by flag
+`)
+	write(t, filepath.Join(dir, ".env"), "SWITCHBOARD_SERVER_LISTEN=:7001\nSWITCHBOARD_SERVER_PUBLIC_URL=https://dotenv.example\n")
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	if err := fs.Parse([]string{"--store.url=postgres://flag@127.0.0.1/db"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(LoadOptions{Flags: fs, Environ: []string{
+		"SWITCHBOARD_TWILIO_DEFAULT_CHANNEL=env-channel",
+		"SWITCHBOARD_SERVER_PUBLIC_URL=https://env.example",
+		"UNRELATED=1",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ key, got, want, src string }{
+		{"log.level", cfg.Log.Level, "debug", "switchboard.yaml"},
+		{"server.listen", cfg.Server.Listen, ":7001", ".env"},
+		{"server.public_url", cfg.Server.PublicURL, "https://env.example", "env SWITCHBOARD_SERVER_PUBLIC_URL"},
+		{"twilio.default_channel", cfg.Twilio.DefaultChannel, "env-channel", "env SWITCHBOARD_TWILIO_DEFAULT_CHANNEL"},
+		{"store.url", cfg.Store.URL, "postgres://flag@127.0.0.1/db", "flag"},
+		{"log.format", cfg.Log.Format, "json", "default"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.key, c.got, c.want)
+		}
+		if cfg.Source[c.key] != c.src {
+			t.Errorf("%s source = %q, want %q", c.key, cfg.Source[c.key], c.src)
+		}
+	}
+}
+
+func TestExplicitFilesMissing(t *testing.T) {
+	chdir(t)
+	if _, err := Load(LoadOptions{ConfigFile: "nope.yaml", Environ: []string{}}); err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Fatalf("missing --config file: err = %v, want one naming nope.yaml", err)
+	}
+	if _, err := Load(LoadOptions{EnvFile: "nope.env", Environ: []string{}}); err == nil || !strings.Contains(err.Error(), "nope.env") {
+		t.Fatalf("missing env file: err = %v, want one naming nope.env", err)
+	}
+}
+
+func TestBadYAMLNamesFile(t *testing.T) {
+	dir := chdir(t)
+	write(t, filepath.Join(dir, "switchboard.yaml"), "log: [unclosed\n")
+	_, err := Load(LoadOptions{Environ: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "switchboard.yaml") {
+		t.Fatalf("err = %v, want a parse error naming switchboard.yaml", err)
+	}
+}
+
+func problems(t *testing.T, err error) map[string]string {
+	t.Helper()
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("err = %v, want *ValidationError", err)
+	}
+	out := map[string]string{}
+	for _, p := range ve.Problems {
+		out[p.Key] = p.String()
+	}
+	return out
+}
+
+// TestEachRequiredKeyNamesItsEnv removes each required key of a complete
+// configuration in turn and checks the one problem line names the key and its
+// environment variable.
+func TestEachRequiredKeyNamesItsEnv(t *testing.T) {
+	dir := chdir(t)
+	keyFile := filepath.Join(dir, "key.pem")
+	write(t, keyFile, "-----BEGIN RSA PRIVATE KEY-----\nMII...\n-----END RSA PRIVATE KEY-----\n")
+	complete := map[string]string{
+		"SWITCHBOARD_SALESFORCE_CLIENT_ID":        "3MVG9abc",
+		"SWITCHBOARD_SALESFORCE_USERNAME":         "integration@example.com",
+		"SWITCHBOARD_SALESFORCE_PRIVATE_KEY_FILE": keyFile,
+		"SWITCHBOARD_TWILIO_ACCOUNT_SID":          "AC" + strings.Repeat("0a", 16),
+		"SWITCHBOARD_TWILIO_AUTH_TOKEN":           "secret-token",
+		"SWITCHBOARD_SERVER_PUBLIC_URL":           "https://sms.example.com",
+	}
+	env := func(skip string) []string {
+		var out []string
+		for k, v := range complete {
+			if k != skip {
+				out = append(out, k+"="+v)
+			}
+		}
+		return out
+	}
+	cfg, err := Load(LoadOptions{Environ: env("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(NeedAll); err != nil {
+		t.Fatalf("complete config: %v", err)
+	}
+	for name := range complete {
+		cfg, err := Load(LoadOptions{Environ: env(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := problems(t, cfg.Validate(NeedAll))
+		if len(ps) != 1 {
+			t.Errorf("without %s: %d problems %v, want 1", name, len(ps), ps)
+			continue
+		}
+		for key, line := range ps {
+			if EnvName(key) != name || !strings.Contains(line, "set "+name) || !strings.HasPrefix(line, key+": required") {
+				t.Errorf("without %s: problem line %q", name, line)
+			}
+		}
+	}
+}
+
+func TestValidateBadValues(t *testing.T) {
+	chdir(t)
+	cfg, err := Load(LoadOptions{Environ: []string{
+		"SWITCHBOARD_SALESFORCE_AUTH_FLOW=saml",
+		"SWITCHBOARD_SALESFORCE_CLIENT_ID=x",
+		"SWITCHBOARD_SALESFORCE_API_VERSION=62",
+		"SWITCHBOARD_SALESFORCE_LOGIN_URL=http://login.salesforce.com",
+		"SWITCHBOARD_TWILIO_ACCOUNT_SID=ACnothex",
+		"SWITCHBOARD_TWILIO_AUTH_TOKEN=t",
+		"SWITCHBOARD_TWILIO_ACCOUNTS=AC" + strings.Repeat("1", 32) + ":tok,broken",
+		"SWITCHBOARD_SERVER_PUBLIC_URL=ftp://x",
+		"SWITCHBOARD_STORE_URL=mysql://x",
+		"SWITCHBOARD_LOG_LEVEL=loud",
+		"SWITCHBOARD_LOG_FORMAT=xml",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := problems(t, cfg.Validate(NeedAll))
+	want := map[string]string{
+		"salesforce.auth_flow":   `"saml" is not one of`,
+		"salesforce.api_version": `"62" is not a Salesforce API version`,
+		"salesforce.login_url":   "must use https",
+		"twilio.account_sid":     "is not an Account SID",
+		"twilio.accounts":        `entry "broken"`,
+		"server.public_url":      "must be an https URL",
+		"store.url":              "must start with sqlite:// or postgres://",
+		"log.level":              `"loud"`,
+		"log.format":             `"xml"`,
+	}
+	for k, frag := range want {
+		if !strings.Contains(ps[k], frag) || !strings.Contains(ps[k], EnvName(k)) {
+			t.Errorf("%s: problem %q, want it to contain %q and %s", k, ps[k], frag, EnvName(k))
+		}
+	}
+	if len(ps) != len(want) {
+		t.Errorf("got %d problems, want %d: %v", len(ps), len(want), ps)
+	}
+}
+
+func TestFlowSpecificRequirements(t *testing.T) {
+	chdir(t)
+	cases := map[string][]string{
+		"password":           {"salesforce.client_secret", "salesforce.username", "salesforce.password"},
+		"client_credentials": {"salesforce.client_secret"},
+		"refresh_token":      {"salesforce.refresh_token"},
+		"jwt":                {"salesforce.username", "salesforce.private_key_file"},
+	}
+	for flow, keys := range cases {
+		cfg, err := Load(LoadOptions{Environ: []string{
+			"SWITCHBOARD_SALESFORCE_AUTH_FLOW=" + flow,
+			"SWITCHBOARD_SALESFORCE_CLIENT_ID=x",
+			"SWITCHBOARD_SALESFORCE_LOGIN_URL=https://acme.my.salesforce.com",
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := problems(t, cfg.Validate(NeedSalesforce))
+		for _, k := range keys {
+			if !strings.Contains(ps[k], "required for the "+flow+" flow") {
+				t.Errorf("%s: %s problem = %q", flow, k, ps[k])
+			}
+		}
+		if len(ps) != len(keys) {
+			t.Errorf("%s: %v", flow, ps)
+		}
+	}
+	// client_credentials refuses the generic login host (reference §1.1).
+	cfg, _ := Load(LoadOptions{Environ: []string{
+		"SWITCHBOARD_SALESFORCE_AUTH_FLOW=client_credentials",
+		"SWITCHBOARD_SALESFORCE_CLIENT_ID=x", "SWITCHBOARD_SALESFORCE_CLIENT_SECRET=y",
+	}})
+	if ps := problems(t, cfg.Validate(NeedSalesforce)); !strings.Contains(ps["salesforce.login_url"], "My Domain") {
+		t.Errorf("client_credentials on login.salesforce.com: %v", ps)
+	}
+}
+
+func TestJWTKeyFileChecked(t *testing.T) {
+	dir := chdir(t)
+	notPEM := filepath.Join(dir, "key.txt")
+	write(t, notPEM, "hello")
+	for file, frag := range map[string]string{notPEM: "holds no PEM private key", filepath.Join(dir, "absent.pem"): "cannot read"} {
+		cfg, _ := Load(LoadOptions{Environ: []string{
+			"SWITCHBOARD_SALESFORCE_CLIENT_ID=x", "SWITCHBOARD_SALESFORCE_USERNAME=u",
+			"SWITCHBOARD_SALESFORCE_PRIVATE_KEY_FILE=" + file,
+		}})
+		ps := problems(t, cfg.Validate(NeedSalesforce))
+		if !strings.Contains(ps["salesforce.private_key_file"], frag) {
+			t.Errorf("%s: %v", file, ps)
+		}
+	}
+}
+
+// TestSecretsNeverPrinted sets every secret and checks neither Redacted nor
+// String shows it.
+func TestSecretsNeverPrinted(t *testing.T) {
+	chdir(t)
+	var env []string
+	for _, k := range Keys {
+		if k.Secret {
+			env = append(env, k.Env()+"=s3cr3t-"+k.Name)
+		}
+	}
+	env = append(env, "SWITCHBOARD_TWILIO_ACCOUNTS=AC"+strings.Repeat("2", 32)+":s3cr3t-extra")
+	cfg, err := Load(LoadOptions{Environ: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := cfg.String()
+	if strings.Contains(dump, "s3cr3t") {
+		t.Fatalf("secret printed:\n%s", dump)
+	}
+	if !strings.Contains(dump, "salesforce.password=[redacted]") {
+		t.Fatalf("set secret should show as [redacted]:\n%s", dump)
+	}
+	if len(cfg.Secrets()) < 6 {
+		t.Fatalf("Secrets() = %d values, want every set secret", len(cfg.Secrets()))
+	}
+}
+
+// TestEveryKeyHasAValue guards values(): a key added to Keys but not to the
+// typed struct would silently print empty.
+func TestEveryKeyHasAValue(t *testing.T) {
+	chdir(t)
+	var env []string
+	for _, k := range Keys {
+		v := "x"
+		if k.Name == "twilio.accounts" {
+			v = "AC" + strings.Repeat("3", 32) + ":t"
+		}
+		env = append(env, k.Env()+"="+v)
+	}
+	cfg, err := Load(LoadOptions{Environ: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := cfg.values()
+	for _, k := range Keys {
+		if vals[k.Name] == "" {
+			t.Errorf("key %s is loaded nowhere", k.Name)
+		}
+	}
+	if len(vals) != len(Keys) {
+		t.Errorf("values() has %d keys, Keys has %d", len(vals), len(Keys))
+	}
+}

@@ -1,0 +1,384 @@
+package sfdc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard/switchboard/sfdc/soql"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+)
+
+// The PushTopics of SPEC §2. Subscribers listen on "/topic/" + name.
+const (
+	TopicTasks         = "SwitchboardTasks"
+	TopicConversations = "SwitchboardConversations"
+
+	QueryTasks         = "SELECT Id, Message_Type__c, Message_Status__c, Conversation__c FROM Task WHERE Message_Type__c = 'Outbound' AND Message_Status__c = 'Pending'"
+	QueryConversations = "SELECT Id, Status__c, Record_Id__c, Channel__c, Message_Recipient__c FROM Conversation__c"
+)
+
+// FieldSpec is one field SPEC §1 requires. Type is the describe type
+// ("picklist", "reference", "datetime", …) where SPEC fixes it, empty where
+// any type will do (standard fields, free text).
+type FieldSpec struct {
+	Name        string
+	Type        string
+	ReferenceTo string
+	ExternalID  bool     // also requires Unique
+	Picklist    []string // values that must exist
+}
+
+// ObjectSpec is one object of SPEC §1 with the fields switchboard uses.
+type ObjectSpec struct {
+	Name   string
+	Fields []FieldSpec
+}
+
+// SpecSchema returns the schema of SPEC §1 (a fresh copy each call), for
+// Setup, `doctor` and the metadata tests.
+func SpecSchema() []ObjectSpec {
+	text := func(names ...string) []FieldSpec {
+		fs := make([]FieldSpec, len(names))
+		for i, n := range names {
+			fs[i] = FieldSpec{Name: n}
+		}
+		return fs
+	}
+	ref := func(name, to string) FieldSpec { return FieldSpec{Name: name, Type: "reference", ReferenceTo: to} }
+	typed := func(name, typ string) FieldSpec { return FieldSpec{Name: name, Type: typ} }
+	pick := func(name string, values ...string) FieldSpec {
+		return FieldSpec{Name: name, Type: "picklist", Picklist: values}
+	}
+	return []ObjectSpec{
+		{Name: "Task", Fields: slices.Concat(text("Description", "Subject", "WhoId", "WhatId"), []FieldSpec{
+			{Name: "Status", Picklist: []string{"Completed"}},
+			ref("Conversation__c", "Conversation__c"),
+			pick("Message_Type__c", "Outbound", "Inbound"),
+			pick("Message_Status__c", "Pending", "Queued", "Sending", "Sent", "Delivered", "Undelivered", "Failed", "Read", "Received", "Error", "Canceled"),
+			{Name: "Message_Sid__c", Type: "string", ExternalID: true},
+			typed("Message_Send_Date__c", "datetime"),
+			typed("Message_Status_Check_Date__c", "datetime"),
+			typed("Error_Description__c", "textarea"),
+		})},
+		{Name: "Conversation__c", Fields: slices.Concat(text("Name", "OwnerId"), []FieldSpec{
+			pick("Status__c", "Open", "Closed"),
+			ref("Channel__c", "Channel__c"),
+			typed("Message_Recipient__c", "phone"),
+			typed("Record_Id__c", "string"),
+			ref("External_Channel__c", "External_Channel__c"),
+		})},
+		{Name: "Channel_Type__c", Fields: slices.Concat(text("Name", "Account_Sid__c", "Callback_Url__c"), []FieldSpec{
+			typed("Max_Message_Length__c", "double"),
+			pick("Provider__c", "Twilio SMS", "Twilio WhatsApp"),
+		})},
+		{Name: "Channel__c", Fields: slices.Concat(text("Name", "Phone_Number__c", "Messaging_Service_Sid__c", "Queue_Name__c"), []FieldSpec{
+			ref("Channel_Type__c", "Channel_Type__c"),
+			typed("Active__c", "boolean"),
+		})},
+		{Name: "External_Channel__c", Fields: slices.Concat(text("Name", "Object_API_Name__c", "Field_API_Name__c"), []FieldSpec{
+			ref("Channel_Type__c", "Channel_Type__c"),
+		})},
+		{Name: "Message_Template__c", Fields: text("Name", "SObject_API_Name__c", "Message_Text__c")},
+		{Name: "Message_Template_Translation__c", Fields: slices.Concat([]FieldSpec{
+			ref("Message_Template__c", "Message_Template__c"),
+		}, text("Language__c", "Text_Body__c"))},
+		{Name: "Opt_In__c", Fields: slices.Concat([]FieldSpec{
+			{Name: "UniqueId__c", Type: "string", ExternalID: true},
+			ref("Channel__c", "Channel__c"),
+			typed("Active__c", "boolean"),
+			typed("Opt_In_Date_Time__c", "datetime"),
+			typed("Opt_Out_Date_Time__c", "datetime"),
+		}, text("Phone_Number__c", "Keyword__c"))},
+	}
+}
+
+// DefaultExternalChannels are the phone fields `setup` registers (SPEC §1),
+// as object and field API names.
+func DefaultExternalChannels() [][2]string {
+	return [][2]string{{"Contact", "MobilePhone"}, {"Contact", "Phone"}, {"Lead", "MobilePhone"}, {"Lead", "Phone"}}
+}
+
+// Problem is a gap between the org and SPEC §1, named by API names.
+type Problem struct {
+	Object string
+	Field  string // empty when the object itself is missing
+	Value  string // the missing picklist value, if that is the problem
+	Detail string
+}
+
+func (p Problem) String() string {
+	s := p.Object
+	if p.Field != "" {
+		s += "." + p.Field
+	}
+	if p.Value != "" {
+		s += fmt.Sprintf(" value %q", p.Value)
+	}
+	return s + ": " + p.Detail
+}
+
+// Report says what Setup did and what it found missing. Created, Updated,
+// Unchanged and Skipped name items like "PushTopic SwitchboardTasks" or
+// "External_Channel__c Contact.MobilePhone".
+type Report struct {
+	Created, Updated, Unchanged []string
+	Skipped                     []string // not attempted because schema is missing
+	Missing                     []Problem
+}
+
+// Ready reports whether the org has everything SPEC requires.
+func (r Report) Ready() bool { return len(r.Missing) == 0 && len(r.Skipped) == 0 }
+
+// Changed reports whether Setup created or updated anything.
+func (r Report) Changed() bool { return len(r.Created)+len(r.Updated) > 0 }
+
+func (r Report) String() string {
+	var b strings.Builder
+	if !r.Changed() {
+		b.WriteString("no change\n")
+	}
+	for _, l := range []struct {
+		label string
+		items []string
+	}{{"created", r.Created}, {"updated", r.Updated}, {"unchanged", r.Unchanged}, {"skipped", r.Skipped}} {
+		for _, it := range l.items {
+			fmt.Fprintf(&b, "%s: %s\n", l.label, it)
+		}
+	}
+	for _, p := range r.Missing {
+		fmt.Fprintf(&b, "missing: %s\n", p)
+	}
+	return b.String()
+}
+
+// Setup makes the org ready for switchboard: it checks the schema against
+// SPEC §1, creates or updates the SPEC §2 PushTopics and creates the default
+// External Channels. It is idempotent; a second run changes nothing. Work
+// that depends on missing schema is skipped and listed. The error is for
+// failures of the calls themselves (auth, network, refused writes); the
+// report holds what was done up to then.
+func Setup(ctx context.Context, c *Client, log *zap.Logger) (Report, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	var rep Report
+	missing, err := CheckSchema(ctx, c, SpecSchema())
+	rep.Missing = missing
+	if err != nil {
+		return rep, err
+	}
+	if err := setupPushTopics(ctx, c, &rep); err != nil {
+		return rep, err
+	}
+	if err := setupExternalChannels(ctx, c, &rep); err != nil {
+		return rep, err
+	}
+	for _, p := range rep.Missing {
+		log.Warn("salesforce schema incomplete", zap.String("problem", p.String()))
+	}
+	log.Info("salesforce setup done", zap.Strings("created", rep.Created), zap.Strings("updated", rep.Updated),
+		zap.Int("unchanged", len(rep.Unchanged)), zap.Strings("skipped", rep.Skipped), zap.Bool("ready", rep.Ready()))
+	return rep, nil
+}
+
+// CheckSchema describes every object of want (a few at a time: one describe
+// per object is the only REST shape that returns picklist values) and lists
+// what the org lacks, in want's order.
+func CheckSchema(ctx context.Context, c *Client, want []ObjectSpec) ([]Problem, error) {
+	found := make([][]Problem, len(want))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, obj := range want {
+		g.Go(func() error {
+			d, err := c.Describe(gctx, obj.Name)
+			if IsNotFound(err) {
+				found[i] = []Problem{{Object: obj.Name, Detail: "object missing"}}
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			found[i] = compareObject(obj, d)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(found...), nil
+}
+
+func compareObject(want ObjectSpec, d *ObjectDescribe) []Problem {
+	var out []Problem
+	for _, fs := range want.Fields {
+		f, ok := d.Field(fs.Name)
+		if !ok {
+			out = append(out, Problem{Object: want.Name, Field: fs.Name, Detail: "field missing"})
+			continue
+		}
+		miss := func(detail string) { out = append(out, Problem{Object: want.Name, Field: fs.Name, Detail: detail}) }
+		if fs.Type != "" && !strings.EqualFold(f.Type, fs.Type) {
+			miss(fmt.Sprintf("is %s, want %s", f.Type, fs.Type))
+		}
+		if fs.ReferenceTo != "" && len(f.ReferenceTo) > 0 && !slices.ContainsFunc(f.ReferenceTo, func(s string) bool { return strings.EqualFold(s, fs.ReferenceTo) }) {
+			miss(fmt.Sprintf("refers to %s, want %s", strings.Join(f.ReferenceTo, ", "), fs.ReferenceTo))
+		}
+		if fs.ExternalID && (!f.ExternalID || !f.Unique) {
+			miss("must be an External ID and Unique (switchboard upserts on it)")
+		}
+		for _, v := range fs.Picklist {
+			if !slices.ContainsFunc(f.PicklistValues, func(p PicklistValue) bool { return p.Value == v && p.Active }) {
+				out = append(out, Problem{Object: want.Name, Field: fs.Name, Value: v, Detail: "picklist value missing or inactive"})
+			}
+		}
+	}
+	return out
+}
+
+// pushTopic is a PushTopic record (ref §4.1, §4.5).
+type pushTopic struct {
+	ID                         string  `json:"Id,omitempty"`
+	Name                       string  `json:"Name"`
+	Query                      string  `json:"Query"`
+	APIVersion                 float64 `json:"ApiVersion"`
+	IsActive                   bool    `json:"IsActive"`
+	NotifyForFields            string  `json:"NotifyForFields"`
+	NotifyForOperationCreate   bool    `json:"NotifyForOperationCreate"`
+	NotifyForOperationUpdate   bool    `json:"NotifyForOperationUpdate"`
+	NotifyForOperationDelete   bool    `json:"NotifyForOperationDelete"`
+	NotifyForOperationUndelete bool    `json:"NotifyForOperationUndelete"`
+}
+
+type topicSpec struct {
+	name, query, object string
+	fields              []string // every field the query references
+}
+
+func specTopics() []topicSpec {
+	return []topicSpec{
+		{TopicTasks, QueryTasks, "Task", []string{"Message_Type__c", "Message_Status__c", "Conversation__c"}},
+		{TopicConversations, QueryConversations, "Conversation__c", []string{"Status__c", "Record_Id__c", "Channel__c", "Message_Recipient__c"}},
+	}
+}
+
+func setupPushTopics(ctx context.Context, c *Client, rep *Report) error {
+	version, err := strconv.ParseFloat(c.APIVersion(), 64)
+	if err != nil {
+		return fmt.Errorf("sfdc: API version %q: %w", c.APIVersion(), err)
+	}
+	specs := specTopics()
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.name
+	}
+	in, _ := soql.InList(names)
+	var existing []pushTopic
+	if err := c.Query(ctx, "SELECT Id, Name, Query, ApiVersion, IsActive, NotifyForFields, NotifyForOperationCreate, NotifyForOperationUpdate, NotifyForOperationDelete, NotifyForOperationUndelete FROM PushTopic WHERE Name IN "+in, &existing); err != nil {
+		return fmt.Errorf("sfdc: read PushTopics: %w", err)
+	}
+	for _, s := range specs {
+		item := "PushTopic " + s.name
+		if blocked := blockingProblems(rep.Missing, s.object, s.fields); blocked != "" {
+			rep.Skipped = append(rep.Skipped, item+" (needs "+blocked+")")
+			continue
+		}
+		want := pushTopic{
+			Name: s.name, Query: s.query, APIVersion: version, IsActive: true,
+			NotifyForFields: "Referenced", NotifyForOperationCreate: true, NotifyForOperationUpdate: true,
+		}
+		i := slices.IndexFunc(existing, func(p pushTopic) bool { return p.Name == s.name })
+		switch {
+		case i < 0:
+			if _, err := c.Create(ctx, "PushTopic", want); err != nil {
+				return fmt.Errorf("sfdc: create %s: %w", item, err)
+			}
+			rep.Created = append(rep.Created, item)
+		case existing[i].ID != "" && sameTopic(existing[i], want):
+			rep.Unchanged = append(rep.Unchanged, item)
+		default:
+			if err := c.Update(ctx, "PushTopic", existing[i].ID, want); err != nil {
+				return fmt.Errorf("sfdc: update %s: %w", item, err)
+			}
+			rep.Updated = append(rep.Updated, item)
+		}
+	}
+	return nil
+}
+
+func sameTopic(have, want pushTopic) bool {
+	have.ID = ""
+	return have == want
+}
+
+// blockingProblems names the missing object or fields among those a step
+// needs, or returns "".
+func blockingProblems(missing []Problem, object string, fields []string) string {
+	var names []string
+	for _, p := range missing {
+		if p.Object != object {
+			continue
+		}
+		if p.Field == "" {
+			return object
+		}
+		if p.Value == "" && slices.Contains(fields, p.Field) && p.Detail == "field missing" {
+			names = append(names, object+"."+p.Field)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func setupExternalChannels(ctx context.Context, c *Client, rep *Report) error {
+	if blocked := blockingProblems(rep.Missing, "External_Channel__c", []string{"Name", "Object_API_Name__c", "Field_API_Name__c"}); blocked != "" {
+		rep.Skipped = append(rep.Skipped, "default External Channels (needs "+blocked+")")
+		return nil
+	}
+	type channel struct {
+		Name   string `json:"Name,omitempty"`
+		Object string `json:"Object_API_Name__c"`
+		Field  string `json:"Field_API_Name__c"`
+	}
+	objects := []string{}
+	for _, d := range DefaultExternalChannels() {
+		if !slices.Contains(objects, d[0]) {
+			objects = append(objects, d[0])
+		}
+	}
+	in, _ := soql.InList(objects)
+	var have []channel
+	if err := c.Query(ctx, "SELECT Object_API_Name__c, Field_API_Name__c FROM External_Channel__c WHERE Object_API_Name__c IN "+in, &have); err != nil {
+		return fmt.Errorf("sfdc: read External Channels: %w", err)
+	}
+	var create []channel
+	for _, d := range DefaultExternalChannels() {
+		name := d[0] + "." + d[1]
+		if slices.ContainsFunc(have, func(h channel) bool {
+			return strings.EqualFold(h.Object, d[0]) && strings.EqualFold(h.Field, d[1])
+		}) {
+			rep.Unchanged = append(rep.Unchanged, "External_Channel__c "+name)
+			continue
+		}
+		create = append(create, channel{Name: name, Object: d[0], Field: d[1]})
+	}
+	if len(create) == 0 {
+		return nil
+	}
+	results, err := c.CreateMany(ctx, "External_Channel__c", create, true)
+	if err != nil {
+		return fmt.Errorf("sfdc: create External Channels: %w", err)
+	}
+	var errs []error
+	for i, r := range results {
+		if err := r.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("External_Channel__c %s: %w", create[i].Name, err))
+			continue
+		}
+		rep.Created = append(rep.Created, "External_Channel__c "+create[i].Name)
+	}
+	return errors.Join(errs...)
+}

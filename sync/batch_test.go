@@ -1,0 +1,105 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	gosync "sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestBatcherCoalescesBySize(t *testing.T) {
+	var calls atomic.Int32
+	var sizes gosync.Map
+	b := &Batcher[int, string]{
+		Max:    200,
+		Window: time.Hour, // only size can trigger a flush
+		Flush: func(_ context.Context, in []int) ([]string, error) {
+			n := calls.Add(1)
+			sizes.Store(n, len(in))
+			out := make([]string, len(in))
+			for i, v := range in {
+				out[i] = fmt.Sprint(v * 2)
+			}
+			return out, nil
+		},
+	}
+	var wg gosync.WaitGroup
+	errs := make(chan error, 400)
+	for i := range 400 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := b.Do(context.Background(), i)
+			if err != nil || got != fmt.Sprint(i*2) {
+				errs <- fmt.Errorf("item %d: %q %v", i, got, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("400 items in batches of 200 took %d flushes", calls.Load())
+	}
+}
+
+func TestBatcherFlushesOnWindow(t *testing.T) {
+	var calls atomic.Int32
+	b := &Batcher[int, int]{
+		Max:    200,
+		Window: 20 * time.Millisecond,
+		Flush: func(_ context.Context, in []int) ([]int, error) {
+			calls.Add(1)
+			return in, nil
+		},
+	}
+	var wg gosync.WaitGroup
+	for i := range 5 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = b.Do(context.Background(), i) }()
+	}
+	wg.Wait()
+	if calls.Load() != 1 {
+		t.Fatalf("5 items within one window took %d flushes, want 1", calls.Load())
+	}
+}
+
+func TestBatcherErrorsReachEveryItem(t *testing.T) {
+	boom := errors.New("salesforce down")
+	b := &Batcher[int, int]{Max: 3, Window: time.Hour, Flush: func(context.Context, []int) ([]int, error) { return nil, boom }}
+	short := &Batcher[int, int]{Max: 2, Window: time.Hour, Flush: func(_ context.Context, in []int) ([]int, error) { return in[:1], nil }}
+	var wg gosync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := b.Do(context.Background(), i); !errors.Is(err, boom) {
+				t.Errorf("item %d: err = %v, want %v", i, err, boom)
+			}
+		}()
+	}
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := short.Do(context.Background(), i); !errors.Is(err, errShortResult) {
+				t.Errorf("short flush: err = %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestBatcherCallerContext(t *testing.T) {
+	b := &Batcher[int, int]{Max: 10, Window: time.Hour, Flush: func(_ context.Context, in []int) ([]int, error) { return in, nil }}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := b.Do(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+}

@@ -1,0 +1,560 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	gosync "sync"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/switchboard/switchboard/sfdc/soql"
+)
+
+// Ledger is the durable send ledger (sync/store implements it). An entry is
+// written before Twilio is called and completed after, so that a crash, a
+// duplicate event or a second replica can never send one Pending transition
+// twice (SPEC §3 "Exactly once").
+type Ledger interface {
+	// BeginSend records the intent to send. fresh is true for exactly one
+	// caller per key; the others get the existing entry.
+	BeginSend(ctx context.Context, in SendIntent) (e LedgerEntry, fresh bool, err error)
+	// CompleteSend records Twilio's SID for key.
+	CompleteSend(ctx context.Context, key, sid, status string) error
+	// FailSend records that Twilio refused the message for good.
+	FailSend(ctx context.Context, key, reason string) error
+	// AbandonSend removes an intent whose create provably did not happen
+	// (429, refused connection), so the retry starts fresh.
+	AbandonSend(ctx context.Context, key string) error
+	// MarkRecorded notes that the outcome is written to Salesforce.
+	MarkRecorded(ctx context.Context, key string) error
+}
+
+// SendIntent is what the ledger keeps about a send before it happens: enough
+// to find the message at Twilio if the process dies mid-call.
+type SendIntent struct {
+	Key        string // TaskID@SystemModstamp: one Pending transition
+	TaskID     string
+	AccountSID string
+	To, From   string
+	Body       string
+}
+
+// LedgerState is where a send stands.
+type LedgerState string
+
+const (
+	LedgerIntent   LedgerState = "intent"   // create may or may not have reached Twilio
+	LedgerSent     LedgerState = "sent"     // Twilio accepted it: SID known
+	LedgerFailed   LedgerState = "failed"   // Twilio refused it for good
+	LedgerRecorded LedgerState = "recorded" // outcome written to Salesforce
+)
+
+// LedgerEntry is a stored send.
+type LedgerEntry struct {
+	SendIntent
+	State     LedgerState
+	SID       string
+	Status    string
+	Reason    string
+	CreatedAt time.Time
+}
+
+// OutboundConfig tunes the outbound engine.
+type OutboundConfig struct {
+	DefaultChannel string // Channel__c Name for Tasks without a conversation
+	DefaultRegion  string // how to read national numbers ("US")
+	StatusCallback string // server.public_url + /twilio/status
+	// BatchWindow is how long a Salesforce read or write waits to fill a
+	// batch of up to 200 records.
+	BatchWindow time.Duration
+	// MaxConcurrentSends caps Twilio create calls in flight.
+	MaxConcurrentSends int
+	// SenderRate is messages per second per sender (Channel__c Name);
+	// absent or 0 means unpaced (Twilio queues per sender).
+	SenderRate map[string]float64
+	// FindWindow is how far around the ledger's intent time an ambiguous
+	// create is looked for at Twilio.
+	FindWindow time.Duration
+}
+
+func (c *OutboundConfig) defaults() {
+	if c.DefaultRegion == "" {
+		c.DefaultRegion = "US"
+	}
+	if c.BatchWindow <= 0 {
+		c.BatchWindow = 25 * time.Millisecond
+	}
+	if c.MaxConcurrentSends <= 0 {
+		c.MaxConcurrentSends = 64
+	}
+	if c.FindWindow <= 0 {
+		c.FindWindow = 10 * time.Minute
+	}
+}
+
+// Outbound sends Pending outbound Tasks. Its Send method is the handler of
+// one queued send job; many run concurrently and their Salesforce reads and
+// writes are coalesced into batches.
+type Outbound struct {
+	cfg    OutboundConfig
+	org    Org
+	tw     Messenger
+	ledger Ledger
+	log    *zap.Logger
+
+	dir   *Directory
+	load  *Batcher[string, *Task]
+	write *Batcher[Record, error]
+	optin *Batcher[string, bool]
+	sem   chan struct{}
+
+	mu       gosync.Mutex
+	limiters map[string]*rate.Limiter
+	channels map[string]*Channel // by Name, with ChannelType; invalidated by events
+}
+
+// NewOutbound builds the outbound engine.
+func NewOutbound(cfg OutboundConfig, org Org, tw Messenger, ledger Ledger, log *zap.Logger) *Outbound {
+	cfg.defaults()
+	if log == nil {
+		log = zap.NewNop()
+	}
+	o := &Outbound{
+		cfg: cfg, org: org, tw: tw, ledger: ledger, log: log,
+		sem:      make(chan struct{}, cfg.MaxConcurrentSends),
+		limiters: map[string]*rate.Limiter{},
+		channels: map[string]*Channel{},
+	}
+	o.dir = newDirectory(org, cfg.DefaultRegion, cfg)
+	o.load = &Batcher[string, *Task]{Window: cfg.BatchWindow, Flush: o.loadTasks}
+	o.write = &Batcher[Record, error]{Window: cfg.BatchWindow, Flush: o.writeTasks}
+	o.optin = &Batcher[string, bool]{Window: cfg.BatchWindow, Flush: o.loadOptOuts}
+	return o
+}
+
+// taskFields are read for every outbound Task, with its conversation,
+// channel and channel type, in one query per 200 Tasks.
+var taskFields = []string{
+	"Id", "Description", "WhoId", "WhatId", "Message_Type__c", "Message_Status__c", "Message_Sid__c",
+	"Conversation__c", "SystemModstamp",
+	"Conversation__r.Id", "Conversation__r.Status__c", "Conversation__r.Message_Recipient__c", "Conversation__r.Channel__c",
+	"Conversation__r.Channel__r.Id", "Conversation__r.Channel__r.Name", "Conversation__r.Channel__r.Phone_Number__c",
+	"Conversation__r.Channel__r.Messaging_Service_Sid__c", "Conversation__r.Channel__r.Active__c",
+	"Conversation__r.Channel__r.Channel_Type__r.Account_Sid__c",
+	"Conversation__r.Channel__r.Channel_Type__r.Max_Message_Length__c",
+}
+
+// inBudget keeps a 200-Id IN list in one query: about 6 kB of URL, well
+// under the 16 kB URI limit (salesforce.md §2.9).
+const inBudget = 8000
+
+func (o *Outbound) loadTasks(ctx context.Context, ids []string) ([]*Task, error) {
+	byID := map[string]*Task{}
+	for _, chunk := range soql.ChunkIn(dedupe(ids), inBudget) {
+		in, err := soql.InList(chunk)
+		if err != nil {
+			return nil, err
+		}
+		var tasks []*Task
+		q := "SELECT " + strings.Join(taskFields, ", ") + " FROM Task WHERE Id IN " + in
+		if err := o.org.Query(ctx, q, &tasks); err != nil {
+			return nil, err
+		}
+		for _, t := range tasks {
+			byID[t.ID] = t
+		}
+	}
+	out := make([]*Task, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id] // nil: deleted, or not visible to the integration user
+	}
+	return out, nil
+}
+
+func (o *Outbound) writeTasks(ctx context.Context, recs []Record) ([]error, error) {
+	res, err := o.org.Save(ctx, SaveOp{Kind: Update}, "Task", recs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]error, len(recs))
+	for i, r := range res {
+		out[i] = r.Err
+	}
+	return out, nil
+}
+
+// loadOptOuts answers, for each "<E.164>|<Channel Id>" key, whether the
+// customer opted out of that channel.
+func (o *Outbound) loadOptOuts(ctx context.Context, keys []string) ([]bool, error) {
+	out := map[string]bool{}
+	for _, chunk := range soql.ChunkIn(dedupe(keys), inBudget) {
+		in, err := soql.InList(chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []OptIn
+		if err := o.org.Query(ctx, "SELECT UniqueId__c, Active__c FROM Opt_In__c WHERE Active__c = false AND UniqueId__c IN "+in, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.UniqueID] = true
+		}
+	}
+	res := make([]bool, len(keys))
+	for i, k := range keys {
+		res[i] = out[k]
+	}
+	return res, nil
+}
+
+// Send handles one queued send of taskID. A nil error means the job is done
+// (sent, refused for good, or nothing to do); an error means try again
+// later, and a *RetryAfter error says when.
+func (o *Outbound) Send(ctx context.Context, taskID string) error {
+	log := o.log.With(zap.String("task_id", taskID))
+	t, err := o.load.Do(ctx, taskID)
+	if err != nil {
+		return fmt.Errorf("loading task: %w", err)
+	}
+	if t == nil {
+		log.Info("task no longer exists; nothing to send")
+		return nil
+	}
+	if t.MessageType != "Outbound" || t.MessageStatus != StatusPending {
+		log.Debug("task is not pending outbound; skipped", zap.String("status", string(t.MessageStatus)))
+		return nil
+	}
+
+	msg, reject := o.prepare(ctx, t)
+	if reject != "" {
+		log.Info("task rejected before sending", zap.String("reason", reject))
+		return o.record(ctx, Record{"Id": t.ID, "Message_Status__c": string(StatusError),
+			"Error_Description__c": reject, "Status": "Completed"})
+	}
+	if msg == nil {
+		return errors.New("resolving the task's recipient or channel failed; will retry")
+	}
+
+	key := t.ID + "@" + t.SystemModstamp
+	entry, fresh, err := o.ledger.BeginSend(ctx, SendIntent{
+		Key: key, TaskID: t.ID, AccountSID: msg.accountSID, To: msg.out.To, From: msg.sender(), Body: msg.out.Body,
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if !fresh {
+		switch entry.State {
+		case LedgerSent, LedgerRecorded:
+			log.Info("already sent; recording the outcome again", zap.String("message_sid", entry.SID))
+			return o.recordSent(ctx, key, t, msg, Sent{SID: entry.SID, Status: entry.Status, DateCreated: entry.CreatedAt})
+		case LedgerFailed:
+			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
+		case LedgerIntent:
+			found, err := o.resolveAmbiguous(ctx, entry)
+			if err != nil {
+				return err
+			}
+			if found != nil {
+				log.Info("ambiguous send found at Twilio; not sending again", zap.String("message_sid", found.SID))
+				if err := o.ledger.CompleteSend(ctx, key, found.SID, found.Status); err != nil {
+					return fmt.Errorf("ledger: %w", err)
+				}
+				return o.recordSent(ctx, key, t, msg, *found)
+			}
+			log.Info("ambiguous send not found at Twilio; sending")
+		}
+	}
+	return o.sendNow(ctx, log, key, t, msg)
+}
+
+// prepared is a validated message ready to send.
+type prepared struct {
+	accountSID     string
+	channel        *Channel
+	out            Outgoing
+	conversationID string // set when the engine created the conversation
+}
+
+func (p *prepared) sender() string {
+	if p.out.From != "" {
+		return p.out.From
+	}
+	return p.out.MessagingServiceSID
+}
+
+// prepare resolves sender and recipient and validates the Task. It returns
+// a rejection reason for the user, or (nil, "") when a lookup failed and the
+// job should be retried.
+func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
+	var ch *Channel
+	var recipient string
+	if t.Conversation != nil {
+		ch = t.Conversation.Channel
+		recipient = t.Conversation.Recipient
+		if ch != nil {
+			ch.ID = t.Conversation.ChannelID
+		}
+	}
+	if ch == nil {
+		if o.cfg.DefaultChannel == "" {
+			return nil, "The Task has no conversation and twilio.default_channel is not set, so there is no number to send from."
+		}
+		var err error
+		ch, err = o.channelByName(ctx, o.cfg.DefaultChannel)
+		if err != nil {
+			o.log.Warn("loading default channel", zap.Error(err))
+			return nil, ""
+		}
+		if ch == nil {
+			return nil, fmt.Sprintf("The default channel %q (twilio.default_channel) does not exist in Salesforce.", o.cfg.DefaultChannel)
+		}
+	}
+	if !ch.Active {
+		return nil, fmt.Sprintf("Channel %q is not active (Active__c is unchecked).", ch.Name)
+	}
+	body := strings.TrimSpace(t.Description)
+	if body == "" {
+		return nil, "The message body (Description) is empty."
+	}
+	maxLen := ch.ChannelType.MaxLength()
+	if n := utf8.RuneCountInString(t.Description); n > maxLen {
+		return nil, fmt.Sprintf("The message is %d characters long; channel %q allows at most %d.", n, ch.Name, maxLen)
+	}
+	if ch.ChannelType == nil || ch.ChannelType.AccountSID == "" {
+		return nil, fmt.Sprintf("Channel %q has no Channel_Type__c with an Account_Sid__c.", ch.Name)
+	}
+	var newConv *convKey
+	if recipient == "" && t.Conversation == nil {
+		// No thread yet: the customer's number comes from the WhoId record
+		// through the External_Channel__c registry, and a conversation is
+		// created for it.
+		if t.WhoID == "" {
+			return nil, "The Task has no conversation and no WhoId, so there is no one to send to."
+		}
+		ph, err := o.dir.phones.Do(ctx, t.WhoID)
+		if err != nil {
+			o.log.Warn("loading the WhoId's phone", zap.String("task_id", t.ID), zap.Error(err))
+			return nil, ""
+		}
+		if ph.E164 == "" {
+			return nil, fmt.Sprintf("No valid phone number found on record %s in any External_Channel__c field.", t.WhoID)
+		}
+		recipient = ph.E164
+		newConv = &convKey{ChannelID: ch.ID, Recipient: ph.E164, RecordID: t.WhoID, ExternalChannelID: ph.ExternalChannelID}
+	}
+	if recipient == "" {
+		return nil, "The Task's conversation has no Message_Recipient__c."
+	}
+	to, err := NormalizeNumber(recipient, o.cfg.DefaultRegion)
+	if err != nil {
+		return nil, fmt.Sprintf("The recipient %q is not a valid phone number.", recipient)
+	}
+	optedOut, err := o.optin.Do(ctx, OptInKey(to, ch.ID))
+	if err != nil {
+		o.log.Warn("loading opt-outs", zap.Error(err))
+		return nil, ""
+	}
+	if optedOut {
+		return nil, fmt.Sprintf("The recipient %s has opted out of channel %q (replied STOP); they must text START before they can be messaged again.", to, ch.Name)
+	}
+	p := &prepared{accountSID: ch.ChannelType.AccountSID, channel: ch, out: Outgoing{
+		To: to, Body: t.Description, StatusCallback: o.cfg.StatusCallback,
+	}}
+	if newConv != nil {
+		id, err := o.dir.convs.Do(ctx, *newConv)
+		if err != nil || id == "" {
+			o.log.Warn("creating the conversation", zap.String("task_id", t.ID), zap.Error(err))
+			return nil, ""
+		}
+		p.conversationID = id
+	}
+	if ch.MessagingServiceSID != "" {
+		p.out.MessagingServiceSID = ch.MessagingServiceSID
+	} else {
+		p.out.From = ch.PhoneNumber
+	}
+	return p, ""
+}
+
+// channelByName reads a channel with its type, cached until Invalidate.
+func (o *Outbound) channelByName(ctx context.Context, name string) (*Channel, error) {
+	o.mu.Lock()
+	ch, ok := o.channels[name]
+	o.mu.Unlock()
+	if ok {
+		return ch, nil
+	}
+	var rows []*Channel
+	q := "SELECT Id, Name, Phone_Number__c, Messaging_Service_Sid__c, Active__c, Queue_Name__c, Channel_Type__c, " +
+		"Channel_Type__r.Account_Sid__c, Channel_Type__r.Max_Message_Length__c FROM Channel__c WHERE Name = " + soql.Quote(name) + " LIMIT 1"
+	if err := o.org.Query(ctx, q, &rows); err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	o.mu.Lock()
+	o.channels[name] = rows[0]
+	o.mu.Unlock()
+	return rows[0], nil
+}
+
+// InvalidateChannels drops cached channels (a Channel__c changed).
+func (o *Outbound) InvalidateChannels() {
+	o.mu.Lock()
+	o.channels = map[string]*Channel{}
+	o.mu.Unlock()
+}
+
+func (o *Outbound) limiter(ch *Channel) *rate.Limiter {
+	r := o.cfg.SenderRate[ch.Name]
+	if r <= 0 {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	l, ok := o.limiters[ch.Name]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(r), 1)
+		o.limiters[ch.Name] = l
+	}
+	return l
+}
+
+func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, t *Task, msg *prepared) error {
+	if l := o.limiter(msg.channel); l != nil {
+		if err := l.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	select {
+	case o.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	sent, err := o.tw.Send(ctx, msg.accountSID, msg.out)
+	<-o.sem
+	if err == nil {
+		log.Info("sent", zap.String("message_sid", sent.SID), zap.String("twilio_status", sent.Status))
+		if err := o.ledger.CompleteSend(ctx, key, sent.SID, sent.Status); err != nil {
+			// Twilio has the message; the ledger entry stays "intent" and a
+			// retry will find it by lookup instead of sending again.
+			return fmt.Errorf("ledger: %w", err)
+		}
+		return o.recordSent(ctx, key, t, msg, sent)
+	}
+	se := classifySend(err)
+	switch se.Kind {
+	case Permanent:
+		log.Info("twilio refused the message", zap.Int("twilio_code", se.Code), zap.String("reason", se.Description))
+		if err := o.ledger.FailSend(ctx, key, se.Description); err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		return o.recordFailed(ctx, key, t, msg, se.Description, se.Code)
+	case Ambiguous:
+		// Leave the intent: the retry looks the message up first.
+		log.Warn("send outcome unknown; will look it up at Twilio before retrying", zap.Error(se))
+		return &RetryError{After: time.Second, Err: se}
+	default:
+		if err := o.ledger.AbandonSend(ctx, key); err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		after := se.RetryAfter
+		if after <= 0 {
+			after = time.Second
+		}
+		log.Info("twilio asked us to retry later", zap.Error(se), zap.Duration("after", after))
+		return &RetryError{After: after, Err: se}
+	}
+}
+
+// resolveAmbiguous looks for a message the ledger may have sent: same
+// recipient, sender and body, created around the intent.
+func (o *Outbound) resolveAmbiguous(ctx context.Context, e LedgerEntry) (*Sent, error) {
+	found, err := o.tw.Find(ctx, e.AccountSID, FindQuery{
+		To: e.To, From: e.From,
+		After:  e.CreatedAt.Add(-o.cfg.FindWindow),
+		Before: e.CreatedAt.Add(o.cfg.FindWindow),
+	})
+	if err != nil {
+		return nil, &RetryError{After: 2 * time.Second, Err: fmt.Errorf("looking up an ambiguous send: %w", err)}
+	}
+	for i := range found {
+		if found[i].Body == e.Body {
+			return &found[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (o *Outbound) recordSent(ctx context.Context, key string, t *Task, msg *prepared, s Sent) error {
+	st, err := FromTwilio(s.Status)
+	if err != nil || !Advances(StatusPending, st) {
+		st = StatusQueued
+	}
+	at := s.DateCreated
+	if at.IsZero() {
+		at = time.Now()
+	}
+	rec := Record{"Id": t.ID, "Message_Sid__c": s.SID, "Message_Status__c": string(st),
+		"Message_Send_Date__c": sfTime(at), "Status": "Completed", "Error_Description__c": nil,
+		"Subject": "SMS to " + msg.out.To}
+	if msg.conversationID != "" {
+		rec["Conversation__c"] = msg.conversationID
+	}
+	if err := o.record(ctx, rec); err != nil {
+		return err
+	}
+	return o.ledger.MarkRecorded(ctx, key)
+}
+
+func (o *Outbound) recordFailed(ctx context.Context, key string, t *Task, msg *prepared, reason string, code int) error {
+	rec := Record{"Id": t.ID, "Message_Status__c": string(StatusFailed), "Error_Description__c": reason, "Status": "Completed"}
+	if err := o.record(ctx, rec); err != nil {
+		return err
+	}
+	return o.ledger.MarkRecorded(ctx, key)
+}
+
+// record writes a Task update through the batcher; a Task deleted meanwhile
+// is not an error.
+func (o *Outbound) record(ctx context.Context, rec Record) error {
+	werr, err := o.write.Do(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("writing task: %w", err)
+	}
+	if werr != nil {
+		if errors.Is(werr, ErrNotFound) {
+			return nil
+		}
+		return fmt.Errorf("writing task: %w", werr)
+	}
+	return nil
+}
+
+// RetryError asks the queue to run the job again after After without
+// counting it as a failed attempt (throttling, outages).
+type RetryError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryError) Error() string { return fmt.Sprintf("retry in %s: %v", e.After, e.Err) }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+func dedupe(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := ss[:0:0]
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

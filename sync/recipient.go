@@ -1,0 +1,215 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	gosync "sync"
+
+	"github.com/switchboard/switchboard/sfdc/soql"
+)
+
+// Directory finds customers' numbers on records and the conversations that
+// thread them. It reads the External_Channel__c registry (which object
+// fields hold phone numbers) and batches its queries: one per registered
+// object per batch, never one per message.
+type Directory struct {
+	org    Org
+	region string
+
+	regMu    gosync.Mutex
+	registry []ExternalChannel // nil until loaded
+
+	phones *Batcher[string, whoPhone]
+	convs  *Batcher[convKey, string]
+	convMu gosync.Mutex // one find-or-create at a time, so two batches never both create a thread
+}
+
+// whoPhone is a record's customer number and the registry row it came from.
+type whoPhone struct {
+	E164              string
+	Raw               string
+	ExternalChannelID string
+}
+
+type convKey struct {
+	ChannelID, Recipient, RecordID, ExternalChannelID string
+}
+
+func newDirectory(org Org, region string, cfg OutboundConfig) *Directory {
+	d := &Directory{org: org, region: region}
+	d.phones = &Batcher[string, whoPhone]{Window: cfg.BatchWindow, Flush: d.loadPhones}
+	d.convs = &Batcher[convKey, string]{Window: cfg.BatchWindow, Flush: d.findOrCreateConversations}
+	return d
+}
+
+// Registry returns the External_Channel__c rows, mobile fields first (a
+// text is likelier to reach a mobile), cached until InvalidateRegistry.
+func (d *Directory) Registry(ctx context.Context) ([]ExternalChannel, error) {
+	d.regMu.Lock()
+	defer d.regMu.Unlock()
+	if d.registry != nil {
+		return d.registry, nil
+	}
+	var rows []ExternalChannel
+	if err := d.org.Query(ctx, "SELECT Id, Name, Object_API_Name__c, Field_API_Name__c, Channel_Type__c FROM External_Channel__c", &rows); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		mi, mj := strings.Contains(rows[i].FieldName, "Mobile"), strings.Contains(rows[j].FieldName, "Mobile")
+		if mi != mj {
+			return mi
+		}
+		return rows[i].ObjectName < rows[j].ObjectName
+	})
+	d.registry = rows
+	return rows, nil
+}
+
+// InvalidateRegistry forgets the cached registry.
+func (d *Directory) InvalidateRegistry() {
+	d.regMu.Lock()
+	d.registry = nil
+	d.regMu.Unlock()
+}
+
+// byObject groups registry rows by object, keeping their order.
+func byObject(reg []ExternalChannel) (objects []string, fields map[string][]ExternalChannel) {
+	fields = map[string][]ExternalChannel{}
+	for _, r := range reg {
+		if !validAPIName(r.ObjectName) || !validAPIName(r.FieldName) {
+			continue // a typo in a registry row must not break every query
+		}
+		if _, ok := fields[r.ObjectName]; !ok {
+			objects = append(objects, r.ObjectName)
+		}
+		fields[r.ObjectName] = append(fields[r.ObjectName], r)
+	}
+	return objects, fields
+}
+
+// loadPhones reads, for each record Id, the first registered phone field
+// that holds a valid number.
+func (d *Directory) loadPhones(ctx context.Context, ids []string) ([]whoPhone, error) {
+	reg, err := d.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	objects, fields := byObject(reg)
+	found := map[string]whoPhone{}
+	for _, obj := range objects {
+		names := []string{"Id"}
+		for _, f := range fields[obj] {
+			names = append(names, f.FieldName)
+		}
+		for _, chunk := range soql.ChunkIn(dedupe(ids), inBudget) {
+			in, err := soql.InList(chunk)
+			if err != nil {
+				return nil, err
+			}
+			var rows []map[string]any
+			q := "SELECT " + strings.Join(dedupe(names), ", ") + " FROM " + obj + " WHERE Id IN " + in
+			if err := d.org.Query(ctx, q, &rows); err != nil {
+				return nil, fmt.Errorf("reading %s phones: %w", obj, err)
+			}
+			for _, row := range rows {
+				id, _ := row["Id"].(string)
+				if _, done := found[id]; done {
+					continue
+				}
+				for _, f := range fields[obj] {
+					raw, _ := row[f.FieldName].(string)
+					if raw == "" {
+						continue
+					}
+					if e164, err := NormalizeNumber(raw, d.region); err == nil {
+						found[id] = whoPhone{E164: e164, Raw: raw, ExternalChannelID: f.ID}
+						break
+					}
+				}
+			}
+		}
+	}
+	out := make([]whoPhone, len(ids))
+	for i, id := range ids {
+		out[i] = found[id]
+	}
+	return out, nil
+}
+
+// findOrCreateConversations returns the Open conversation for each
+// (channel, recipient), creating the missing ones bound to the record.
+func (d *Directory) findOrCreateConversations(ctx context.Context, keys []convKey) ([]string, error) {
+	d.convMu.Lock()
+	defer d.convMu.Unlock()
+	type pair struct{ ch, to string }
+	found := map[pair]string{}
+	var recipients []string
+	for _, k := range keys {
+		recipients = append(recipients, k.Recipient)
+	}
+	for _, chunk := range soql.ChunkIn(dedupe(recipients), inBudget) {
+		in, err := soql.InList(chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []Conversation
+		q := "SELECT Id, Channel__c, Message_Recipient__c FROM Conversation__c WHERE Status__c = 'Open' AND Message_Recipient__c IN " + in
+		if err := d.org.Query(ctx, q, &rows); err != nil {
+			return nil, fmt.Errorf("reading conversations: %w", err)
+		}
+		for _, c := range rows {
+			found[pair{c.ChannelID, c.Recipient}] = c.ID
+		}
+	}
+	var create []Record
+	var createFor []pair
+	for _, k := range keys {
+		p := pair{k.ChannelID, k.Recipient}
+		if _, ok := found[p]; ok {
+			continue
+		}
+		found[p] = "" // reserve, so a batch with two Tasks to one number makes one thread
+		rec := Record{"Status__c": "Open", "Channel__c": k.ChannelID, "Message_Recipient__c": k.Recipient}
+		if k.RecordID != "" {
+			rec["Record_Id__c"] = k.RecordID
+		}
+		if k.ExternalChannelID != "" {
+			rec["External_Channel__c"] = k.ExternalChannelID
+		}
+		create = append(create, rec)
+		createFor = append(createFor, p)
+	}
+	if len(create) > 0 {
+		res, err := d.org.Save(ctx, SaveOp{Kind: Create}, "Conversation__c", create)
+		if err != nil {
+			return nil, fmt.Errorf("creating conversations: %w", err)
+		}
+		for i, r := range res {
+			if r.Err != nil {
+				return nil, fmt.Errorf("creating conversation for %s: %w", createFor[i].to, r.Err)
+			}
+			found[createFor[i]] = r.ID
+		}
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = found[pair{k.ChannelID, k.Recipient}]
+	}
+	return out, nil
+}
+
+// validAPIName accepts Salesforce API names (letters, digits, underscores),
+// which is all that may be spliced into SOQL unquoted.
+func validAPIName(s string) bool {
+	if s == "" || len(s) > 80 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
