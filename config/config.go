@@ -8,12 +8,16 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -58,6 +62,12 @@ var Keys = []Key{
 	{Name: "twilio.accounts", Secret: true, Help: "More Twilio accounts, as SID:TOKEN pairs separated by commas (one per Channel_Type__c.Account_Sid__c)"},
 	{Name: "twilio.api_base_url", Default: "https://api.twilio.com", Help: "Where Twilio REST calls go (set to a simulator for tests)"},
 	{Name: "twilio.default_channel", Help: "Channel__c Name used when an outbound Task has no conversation"},
+	{Name: "twilio.max_concurrency", Default: "50", Help: "Most Twilio API requests in flight at once, across every sender"},
+	{Name: "twilio.sender_rates", Help: "Optional pacing per sender, as ChannelName=messages-per-second pairs separated by commas (off by default: Twilio queues per sender)"},
+	{Name: "engine.default_region", Default: "US", Help: "ISO country whose national format numbers without a + are read in (e.g. (415) 555-0100 with US)"},
+	{Name: "engine.sweep_interval", Default: "5m", Help: "How often every Pending outbound Task is swept into the queue, in case the stream missed one (Go duration)"},
+	{Name: "engine.status_poll_after", Default: "15m", Help: "Age after which a Task still in a non-final status is checked at Twilio, in case its callback was lost (Go duration)"},
+	{Name: "engine.api_budget", Default: "0.9", Help: "Share of the org's daily API calls above which sweeps and status polls slow down (0-1)"},
 	{Name: "server.listen", Default: ":8080", Help: "Address of the HTTP listener (webhooks, health, metrics)"},
 	{Name: "server.public_url", Help: "External https base URL Twilio calls; webhook signatures are checked against it"},
 	{Name: "store.url", Default: "sqlite://switchboard.db", Help: "Durable store: sqlite://path (embedded) or postgres://user@host:5432/db (several replicas)"},
@@ -69,9 +79,13 @@ var Keys = []Key{
 type Config struct {
 	Salesforce Salesforce
 	Twilio     Twilio
+	Engine     Engine
 	Server     Server
 	Store      Store
 	Log        Log
+
+	// parseErrs holds keys whose values did not parse, for Validate.
+	parseErrs map[string]string
 
 	// Source tells where each key's value came from (flag, env, .env,
 	// file, default); doctor prints it so an admin can see which layer won.
@@ -99,6 +113,16 @@ type Twilio struct {
 	Accounts       map[string]string // every account: SID → auth token, including AccountSID
 	APIBaseURL     string
 	DefaultChannel string
+	MaxConcurrency int
+	SenderRates    map[string]float64 // Channel__c Name → messages per second
+}
+
+// Engine tunes the message engine.
+type Engine struct {
+	DefaultRegion   string
+	SweepInterval   time.Duration
+	StatusPollAfter time.Duration
+	APIBudget       float64
 }
 
 // Server holds the HTTP listener settings.
@@ -231,6 +255,39 @@ func Load(opts LoadOptions) (*Config, error) {
 		DefaultChannel: str("twilio.default_channel"),
 		Accounts:       map[string]string{},
 	}
+	cfg.Engine = Engine{DefaultRegion: strings.ToUpper(str("engine.default_region"))}
+	cfg.parseErrs = map[string]string{}
+	parseDur := func(key string) time.Duration {
+		d, err := time.ParseDuration(str(key))
+		if err != nil || d <= 0 {
+			cfg.parseErrs[key] = fmt.Sprintf("%q is not a positive Go duration like 30s or 5m", str(key))
+		}
+		return d
+	}
+	cfg.Engine.SweepInterval = parseDur("engine.sweep_interval")
+	cfg.Engine.StatusPollAfter = parseDur("engine.status_poll_after")
+	if f, err := strconv.ParseFloat(str("engine.api_budget"), 64); err != nil || f <= 0 || f > 1 {
+		cfg.parseErrs["engine.api_budget"] = fmt.Sprintf("%q is not a share between 0 and 1, like 0.9", str("engine.api_budget"))
+	} else {
+		cfg.Engine.APIBudget = f
+	}
+	if n, err := strconv.Atoi(str("twilio.max_concurrency")); err != nil || n < 1 {
+		cfg.parseErrs["twilio.max_concurrency"] = fmt.Sprintf("%q is not a whole number of at least 1", str("twilio.max_concurrency"))
+	} else {
+		cfg.Twilio.MaxConcurrency = n
+	}
+	cfg.Twilio.SenderRates = map[string]float64{}
+	if rates := str("twilio.sender_rates"); rates != "" {
+		for _, pair := range strings.Split(rates, ",") {
+			name, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			r, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			if !ok || strings.TrimSpace(name) == "" || err != nil || r <= 0 {
+				cfg.parseErrs["twilio.sender_rates"] = fmt.Sprintf("entry %q is not ChannelName=messages-per-second", pair)
+				continue
+			}
+			cfg.Twilio.SenderRates[strings.TrimSpace(name)] = r
+		}
+	}
 	cfg.Server = Server{Listen: str("server.listen"), PublicURL: strings.TrimRight(str("server.public_url"), "/")}
 	cfg.Store = Store{URL: str("store.url")}
 	cfg.Log = Log{Level: strings.ToLower(str("log.level")), Format: strings.ToLower(str("log.format"))}
@@ -339,6 +396,7 @@ func (e *ValidationError) Error() string {
 var (
 	apiVersionRE = regexp.MustCompile(`^[0-9]{2}\.0$`)
 	accountSIDRE = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	regionRE     = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
 // Validate checks what the command needs and returns a *ValidationError
@@ -419,6 +477,12 @@ func (c *Config) Validate(need Need) error {
 		if !strings.HasPrefix(u, "sqlite://") && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 			add("store.url", "%q must start with sqlite:// or postgres://", u)
 		}
+	}
+	if !regionRE.MatchString(c.Engine.DefaultRegion) {
+		add("engine.default_region", "%q is not a two-letter country code like US or DE", c.Engine.DefaultRegion)
+	}
+	for _, key := range slices.Sorted(maps.Keys(c.parseErrs)) {
+		add(key, "%s", c.parseErrs[key])
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -546,12 +610,26 @@ func (c *Config) values() map[string]string {
 		"twilio.accounts":             strings.Join(accounts, ","),
 		"twilio.api_base_url":         c.Twilio.APIBaseURL,
 		"twilio.default_channel":      c.Twilio.DefaultChannel,
+		"twilio.max_concurrency":      strconv.Itoa(c.Twilio.MaxConcurrency),
+		"twilio.sender_rates":         formatRates(c.Twilio.SenderRates),
+		"engine.default_region":       c.Engine.DefaultRegion,
+		"engine.sweep_interval":       c.Engine.SweepInterval.String(),
+		"engine.status_poll_after":    c.Engine.StatusPollAfter.String(),
+		"engine.api_budget":           strconv.FormatFloat(c.Engine.APIBudget, 'g', -1, 64),
 		"server.listen":               c.Server.Listen,
 		"server.public_url":           c.Server.PublicURL,
 		"store.url":                   c.Store.URL,
 		"log.level":                   c.Log.Level,
 		"log.format":                  c.Log.Format,
 	}
+}
+
+func formatRates(r map[string]float64) string {
+	parts := make([]string, 0, len(r))
+	for _, name := range slices.Sorted(maps.Keys(r)) {
+		parts = append(parts, name+"="+strconv.FormatFloat(r[name], 'g', -1, 64))
+	}
+	return strings.Join(parts, ",")
 }
 
 // RegisterFlags adds a --<key> flag for every key to fs, so any setting can

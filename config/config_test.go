@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -313,9 +314,12 @@ func TestEveryKeyHasAValue(t *testing.T) {
 	chdir(t)
 	var env []string
 	for _, k := range Keys {
-		v := "x"
-		if k.Name == "twilio.accounts" {
-			v = "AC" + strings.Repeat("3", 32) + ":t"
+		v := map[string]string{
+			"twilio.accounts":     "AC" + strings.Repeat("3", 32) + ":t",
+			"twilio.sender_rates": "Support=2",
+		}[k.Name]
+		if v == "" {
+			v = "x"
 		}
 		env = append(env, k.Env()+"="+v)
 	}
@@ -331,5 +335,54 @@ func TestEveryKeyHasAValue(t *testing.T) {
 	}
 	if len(vals) != len(Keys) {
 		t.Errorf("values() has %d keys, Keys has %d", len(vals), len(Keys))
+	}
+}
+
+// TestEngineSettings: the typed engine keys parse, and each bad value is one
+// problem line naming its key and environment variable.
+func TestEngineSettings(t *testing.T) {
+	chdir(t)
+	cfg, err := Load(LoadOptions{Environ: []string{
+		"SWITCHBOARD_ENGINE_SWEEP_INTERVAL=90s",
+		"SWITCHBOARD_TWILIO_SENDER_RATES=Support=1.5, Sales=10",
+		"SWITCHBOARD_ENGINE_DEFAULT_REGION=de",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Engine.SweepInterval != 90*time.Second || cfg.Engine.StatusPollAfter != 15*time.Minute ||
+		cfg.Engine.DefaultRegion != "DE" || cfg.Engine.APIBudget != 0.9 || cfg.Twilio.MaxConcurrency != 50 {
+		t.Errorf("engine settings = %+v, max concurrency %d", cfg.Engine, cfg.Twilio.MaxConcurrency)
+	}
+	if got := cfg.Twilio.SenderRates; len(got) != 2 || got["Support"] != 1.5 || got["Sales"] != 10 {
+		t.Errorf("sender rates = %v", got)
+	}
+
+	cfg, err = Load(LoadOptions{Environ: []string{
+		"SWITCHBOARD_ENGINE_SWEEP_INTERVAL=5",
+		"SWITCHBOARD_ENGINE_STATUS_POLL_AFTER=-1m",
+		"SWITCHBOARD_ENGINE_API_BUDGET=90%",
+		"SWITCHBOARD_ENGINE_DEFAULT_REGION=USA",
+		"SWITCHBOARD_TWILIO_MAX_CONCURRENCY=0",
+		"SWITCHBOARD_TWILIO_SENDER_RATES=Support",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate(0)
+	if err == nil {
+		t.Fatal("bad engine settings validated")
+	}
+	for _, want := range []string{
+		`engine.sweep_interval: "5" is not a positive Go duration like 30s or 5m (set SWITCHBOARD_ENGINE_SWEEP_INTERVAL)`,
+		`engine.status_poll_after: "-1m" is not a positive Go duration`,
+		`engine.api_budget: "90%" is not a share between 0 and 1`,
+		`engine.default_region: "USA" is not a two-letter country code`,
+		`twilio.max_concurrency: "0" is not a whole number of at least 1`,
+		`twilio.sender_rates: entry "Support" is not ChannelName=messages-per-second`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("validation error lacks %q:\n%v", want, err)
+		}
 	}
 }

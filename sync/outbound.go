@@ -249,8 +249,14 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 	}
 	if !fresh {
 		switch entry.State {
-		case LedgerSent, LedgerRecorded:
-			log.Info("already sent; recording the outcome again", zap.String("message_sid", entry.SID))
+		case LedgerRecorded:
+			// A duplicate job that read the Task before the first one wrote
+			// it back. Writing again could put "Queued" over a newer
+			// "Delivered", so the outcome stands as recorded.
+			log.Debug("already sent and recorded; duplicate job", zap.String("message_sid", entry.SID))
+			return nil
+		case LedgerSent:
+			log.Info("already sent; recording the outcome", zap.String("message_sid", entry.SID))
 			return o.recordSent(ctx, key, t, msg, Sent{SID: entry.SID, Status: entry.Status, DateCreated: entry.CreatedAt})
 		case LedgerFailed:
 			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
