@@ -151,7 +151,10 @@ func TestServerErrors(t *testing.T) {
 	must(t, err)
 	for _, html := range []bool{true, false} {
 		e.fake.Fail5xx(1, html)
-		te := twErr(t, func() error { _, err := e.tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "y"}); return err }())
+		te := twErr(t, func() error {
+			_, err := e.tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "y"})
+			return err
+		}())
 		if te.Kind != twilio.KindAmbiguous || te.HTTPStatus < 500 {
 			t.Fatalf("create, html=%v: %+v", html, te)
 		}
@@ -251,7 +254,10 @@ func TestFindFollowsPages(t *testing.T) {
 func TestDroppedConnectionAfterCreateIsAmbiguous(t *testing.T) {
 	e := newEnv(t, twilio.Options{})
 	e.fake.DropAfterCreate(1)
-	te := twErr(t, func() error { _, err := e.tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "x"}); return err }())
+	te := twErr(t, func() error {
+		_, err := e.tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "x"})
+		return err
+	}())
 	if te.Kind != twilio.KindAmbiguous || te.HTTPStatus != 0 {
 		t.Fatalf("%+v", te)
 	}
@@ -267,7 +273,10 @@ func TestConnectionRefusedIsRetryable(t *testing.T) {
 	ln.Close() // nothing listens there now
 	tw, err := twilio.NewAccounts(map[string]string{acct1: tok1}, twilio.Options{BaseURL: "http://" + addr, Timeout: 2 * time.Second})
 	must(t, err)
-	te := twErr(t, func() error { _, err := tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "x"}); return err }())
+	te := twErr(t, func() error {
+		_, err := tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "x"})
+		return err
+	}())
 	if te.Kind != twilio.KindRetryable || !strings.Contains(te.Description, "not sent") {
 		t.Fatalf("%+v", te)
 	}
@@ -280,7 +289,10 @@ func TestDeadlines(t *testing.T) {
 	e.fake.SetLatency(5 * time.Second)
 
 	start := time.Now()
-	te := twErr(t, func() error { _, err := e.tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "y"}); return err }())
+	te := twErr(t, func() error {
+		_, err := e.tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "y"})
+		return err
+	}())
 	if te.Kind != twilio.KindAmbiguous || !strings.Contains(te.Description, "timed out") {
 		t.Fatalf("slow create: %+v", te)
 	}
@@ -301,7 +313,10 @@ func TestDeadlines(t *testing.T) {
 	}
 	// An already-ended context sends nothing.
 	reqs := e.fake.Stats().CreateRequests
-	te = twErr(t, func() error { _, err := e.tw.Send(ctx, acct1, twilio.SendParams{To: cust, From: num1, Body: "z"}); return err }())
+	te = twErr(t, func() error {
+		_, err := e.tw.Send(ctx, acct1, twilio.SendParams{To: cust, From: num1, Body: "z"})
+		return err
+	}())
 	if te.Kind != twilio.KindRetryable || e.fake.Stats().CreateRequests != reqs {
 		t.Fatalf("send on a cancelled context: %+v", te)
 	}
@@ -341,7 +356,10 @@ func TestWrongCredentialsAreRetryableConfigErrors(t *testing.T) {
 	e := newEnv(t, twilio.Options{})
 	bad, err := twilio.NewAccounts(map[string]string{acct1: "wrongtoken"}, twilio.Options{BaseURL: e.fake.URL()})
 	must(t, err)
-	te := twErr(t, func() error { _, err := bad.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "x"}); return err }())
+	te := twErr(t, func() error {
+		_, err := bad.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "x"})
+		return err
+	}())
 	if te.Kind != twilio.KindRetryable || te.Code != 20003 || te.HTTPStatus != 401 || !strings.Contains(te.Description, "credentials") {
 		t.Fatalf("%+v", te)
 	}
