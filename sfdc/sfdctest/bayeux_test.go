@@ -1,0 +1,875 @@
+package sfdctest_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
+)
+
+func TestStreamingHandshakeAndFirstConnect(t *testing.T) {
+	org := newOrg(t)
+	b := newBayeux(t, org, login(t, org))
+	r := b.handshake()
+	if r.str("id") != "1" || r.str("version") != "1.0" || r.str("minimumVersion") != "1.0" {
+		t.Fatalf("handshake reply: %v", r)
+	}
+	if !regexp.MustCompile(`^[0-9a-z]{20,}$`).MatchString(b.clientID) {
+		t.Fatalf("clientId %q", b.clientID)
+	}
+	if ext := r.obj("ext"); ext["replay"] != true || ext["payload.format"] != true {
+		t.Fatalf("handshake ext %v, want replay and payload.format true", ext)
+	}
+	if ct, _ := r["supportedConnectionTypes"].([]any); len(ct) != 1 || ct[0] != "long-polling" {
+		t.Fatalf("supportedConnectionTypes %v", r["supportedConnectionTypes"])
+	}
+	wantAdvice(t, r, map[string]any{"reconnect": "retry", "interval": 0, "timeout": 110000})
+	u, _ := url.Parse(org.URL() + cometdPath)
+	var names []string
+	for _, c := range b.hc.Jar.Cookies(u) {
+		names = append(names, c.Name)
+	}
+	if !strings.Contains(strings.Join(names, ","), "BAYEUX_BROWSER") {
+		t.Fatalf("cookies after handshake: %v, want BAYEUX_BROWSER", names)
+	}
+	if org.Handshakes() != 1 || org.StreamClients() != 1 {
+		t.Fatalf("Handshakes %d StreamClients %d", org.Handshakes(), org.StreamClients())
+	}
+
+	// ref §3.2: the first connect is answered at once, with advice.
+	start := time.Now()
+	ack, evs := b.connect()
+	if !ack.successful() || len(evs) != 0 || ack.str("clientId") != b.clientID || ack.str("id") != "2" {
+		t.Fatalf("first connect: %v %v", ack, evs)
+	}
+	wantAdvice(t, ack, map[string]any{"reconnect": "retry", "interval": 0, "timeout": 110000})
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("first connect was held %v", d)
+	}
+
+	// A numeric id is echoed as a number (ref §3.6: ids come both ways).
+	_, out := b.post([]byte(`[{"channel":"/meta/unsubscribe","clientId":"` + b.clientID + `","subscription":"/topic/X","id":7}]`))
+	if n, ok := out[0]["id"].(json.Number); !ok || n.String() != "7" || !out[0].successful() {
+		t.Fatalf("unsubscribe reply %v, want numeric id 7 and success", out)
+	}
+
+	// A second handshake from the same jar keeps its BAYEUX_BROWSER.
+	before := b.hc.Jar.Cookies(u)
+	b.handshake()
+	if after := b.hc.Jar.Cookies(u); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("cookies changed on re-handshake: %v → %v", before, after)
+	}
+	if org.StreamClients() != 2 || len(org.StreamClientIDs()) != 2 {
+		t.Fatalf("two sessions from one jar: StreamClients %d", org.StreamClients())
+	}
+}
+
+func TestStreamingRequestShape(t *testing.T) {
+	org := newOrg(t)
+	tok := login(t, org)
+	b := newBayeux(t, org, tok)
+
+	for path, want := range map[string]string{
+		"/cometd":        "400::API version in the URI is mandatory. URI format: '/cometd/64.0'",
+		"/cometd/":       "400::API version in the URI is mandatory. URI format: '/cometd/64.0'",
+		"/cometd/36.0":   "400::Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/64.0'",
+		"/cometd/62":     "400::Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/64.0'",
+		"/cometd/99.0":   "400::Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/64.0'",
+		"/cometd/62.0/x": "400::Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/64.0'",
+	} {
+		b.path = path
+		status, out := b.send(map[string]any{"channel": "/meta/handshake", "supportedConnectionTypes": []string{"long-polling"}})
+		if status != 400 || len(out) != 1 || out[0].str("error") != want || out[0].str("channel") != "/meta/handshake" {
+			t.Errorf("%s: %d %v, want 400 %q", path, status, out, want)
+		}
+	}
+	// CometD clients may append the message type to the URL; a trailing
+	// slash is fine too (ref §3.1 example).
+	for _, path := range []string{"/cometd/62.0/handshake", "/cometd/37.0/", "/cometd/64.0"} {
+		b.path = path
+		b.handshake()
+	}
+	b.path = cometdPath
+
+	resp, err := http.Get(org.URL() + cometdPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 {
+		t.Fatalf("GET: %d, want 405", resp.StatusCode)
+	}
+
+	big := `[{"channel":"/meta/handshake","pad":"` + strings.Repeat("x", 32800) + `"}]`
+	if status, out := b.post([]byte(big)); status != 413 || out[0].str("error") != "413::Maximum Request Size Exceeded" {
+		t.Fatalf("oversized body: %d %v", status, out)
+	}
+	for body, want := range map[string]string{
+		`{"channel":`: "400::the request body is not a Bayeux message",
+		`"handshake"`: "400::the request body must be a JSON array of Bayeux messages",
+		`[]`:          "400::the request holds no Bayeux message",
+		`[null]`:      "400::a Bayeux message must be a JSON object, not null",
+	} {
+		if status, out := b.post([]byte(body)); status != 400 || !strings.HasPrefix(out[0].str("error"), want) {
+			t.Errorf("body %s: %d %v, want 400 %q", body, status, out, want)
+		}
+	}
+	// A single message object (not an array) is accepted, as CometD does.
+	if _, out := b.post([]byte(`{"channel":"/meta/handshake","id":"9","supportedConnectionTypes":["long-polling"]}`)); !out[0].successful() || out[0].str("id") != "9" {
+		t.Fatalf("bare message: %v", out)
+	}
+	b.handshake()
+	wantError(t, b.one(map[string]any{"channel": ""}), "400::Channel name not specified", nil)
+	wantError(t, b.one(map[string]any{"channel": "/topic/SwitchboardTasks", "data": map[string]any{}}), "403::Restricted channel", nil)
+	wantError(t, b.one(map[string]any{"channel": "/meta/ping"}), "400::Unknown meta channel {/meta/ping}", nil)
+	wantError(t, b.one(map[string]any{"channel": "/meta/handshake", "supportedConnectionTypes": []string{"callback-polling"}}),
+		"400::Invalid connection type {callback-polling}", map[string]any{"reconnect": "none"})
+	wantError(t, b.one(map[string]any{"channel": "/meta/connect", "connectionType": "websocket"}), "400::Invalid connection type {websocket}", nil)
+}
+
+func TestStreamingAuthentication(t *testing.T) {
+	org, tok := streamOrg(t)
+
+	// Bearer (the brief), OAuth (Camel, jsforce) and the raw token
+	// (EMP-Connector) all authenticate (ref §3.1).
+	for _, auth := range []string{"Bearer " + tok, "OAuth " + tok, tok} {
+		b := newBayeux(t, org, tok)
+		b.auth = auth
+		b.handshake()
+	}
+
+	none := newBayeux(t, org, tok)
+	none.auth = ""
+	r := none.one(map[string]any{"channel": "/meta/handshake", "supportedConnectionTypes": []string{"long-polling"}})
+	wantError(t, r, "403::Handshake denied", map[string]any{"reconnect": "none"})
+	if failureReason(r) != "401::Request requires authentication" {
+		t.Fatalf("no token: failureReason %q", failureReason(r))
+	}
+
+	b := newBayeux(t, org, tok)
+	b.start(tasksChannel, -1)
+	held := b.connectAsync()
+	waitHeld(t, org, 1)
+	org.RevokeTokens()
+
+	// ref §3.3: authentication is re-validated while connected; the held
+	// poll ends with 401 when it ends.
+	out := await(t, held, "held connect after revoke")
+	wantError(t, out[0], "401::Authentication invalid", map[string]any{"reconnect": "none", "interval": 0})
+
+	// ref §3.6: every later request gets the Salesforce answer.
+	ack, _ := b.connect()
+	wantError(t, ack, "401::Authentication invalid", map[string]any{"reconnect": "none", "interval": 0})
+	if ack.str("clientId") != b.clientID {
+		t.Fatalf("401 reply carries clientId %q", ack.str("clientId"))
+	}
+	sub := b.subscribe(tasksChannel, map[string]any{tasksChannel: -1})
+	wantError(t, sub, "401::Authentication invalid", map[string]any{"reconnect": "none", "interval": 0})
+	if sub.str("subscription") != tasksChannel {
+		t.Fatalf("subscribe failure without subscription: %v", sub)
+	}
+	hs := b.one(map[string]any{"channel": "/meta/handshake", "supportedConnectionTypes": []string{"long-polling"}})
+	wantError(t, hs, "403::Handshake denied", map[string]any{"reconnect": "none"})
+	if failureReason(hs) != "401::Authentication invalid" {
+		t.Fatalf("handshake failureReason %q", failureReason(hs))
+	}
+
+	// A fresh token works again, as after a re-login.
+	b.auth = "Bearer " + login(t, org)
+	b.start(tasksChannel, -1)
+}
+
+func TestStreamingCookieRequired(t *testing.T) {
+	org, tok := streamOrg(t)
+	b := newBayeux(t, org, tok)
+	b.handshake()
+
+	// Same session, a client that dropped its cookies.
+	bare := newBayeux(t, org, tok)
+	bare.clientID = b.clientID
+	want := "400::Client " + b.clientID + " has established a session, but no BAYEUX_BROWSER cookie present"
+	ack, _ := bare.connect()
+	wantError(t, ack, want, nil)
+	wantError(t, bare.subscribe(tasksChannel, nil), want, nil)
+
+	// A cookie from another jar is not this session's either.
+	other := newBayeux(t, org, tok)
+	other.handshake()
+	other.clientID = b.clientID
+	ack, _ = other.connect()
+	wantError(t, ack, want, nil)
+
+	org.DropCookieCheck(true)
+	if ack, _ := bare.connect(); !ack.successful() {
+		t.Fatalf("cookie check off: %v", ack)
+	}
+	if r := bare.subscribe(tasksChannel, nil); !r.successful() {
+		t.Fatalf("cookie check off: %v", r)
+	}
+	org.DropCookieCheck(false)
+	ack, _ = bare.connect()
+	wantError(t, ack, want, nil)
+	// The session itself is intact: the right jar still works.
+	if r := b.subscribe(tasksChannel, nil); !r.successful() {
+		t.Fatalf("own jar after a cookie-less request: %v", r)
+	}
+}
+
+func TestStreamingUnknownAndExpiredClients(t *testing.T) {
+	org, tok := streamOrg(t)
+	handshakeAdvice := map[string]any{"reconnect": "handshake", "interval": 0}
+
+	b := newBayeux(t, org, tok)
+	b.handshake()
+	real := b.clientID
+	b.clientID = "nosuchclient00000000000000"
+	ack, _ := b.connect()
+	wantError(t, ack, "403::Unknown client", handshakeAdvice)
+	wantError(t, b.subscribe(tasksChannel, nil), "403::Unknown client", handshakeAdvice)
+	b.clientID = ""
+	wantError(t, b.one(map[string]any{"channel": "/meta/connect", "connectionType": "long-polling"}), "403::Client has not completed handshake", handshakeAdvice)
+	b.clientID = real
+
+	// ExpireClient: a held connect ends at once with 403::Unknown client
+	// (ref §3.6), and so does every later request.
+	b.connect()
+	held := b.connectAsync()
+	waitHeld(t, org, 1)
+	org.ExpireClient(b.clientID)
+	out := await(t, held, "held connect after ExpireClient")
+	wantError(t, out[0], "403::Unknown client", handshakeAdvice)
+	wantError(t, b.subscribe(tasksChannel, nil), "403::Unknown client", handshakeAdvice)
+	if org.StreamClients() != 0 {
+		t.Fatalf("StreamClients %d after expiry", org.StreamClients())
+	}
+	org.ExpireClient("not-a-client") // ignored
+
+	// ExpireAllClients.
+	c1, c2 := newBayeux(t, org, tok), newBayeux(t, org, tok)
+	c1.start(tasksChannel, -1)
+	c2.start(tasksChannel, -1)
+	if org.StreamClients() != 2 || org.Subscribers(tasksChannel) != 2 {
+		t.Fatalf("StreamClients %d Subscribers %d", org.StreamClients(), org.Subscribers(tasksChannel))
+	}
+	org.ExpireAllClients()
+	for _, c := range []*bayeux{c1, c2} {
+		ack, _ := c.connect()
+		wantError(t, ack, "403::Unknown client", handshakeAdvice)
+	}
+	if org.Subscribers(tasksChannel) != 0 {
+		t.Fatalf("Subscribers %d after ExpireAllClients", org.Subscribers(tasksChannel))
+	}
+
+	// ref §3.3: no connect within the reconnect timeout after a reply and
+	// the session is gone.
+	org.SetReconnectTimeout(30 * time.Millisecond)
+	c1.handshake()
+	time.Sleep(100 * time.Millisecond)
+	ack, _ = c1.connect()
+	wantError(t, ack, "403::Unknown client", handshakeAdvice)
+	// A client that keeps polling stays alive however long it runs.
+	org.SetHoldTimeout(60 * time.Millisecond)
+	c2.start(tasksChannel, -1)
+	for range 3 {
+		if ack, _ := c2.connect(); !ack.successful() {
+			t.Fatalf("polling client expired: %v", ack)
+		}
+	}
+}
+
+func TestStreamingSubscribeErrors(t *testing.T) {
+	org, tok := streamOrg(t)
+	b := newBayeux(t, org, tok)
+	b.start("", 0)
+
+	wantError(t, b.subscribe("/topic/NoSuchTopic", nil), "400::The channel you requested to subscribe to doesn't exist {/topic/NoSuchTopic}", nil)
+	wantError(t, b.subscribe("/topic/switchboardtasks", nil), "400::The channel you requested to subscribe to doesn't exist {/topic/switchboardtasks}", nil)
+	wantError(t, b.subscribe("/event/SwitchboardTasks", nil), "400::The channel you requested to subscribe to doesn't exist {/event/SwitchboardTasks}", nil)
+	wantError(t, b.subscribe("topic/SwitchboardTasks", nil), "400::Channel subscriptions must start with a leading '/'", nil)
+	wantError(t, b.subscribe("", nil), "400::Channel name not specified", nil)
+	r := b.one(map[string]any{"channel": "/meta/subscribe", "subscription": []string{tasksChannel}})
+	wantError(t, r, "400::Channel name not specified", nil)
+
+	// The replay map must name the channel (ref §3.2, EMP issue #41).
+	r = b.subscribe(tasksChannel, map[string]any{})
+	wantError(t, r, "400::The replayId for channel {/topic/SwitchboardTasks} wasn't found using the provided replay ID map {{}}. Ensure that the channel name you provided in the replay map is valid and matches the channel name used for subscribing.", nil)
+	if r.str("subscription") != tasksChannel || r.str("clientId") != b.clientID {
+		t.Fatalf("subscribe error reply %v", r)
+	}
+	wantError(t, b.subscribe(tasksChannel, map[string]any{"/topic/Other": 5, "/topic/A": -1}),
+		"400::The replayId for channel {/topic/SwitchboardTasks} wasn't found using the provided replay ID map {{/topic/A=-1, /topic/Other=5}}. Ensure that the channel name you provided in the replay map is valid and matches the channel name used for subscribing.", nil)
+
+	// Ids that never existed, strings, and values below -2 are invalid.
+	id := org.Publish(tasksChannel, "created", map[string]any{"Id": "00T1"})
+	for raw, shown := range map[any]string{id + 1: fmt.Sprint(id + 1), int64(0): "0", int64(-3): "-3", "-1": "-1", 1.5: "1.5"} {
+		wantError(t, b.subscribe(tasksChannel, map[string]any{tasksChannel: raw}),
+			"400::The replayId {"+shown+"} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.", nil)
+	}
+	if r := b.subscribe(tasksChannel, map[string]any{tasksChannel: id}); !r.successful() {
+		t.Fatalf("subscribe with a retained id: %v", r)
+	}
+
+	// A deactivated PushTopic is no channel any more.
+	recs, err := org.Query("SELECT Id FROM PushTopic WHERE Name = 'SwitchboardTasks'")
+	if err != nil || len(recs) != 1 {
+		t.Fatal(recs, err)
+	}
+	if err := org.Update("PushTopic", recs[0]["Id"].(string), map[string]any{"IsActive": false}); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, b.subscribe(tasksChannel, nil), "400::The channel you requested to subscribe to doesn't exist {/topic/SwitchboardTasks}", nil)
+}
+
+// eventsOf collects events over connects until n have arrived.
+func (b *bayeux) eventsOf(n int) []bmsg {
+	b.t.Helper()
+	var all []bmsg
+	for polls := 0; len(all) < n; polls++ {
+		if polls > n+20 {
+			b.t.Fatalf("%d events after %d polls, want %d", len(all), polls, n)
+		}
+		ack, evs := b.connect()
+		if !ack.successful() {
+			b.t.Fatalf("connect: %v", ack)
+		}
+		all = append(all, evs...)
+	}
+	if len(all) != n {
+		b.t.Fatalf("%d events, want %d", len(all), n)
+	}
+	return all
+}
+
+func ids(t testing.TB, evs []bmsg) []int64 {
+	out := make([]int64, len(evs))
+	for i, e := range evs {
+		out[i] = e.replayID(t)
+	}
+	return out
+}
+
+func TestStreamingReplay(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.SetReplayStep(3)
+	var old []int64
+	for i := range 5 {
+		old = append(old, org.Publish(tasksChannel, "created", map[string]any{"Id": fmt.Sprint("old", i)}))
+	}
+	for i := 1; i < len(old); i++ {
+		if old[i]-old[i-1] != 3 {
+			t.Fatalf("replay ids %v, want steps of 3", old)
+		}
+	}
+	if org.LastReplayID(tasksChannel) != old[4] || org.Published(tasksChannel) != 5 || org.Retained(tasksChannel) != 5 {
+		t.Fatal("counters")
+	}
+
+	newOnly, all, after, noExt := newBayeux(t, org, tok), newBayeux(t, org, tok), newBayeux(t, org, tok), newBayeux(t, org, tok)
+	newOnly.start(tasksChannel, -1)
+	all.start(tasksChannel, -2)
+	after.start(tasksChannel, old[2])
+	noExt.start("", 0)
+	if r := noExt.subscribe(tasksChannel, nil); !r.successful() { // no ext means -1
+		t.Fatal(r)
+	}
+	fresh := org.Publish(tasksChannel, "updated", map[string]any{"Id": "new"})
+
+	if got := ids(t, newOnly.eventsOf(1)); fmt.Sprint(got) != fmt.Sprint([]int64{fresh}) {
+		t.Fatalf("-1 got %v, want only %d", got, fresh)
+	}
+	if got := ids(t, noExt.eventsOf(1)); fmt.Sprint(got) != fmt.Sprint([]int64{fresh}) {
+		t.Fatalf("no replay ext got %v", got)
+	}
+	if got := ids(t, all.eventsOf(6)); fmt.Sprint(got) != fmt.Sprint(append(old[:5:5], fresh)) {
+		t.Fatalf("-2 got %v", got)
+	}
+	if got := ids(t, after.eventsOf(3)); fmt.Sprint(got) != fmt.Sprint([]int64{old[3], old[4], fresh}) {
+		t.Fatalf("from %d got %v", old[2], got)
+	}
+	if org.Delivered(tasksChannel) != 1+1+6+3 {
+		t.Fatalf("Delivered %d", org.Delivered(tasksChannel))
+	}
+
+	// Resubscribing from the last id received (the client rule of ref
+	// §3.5) after a new handshake misses nothing and repeats nothing.
+	org.RestartStreaming()
+	org.Publish(tasksChannel, "created", map[string]any{"Id": "during-outage"})
+	after.start(tasksChannel, fresh)
+	evs := after.eventsOf(1)
+	if evs[0].obj("data").obj("sobject").str("Id") != "during-outage" {
+		t.Fatalf("after restart: %v", evs)
+	}
+}
+
+func TestStreamingEventShape(t *testing.T) {
+	org, tok := streamOrg(t)
+	b := newBayeux(t, org, tok)
+	b.start(tasksChannel, -1)
+	before := time.Now().UTC().Add(-time.Second)
+	id := org.Publish(tasksChannel, "created", map[string]any{"Id": "00Tx", "Message_Status__c": "Pending", "Conversation__c": nil})
+	evs := b.eventsOf(1)
+	raw, _ := json.Marshal(evs[0])
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	want := fmt.Sprintf(`{"channel":"/topic/SwitchboardTasks","clientId":%q,"data":{"event":{"createdDate":"*","replayId":%d,"type":"created"},"sobject":{"Conversation__c":null,"Id":"00Tx","Message_Status__c":"Pending"}}}`, b.clientID, id)
+	created := evs[0].obj("data").obj("event").str("createdDate")
+	evs[0].obj("data").obj("event")["createdDate"] = "*"
+	got, _ := json.Marshal(evs[0])
+	if string(got) != want {
+		t.Fatalf("event message\n got %s\nwant %s", got, want)
+	}
+	// ref §3.4: createdDate like 2016-03-29T16:40:08.208Z.
+	ts, err := time.Parse("2006-01-02T15:04:05.000Z", created)
+	if err != nil || ts.Before(before) || ts.After(time.Now().UTC().Add(time.Second)) {
+		t.Fatalf("createdDate %q: %v", created, err)
+	}
+}
+
+func TestStreamingRESTWriteArrives(t *testing.T) {
+	org, tok := streamOrg(t)
+	b := newBayeux(t, org, tok)
+	b.start(tasksChannel, -1)
+	a := &api{t: t, org: org, tok: tok}
+
+	convID := a.create("Conversation__c", map[string]any{"Status__c": "Open", "Message_Recipient__c": "+14155550100"})
+	if _, err := org.Insert("Task", map[string]any{"Subject": "SMS from +14155550100", "Message_Type__c": "Inbound", "Message_Status__c": "Received"}); err != nil {
+		t.Fatal(err)
+	}
+	taskID, err := org.Insert("Task", map[string]any{"Subject": "SMS to +14155550100", "Description": "hi", "Conversation__c": convID,
+		"Message_Type__c": "Outbound", "Message_Status__c": "Pending"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sidecar's own REST write that takes the Task out of Pending
+	// matches no more and notifies nothing; a user's retry (back to
+	// Pending) notifies "updated".
+	if r := a.do(http.MethodPatch, v+"/sobjects/Task/"+taskID, map[string]any{"Message_Status__c": "Failed"}); r.status != 204 {
+		t.Fatalf("patch: %d %s", r.status, r.body)
+	}
+	if err := org.Update("Task", taskID, map[string]any{"Message_Status__c": "Pending"}); err != nil {
+		t.Fatal(err)
+	}
+	evs := b.eventsOf(2)
+	for i, typ := range []string{"created", "updated"} {
+		d := evs[i].obj("data")
+		sob := d.obj("sobject")
+		if d.obj("event").str("type") != typ || evs[i].str("channel") != tasksChannel {
+			t.Fatalf("event %d: %v, want %s on %s", i, evs[i], typ, tasksChannel)
+		}
+		want := map[string]any{"Id": taskID, "Message_Type__c": "Outbound", "Message_Status__c": "Pending", "Conversation__c": convID}
+		if fmt.Sprint(map[string]any(sob)) != fmt.Sprint(want) {
+			t.Fatalf("event %d sobject %v, want exactly the topic's SELECT fields %v", i, sob, want)
+		}
+	}
+	if ids := ids(t, evs); ids[1] <= ids[0] {
+		t.Fatalf("replay ids %v not increasing", ids)
+	}
+	org.SetHoldTimeout(50 * time.Millisecond)
+	if ack, more := b.connect(); !ack.successful() || len(more) != 0 {
+		t.Fatalf("unexpected events %v", more)
+	}
+}
+
+func TestStreamingRetention(t *testing.T) {
+	org, tok := streamOrg(t)
+	first := org.Publish(tasksChannel, "created", map[string]any{"Id": "a"})
+	org.Publish(tasksChannel, "created", map[string]any{"Id": "b"})
+	time.Sleep(30 * time.Millisecond)
+	org.SetRetention(10 * time.Millisecond) // both are older: dropped now
+	if n := org.Retained(tasksChannel); n != 0 {
+		t.Fatalf("Retained %d after retention cut", n)
+	}
+	org.SetRetention(0) // back to 24 h
+	latest := org.Publish(tasksChannel, "created", map[string]any{"Id": "c"})
+
+	b := newBayeux(t, org, tok)
+	b.start("", 0)
+	wantError(t, b.subscribe(tasksChannel, map[string]any{tasksChannel: first}),
+		fmt.Sprintf("400::The replayId {%d} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.", first), nil)
+	b.mustSubscribe(tasksChannel, -2)
+	if got := ids(t, b.eventsOf(1)); got[0] != latest {
+		t.Fatalf("-2 after retention replayed %v, want only %d", got, latest)
+	}
+}
+
+func TestStreamingInvalidateReplayIDs(t *testing.T) {
+	org, tok := streamOrg(t)
+	live := newBayeux(t, org, tok)
+	live.start(tasksChannel, -1)
+	stale := org.Publish(tasksChannel, "created", map[string]any{"Id": "a"})
+	org.InvalidateReplayIDs()
+	fresh := org.Publish(tasksChannel, "created", map[string]any{"Id": "b"})
+
+	// A live subscriber loses nothing.
+	if got := ids(t, live.eventsOf(2)); got[0] != stale || got[1] != fresh {
+		t.Fatalf("live subscriber got %v", got)
+	}
+	late := newBayeux(t, org, tok)
+	late.start("", 0)
+	wantError(t, late.subscribe(tasksChannel, map[string]any{tasksChannel: stale}),
+		fmt.Sprintf("400::The replayId {%d} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.", stale), nil)
+	late.mustSubscribe(tasksChannel, fresh) // new ids stay valid
+	late.mustSubscribe(tasksChannel, -2)
+	if got := ids(t, late.eventsOf(1)); got[0] != fresh {
+		t.Fatalf("-2 after invalidation got %v", got)
+	}
+}
+
+func TestStreamingInjectBusy(t *testing.T) {
+	org, tok := streamOrg(t)
+	b := newBayeux(t, org, tok)
+
+	org.InjectBusy(1)
+	r := b.one(map[string]any{"channel": "/meta/handshake", "supportedConnectionTypes": []string{"long-polling"}})
+	wantError(t, r, "403::Handshake denied", map[string]any{"reconnect": "none"})
+	const busy = "503::Server is too busy.  Please try your request again later."
+	if failureReason(r) != busy {
+		t.Fatalf("handshake failureReason %q", failureReason(r))
+	}
+	b.start("", 0)
+
+	org.InjectBusy(2)
+	ack, _ := b.connect()
+	wantError(t, ack, "401::Authentication invalid", map[string]any{"reconnect": "none", "interval": 0})
+	if failureReason(ack) != busy {
+		t.Fatalf("connect failureReason %q", failureReason(ack))
+	}
+	sub := b.subscribe(tasksChannel, map[string]any{tasksChannel: -1})
+	wantError(t, sub, busy, nil)
+	if failureReason(sub) != busy || sub.str("subscription") != tasksChannel {
+		t.Fatalf("subscribe busy reply %v", sub)
+	}
+	// Busy is transient: the session survives and the next calls work.
+	b.mustSubscribe(tasksChannel, -1)
+	if ack, _ := b.connect(); !ack.successful() {
+		t.Fatalf("after busy: %v", ack)
+	}
+	org.InjectBusy(5)
+	org.InjectBusy(0)
+	if ack, _ := b.connect(); !ack.successful() {
+		t.Fatalf("InjectBusy(0) did not clear: %v", ack)
+	}
+}
+
+func TestStreamingPushDisconnect(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.SetHoldTimeout(10 * time.Second)
+	holding, idle := newBayeux(t, org, tok), newBayeux(t, org, tok)
+	holding.start(tasksChannel, -1)
+	idle.start(tasksChannel, -1)
+	h := holding.connectAsync()
+	waitHeld(t, org, 1)
+	org.PushDisconnect()
+
+	check := func(who string, out []bmsg, clientID string) {
+		t.Helper()
+		var disc, conn bmsg
+		for _, m := range out {
+			switch m.str("channel") {
+			case "/meta/disconnect":
+				disc = m
+			case "/meta/connect":
+				conn = m
+			}
+		}
+		if disc == nil || conn == nil || len(out) != 2 || disc.str("clientId") != clientID {
+			t.Fatalf("%s: %v, want a server /meta/disconnect beside the connect reply", who, out)
+		}
+		wantError(t, conn, "403::Unknown client", map[string]any{"reconnect": "none", "interval": 0})
+	}
+	check("held connect", await(t, h, "held connect after PushDisconnect"), holding.clientID)
+	_, out := idle.send(map[string]any{"channel": "/meta/connect", "connectionType": "long-polling"})
+	check("next connect", out, idle.clientID)
+	// The sessions are gone.
+	ack, _ := idle.connect()
+	wantError(t, ack, "403::Unknown client", map[string]any{"reconnect": "handshake", "interval": 0})
+	if org.StreamClients() != 0 {
+		t.Fatalf("StreamClients %d", org.StreamClients())
+	}
+	// A client that handshakes afterwards is not disconnected.
+	org.SetHoldTimeout(50 * time.Millisecond)
+	idle.start(tasksChannel, -1)
+	if ack, evs := idle.connect(); !ack.successful() || len(evs) != 0 {
+		t.Fatalf("new session after PushDisconnect: %v %v", ack, evs)
+	}
+}
+
+func TestStreamingHoldTimeout(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.SetHoldTimeout(150 * time.Millisecond)
+	b := newBayeux(t, org, tok)
+	wantAdvice(t, b.handshake(), map[string]any{"reconnect": "retry", "interval": 0, "timeout": 150})
+	b.connect()
+	b.mustSubscribe(tasksChannel, -1)
+	start := time.Now()
+	ack, evs := b.connect()
+	if held := time.Since(start); held < 150*time.Millisecond {
+		t.Fatalf("connect held %v, want at least the hold timeout", held)
+	}
+	if !ack.successful() || len(evs) != 0 {
+		t.Fatalf("empty poll: %v %v", ack, evs)
+	}
+	wantAdvice(t, ack, map[string]any{"reconnect": "retry", "interval": 0, "timeout": 150})
+
+	// An event ends a held poll early, and that reply carries no advice
+	// (ref §3.2: replies without advice occur; clients keep the last one).
+	h := b.connectAsync()
+	waitHeld(t, org, 1)
+	id := org.Publish(tasksChannel, "created", map[string]any{"Id": "x"})
+	out := await(t, h, "held connect with an event")
+	if len(out) != 2 || out[0].str("channel") != "/meta/connect" || !out[0].successful() || out[1].replayID(t) != id {
+		t.Fatalf("event reply %v", out)
+	}
+	wantAdvice(t, out[0], nil)
+
+	// A second connect while one is held answers the first at once.
+	org.SetHoldTimeout(10 * time.Second)
+	first := b.connectAsync()
+	waitHeld(t, org, 1)
+	second := b.connectAsync()
+	out = await(t, first, "superseded connect")
+	if len(out) != 1 || !out[0].successful() {
+		t.Fatalf("superseded connect: %v", out)
+	}
+	waitHeld(t, org, 1)
+	org.Publish(tasksChannel, "created", map[string]any{"Id": "y"})
+	if out := await(t, second, "second connect"); len(out) != 2 {
+		t.Fatalf("second connect: %v", out)
+	}
+}
+
+func TestStreamingReplyOrder(t *testing.T) {
+	org, tok := streamOrg(t)
+	b := newBayeux(t, org, tok)
+	b.start(tasksChannel, -1)
+	for i := range 3 {
+		org.Publish(tasksChannel, "created", map[string]any{"Id": fmt.Sprint(i)})
+	}
+	// Several events come in one reply, the ack first by default.
+	_, out := b.send(map[string]any{"channel": "/meta/connect", "connectionType": "long-polling"})
+	if len(out) != 4 || out[0].str("channel") != "/meta/connect" {
+		t.Fatalf("reply %v, want the ack then 3 events", out)
+	}
+	org.ShuffleReplyOrder(true)
+	for i := range 2 {
+		org.Publish(tasksChannel, "created", map[string]any{"Id": fmt.Sprint("s", i)})
+	}
+	_, out = b.send(map[string]any{"channel": "/meta/connect", "connectionType": "long-polling"})
+	if len(out) != 3 || out[2].str("channel") != "/meta/connect" || out[0].str("channel") != tasksChannel {
+		t.Fatalf("shuffled reply %v, want 2 events then the ack", out)
+	}
+}
+
+func TestStreamingConcurrentClientLimit(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.ConcurrentClientLimit(2)
+	a, b, c := newBayeux(t, org, tok), newBayeux(t, org, tok), newBayeux(t, org, tok)
+	a.handshake()
+	b.handshake()
+	r := c.one(map[string]any{"channel": "/meta/handshake", "supportedConnectionTypes": []string{"long-polling"}})
+	wantError(t, r, "403::Handshake denied", map[string]any{"reconnect": "none"})
+	if failureReason(r) != "403::Organization concurrent user limit exceeded" {
+		t.Fatalf("failureReason %q", failureReason(r))
+	}
+	// A disconnect frees the slot (ref §3.2: clients should disconnect).
+	if r := a.one(map[string]any{"channel": "/meta/disconnect"}); !r.successful() || r.str("clientId") != a.clientID {
+		t.Fatalf("disconnect: %v", r)
+	}
+	c.handshake()
+	org.ConcurrentClientLimit(0)
+	a.handshake()
+	if org.StreamClients() != 3 || org.Handshakes() != 4 {
+		t.Fatalf("StreamClients %d Handshakes %d", org.StreamClients(), org.Handshakes())
+	}
+}
+
+func TestStreamingDailyEventLimit(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.DailyEventLimit(3)
+	b := newBayeux(t, org, tok)
+	b.start(tasksChannel, -1)
+	for i := range 5 {
+		org.Publish(tasksChannel, "created", map[string]any{"Id": fmt.Sprint(i)})
+	}
+	if _, evs := b.connect(); len(evs) != 3 {
+		t.Fatalf("%d events under a limit of 3", len(evs))
+	}
+	ack, evs := b.connect()
+	wantError(t, ack, "403::Organization total events daily limit exceeded", map[string]any{"reconnect": "none", "interval": 0})
+	if len(evs) != 0 {
+		t.Fatalf("events beyond the limit: %v", evs)
+	}
+	// ref §3.5: the events are not lost; with allocation again they come.
+	org.DailyEventLimit(100)
+	if got := b.eventsOf(2); got[0].obj("data").obj("sobject").str("Id") != "3" {
+		t.Fatalf("after raising the limit: %v", got)
+	}
+}
+
+func TestStreamingRestartKeepsReplayLog(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.SetHoldTimeout(10 * time.Second)
+	b := newBayeux(t, org, tok)
+	b.start(tasksChannel, -1)
+	id := org.Publish(tasksChannel, "created", map[string]any{"Id": "before"})
+	h := b.connectAsync()
+	if out := await(t, h, "event poll"); len(out) != 2 || out[1].replayID(t) != id {
+		t.Fatalf("%v", out)
+	}
+	h = b.connectAsync()
+	waitHeld(t, org, 1)
+	org.RestartStreaming()
+	out := await(t, h, "held connect across restart")
+	wantError(t, out[0], "403::Unknown client", map[string]any{"reconnect": "handshake", "interval": 0})
+	if org.StreamClients() != 0 {
+		t.Fatalf("StreamClients %d", org.StreamClients())
+	}
+	next := org.Publish(tasksChannel, "created", map[string]any{"Id": "after"})
+	u, _ := url.Parse(org.URL() + cometdPath)
+	old := b.hc.Jar.Cookies(u)
+	b.start(tasksChannel, id)
+	if fmt.Sprint(b.hc.Jar.Cookies(u)) == fmt.Sprint(old) {
+		t.Fatal("the restarted server kept the old BAYEUX_BROWSER cookie")
+	}
+	if got := ids(t, b.eventsOf(1)); got[0] != next {
+		t.Fatalf("after restart got %v, want %d", got, next)
+	}
+}
+
+func TestStreamingUnsubscribeAndDisconnect(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.SetHoldTimeout(80 * time.Millisecond)
+	b := newBayeux(t, org, tok)
+	b.start(tasksChannel, -1)
+	r := b.one(map[string]any{"channel": "/meta/unsubscribe", "subscription": tasksChannel})
+	if !r.successful() || r.str("subscription") != tasksChannel {
+		t.Fatalf("unsubscribe: %v", r)
+	}
+	org.Publish(tasksChannel, "created", map[string]any{"Id": "x"})
+	if _, evs := b.connect(); len(evs) != 0 {
+		t.Fatalf("events after unsubscribe: %v", evs)
+	}
+	wantError(t, b.one(map[string]any{"channel": "/meta/unsubscribe"}), "400::Channel name not specified", nil)
+
+	// Filtered subscription (ref §3.2): only matching events.
+	filtered := tasksChannel + "?Message_Status__c=Pending"
+	if r := b.subscribe(filtered, map[string]any{tasksChannel: -1}); !r.successful() || r.str("subscription") != filtered {
+		t.Fatalf("filtered subscribe: %v", r)
+	}
+	org.Publish(tasksChannel, "created", map[string]any{"Id": "no", "Message_Status__c": "Queued"})
+	org.Publish(tasksChannel, "created", map[string]any{"Id": "yes", "Message_Status__c": "Pending"})
+	if evs := b.eventsOf(1); evs[0].obj("data").obj("sobject").str("Id") != "yes" {
+		t.Fatalf("filter let through %v", evs)
+	}
+
+	org.SetHoldTimeout(10 * time.Second)
+	h := b.connectAsync()
+	waitHeld(t, org, 1)
+	if r := b.one(map[string]any{"channel": "/meta/disconnect"}); !r.successful() {
+		t.Fatalf("disconnect: %v", r)
+	}
+	out := await(t, h, "held connect after disconnect")
+	if !out[0].successful() {
+		t.Fatalf("held connect after disconnect: %v", out)
+	}
+	wantAdvice(t, out[0], map[string]any{"reconnect": "none", "interval": 0})
+	ack, _ := b.connect()
+	wantError(t, ack, "403::Unknown client", map[string]any{"reconnect": "handshake", "interval": 0})
+}
+
+func TestStreamingCloseEndsHeldPolls(t *testing.T) {
+	org, err := sfdctest.NewOrg(sfdctest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer org.Close()
+	tok := login(t, org)
+	if _, err := org.Insert("PushTopic", map[string]any{"Name": "SwitchboardTasks", "Query": specTasksQuery, "ApiVersion": 62.0}); err != nil {
+		t.Fatal(err)
+	}
+	var polls []<-chan held
+	for range 3 {
+		b := newBayeux(t, org, tok)
+		b.start(tasksChannel, -1)
+		polls = append(polls, b.connectAsync()) // held for the default 110 s
+	}
+	waitHeld(t, org, 3)
+	closed := make(chan struct{})
+	go func() { org.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close blocked on held long polls")
+	}
+	for i, p := range polls {
+		select {
+		case <-p: // a reply or a transport error: either way it ended
+		case <-time.After(20 * time.Second):
+			t.Fatalf("poll %d still held after Close", i)
+		}
+	}
+}
+
+// TestStreamingTenThousandEvents drains 10,000 published events through
+// connect polls, in order, while a second client follows live.
+func TestStreamingTenThousandEvents(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.SetReplayStep(7)
+	live := newBayeux(t, org, tok)
+	live.start(tasksChannel, -1)
+	const n = 10000
+	start := time.Now()
+	for i := range n {
+		org.Publish(tasksChannel, "created", map[string]any{"Id": fmt.Sprintf("00T%06d", i), "Message_Status__c": "Pending"})
+	}
+	published := time.Since(start)
+	late := newBayeux(t, org, tok)
+	late.start(tasksChannel, -2)
+	start = time.Now()
+	for _, c := range []*bayeux{late, live} {
+		polls, prev := 0, int64(0)
+		for got := 0; got < n; polls++ {
+			ack, evs := c.connect()
+			if !ack.successful() {
+				t.Fatalf("poll %d: %v", polls, ack)
+			}
+			for _, e := range evs {
+				id := e.replayID(t)
+				if want := fmt.Sprintf("00T%06d", got); e.obj("data").obj("sobject").str("Id") != want || id <= prev {
+					t.Fatalf("event %d: %v (previous id %d), want Id %s", got, e, prev, want)
+				}
+				prev = id
+				got++
+			}
+		}
+		t.Logf("%d events in %d polls", n, polls)
+	}
+	t.Logf("published %d events in %v; two clients drained them in %v", n, published, time.Since(start))
+	if org.Delivered(tasksChannel) != 2*n {
+		t.Fatalf("Delivered %d", org.Delivered(tasksChannel))
+	}
+}
+
+func BenchmarkStreamingDrain(b *testing.B) {
+	org, tok := streamOrg(b)
+	const n = 10000
+	for range b.N {
+		c := newBayeux(b, org, tok)
+		c.start(tasksChannel, -1)
+		for i := range n {
+			org.Publish(tasksChannel, "created", map[string]any{"Id": fmt.Sprintf("00T%06d", i), "Message_Status__c": "Pending"})
+		}
+		for got := 0; got < n; {
+			_, evs := c.connect()
+			got += len(evs)
+		}
+		c.one(map[string]any{"channel": "/meta/disconnect"})
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
+}
