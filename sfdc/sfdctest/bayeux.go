@@ -34,6 +34,10 @@ const (
 	// maxEventsPerReply bounds one /meta/connect reply so a client that is
 	// far behind drains the log in pages rather than one huge body.
 	maxEventsPerReply = 1000
+	// maxReplyEventBytes also bounds a reply by size (events with large
+	// field values), well under the 10 MiB clients are told to accept
+	// (ref §5.6 maxMessageSize); one event is always sent.
+	maxReplyEventBytes = 1 << 20
 	// minStreamingVersion: durable replay needs /cometd/37.0+ (ref §3.1).
 	minStreamingVersion = 37
 )

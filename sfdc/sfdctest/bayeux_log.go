@@ -113,7 +113,7 @@ func filterValue(v any) string {
 // that events are waiting but the daily allocation is used up (ref §3.8):
 // they stay in the log, so nothing is lost (ref §3.5).
 func (b *bayeuxState) takeLocked(c *cometClient) (out [][]byte, limited bool) {
-	room := maxEventsPerReply
+	room, budget := maxEventsPerReply, maxReplyEventBytes
 	now := b.now()
 	if b.dailyLimit > 0 {
 		if now.Sub(b.dayStart) >= 24*time.Hour {
@@ -141,8 +141,13 @@ func (b *bayeuxState) takeLocked(c *cometClient) (out [][]byte, limited bool) {
 			if room <= 0 {
 				return out, len(out) == 0
 			}
+			size := len(clientID) + len(lg.envelope) + len(ev.data) + 16
+			if len(out) > 0 && size > budget {
+				return out, false
+			}
+			budget -= size
 			var msg bytes.Buffer
-			msg.Grow(len(clientID) + len(lg.envelope) + len(ev.data) + 16)
+			msg.Grow(size)
 			msg.WriteString(`{"clientId":`)
 			msg.Write(clientID)
 			msg.Write(lg.envelope)

@@ -873,3 +873,50 @@ func BenchmarkStreamingDrain(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
 }
+
+func TestStreamingLargeEventsArePaged(t *testing.T) {
+	org, tok := streamOrg(t)
+	b := newBayeux(t, org, tok)
+	b.start(tasksChannel, -1)
+	big := strings.Repeat("x", 600<<10)
+	for i := range 3 {
+		org.Publish(tasksChannel, "created", map[string]any{"Id": fmt.Sprint(i), "Description": big})
+	}
+	// Each reply stays near 1 MiB: one of these events per poll.
+	for i := range 3 {
+		_, evs := b.connect()
+		if len(evs) != 1 || evs[0].obj("data").obj("sobject").str("Id") != fmt.Sprint(i) {
+			t.Fatalf("poll %d: %d events", i, len(evs))
+		}
+	}
+}
+
+func TestStreamingFormEncodedMessage(t *testing.T) {
+	org, tok := streamOrg(t)
+	form := url.Values{"message": {`[{"channel":"/meta/handshake","id":"1","supportedConnectionTypes":["long-polling"]}]`}}
+	req, _ := http.NewRequest(http.MethodPost, org.URL()+cometdPath, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "OAuth "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []bmsg
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out) != 1 || !out[0].successful() {
+		t.Fatalf("form-encoded handshake: %v %v", out, err)
+	}
+	b := newBayeux(t, org, tok)
+	req, _ = http.NewRequest(http.MethodPost, org.URL()+cometdPath, strings.NewReader("channel=/meta/handshake"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = b.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out = nil
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 400 || len(out) != 1 || out[0].str("error") != "400::a form-encoded request needs a JSON 'message' field" {
+		t.Fatalf("form without message: %d %v", resp.StatusCode, out)
+	}
+}
