@@ -36,6 +36,7 @@ const (
 	CauseLimit            = "limit"             // an org allocation is exhausted (ref §3.8)
 	CauseAdvice           = "advice"            // unsuccessful connect whose advice says handshake or none
 	CauseOverflow         = "overflow"          // the hand-off queue overflowed; rebuilt to replay what was refused
+	CauseCookie           = "cookie"            // the server saw no session cookie (ref §3.1); a new jar and handshake
 )
 
 const (
@@ -665,6 +666,10 @@ func classify(m *bayeuxReply, fallback string) string {
 	case has("unknown client"), has("has not completed handshake"):
 		// ref §3.6: comes with advice handshake, or none (EMP #15).
 		return CauseUnknownClient
+	case has("cookie"):
+		// ref §3.1: "…has established a session, but no BAYEUX_BROWSER
+		// cookie present": the session is unusable; a new one gets a new jar.
+		return CauseCookie
 	case frCode == 503 || code == 503:
 		// ref §3.6: the 401 in error next to a 503 failureReason means the
 		// server was too busy to check the token, not that it is bad.
@@ -866,7 +871,7 @@ func (ss *session) connectLoop(ctx context.Context) (cause string, connected boo
 		cause := classify(ack, CauseAdvice)
 		err = fmt.Errorf("salesforce cometd connect refused: %s", ack.describe())
 		switch cause {
-		case CauseUnknownClient, CauseAuth, CauseLimit:
+		case CauseUnknownClient, CauseAuth, CauseLimit, CauseCookie:
 			return cause, connected, err
 		case CauseBusy:
 			if ss.reconnect != "retry" {

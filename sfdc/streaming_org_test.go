@@ -1,0 +1,556 @@
+package sfdc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
+)
+
+// Scenario tests against the simulated org's CometD server (real sockets).
+
+// streamOrg is an org with the SPEC PushTopics and short long polls.
+func streamOrg(t *testing.T) *sfdctest.Org {
+	t.Helper()
+	org := newOrg(t)
+	if err := setupPushTopics(context.Background(), newClient(t, org), &Report{}); err != nil {
+		t.Fatal(err)
+	}
+	org.SetHoldTimeout(300 * time.Millisecond)
+	return org
+}
+
+// orgStream builds a Stream on org with a real *Auth (client credentials).
+func orgStream(t *testing.T, org *sfdctest.Org, rec *recorder, tweak ...func(*StreamConfig)) (*Stream, *Auth) {
+	t.Helper()
+	auth := newAuth(t, authConfig(org, FlowClientCredentials))
+	cfg := fastConfig(t, auth, rec, topicTasks, topicConvs)
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	s, err := NewStream(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, auth
+}
+
+func publishN(org *sfdctest.Org, channel string, n int) (ids []int64) {
+	for i := 0; i < n; i++ {
+		ids = append(ids, org.Publish(channel, "created", map[string]any{
+			"Id": fmt.Sprintf("00T%015d", i), "Message_Type__c": "Outbound", "Message_Status__c": "Pending",
+		}))
+	}
+	return ids
+}
+
+func sameIDs(t *testing.T, what string, got, want []int64) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s: replay ids %v, want %v", what, got, want)
+	}
+}
+
+func TestStreamOrgTokenRevokedMidStream(t *testing.T) {
+	org := streamOrg(t)
+	rec := newRecorder()
+	s, auth := orgStream(t, org, rec)
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := publishN(org, topicTasks, 5)
+	eventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
+
+	org.RevokeTokens()
+	want = append(want, publishN(org, topicTasks, 5)...)
+	eventually(t, 5*time.Second, "10 events", func() bool { return rec.count(topicTasks) == 10 })
+	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	if n := auth.Logins(); n != 2 {
+		t.Errorf("logins = %d, want 2 (start + one re-authentication)", n)
+	}
+	if n := org.Handshakes(); n != 2 {
+		t.Errorf("handshakes = %d, want 2 (a new session after re-auth)", n)
+	}
+	st := s.Stats()
+	if st.Reconnects[CauseAuth] != 1 || len(st.Reconnects) != 1 {
+		t.Errorf("reconnects %v, want exactly one for auth", st.Reconnects)
+	}
+	if g := rec.gapsFor(topicTasks); len(g) != 0 {
+		t.Errorf("gaps %q: resubscribing from the handled replay id loses nothing", joinGaps(g))
+	}
+}
+
+func TestStreamOrgServerForgetsClient(t *testing.T) {
+	org := streamOrg(t)
+	rec := newRecorder()
+	s, auth := orgStream(t, org, rec)
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := publishN(org, topicConvs, 3)
+	eventually(t, 5*time.Second, "3 events", func() bool { return rec.count(topicConvs) == 3 })
+
+	org.ExpireAllClients()
+	// Published while no session exists: the resubscribe replays them.
+	want = append(want, publishN(org, topicConvs, 4)...)
+	eventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicConvs) == 7 })
+	sameIDs(t, topicConvs, rec.ids(topicConvs), want)
+	eventually(t, 5*time.Second, "resubscribed", s.Subscribed)
+	if st := s.Stats(); st.Reconnects[CauseUnknownClient] != 1 || st.Handshakes != 2 {
+		t.Errorf("stats %+v, want one unknown_client reconnect and 2 handshakes", st)
+	}
+	if auth.Logins() != 1 {
+		t.Errorf("logins = %d: an unknown client keeps its token", auth.Logins())
+	}
+	if org.Subscribers(topicConvs) != 1 || org.Subscribers(topicTasks) != 1 {
+		t.Errorf("subscribers after re-handshake: tasks %d, conversations %d, want 1 each",
+			org.Subscribers(topicTasks), org.Subscribers(topicConvs))
+	}
+}
+
+func TestStreamOrgStaleReplayID(t *testing.T) {
+	org := streamOrg(t)
+	old := publishN(org, topicTasks, 3)
+	org.InvalidateReplayIDs()
+	rec := newRecorder()
+	var asked []string
+	var mu sync.Mutex
+	s, _ := orgStream(t, org, rec, func(c *StreamConfig) {
+		c.ReplayFrom = func(_ context.Context, ch string) (int64, error) {
+			mu.Lock()
+			asked = append(asked, ch)
+			mu.Unlock()
+			if ch == topicTasks {
+				return old[1], nil // a checkpoint that aged out
+			}
+			return -1, nil
+		}
+	})
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	eventually(t, 5*time.Second, "gap notice", func() bool { return len(rec.gapsFor(topicTasks)) == 1 })
+	if g := rec.gapsFor(topicTasks)[0]; !strings.Contains(g, strconv.FormatInt(old[1], 10)) || !strings.Contains(g, "-1") {
+		t.Errorf("gap reason %q should name the rejected id and the fallback", g)
+	}
+	if g := rec.gapsFor(topicConvs); len(g) != 0 {
+		t.Errorf("conversations gaps %q", joinGaps(g))
+	}
+	want := publishN(org, topicTasks, 2)
+	eventually(t, 5*time.Second, "new events", func() bool { return rec.count(topicTasks) == 2 })
+	sameIDs(t, "after the fallback to -1", rec.ids(topicTasks), want)
+	if st := s.Stats(); st.Reconnects[CauseReplayInvalid] != 1 || st.Handshakes != 1 {
+		t.Errorf("stats %+v: the fallback resubscribes in the same session", st)
+	}
+	mu.Lock()
+	if fmt.Sprint(asked) != fmt.Sprint([]string{topicTasks, topicConvs}) {
+		t.Errorf("ReplayFrom asked for %v", asked)
+	}
+	mu.Unlock()
+	// The stream now resumes from the new events, not the rejected id.
+	org.ExpireAllClients()
+	want = append(want, publishN(org, topicTasks, 2)...)
+	eventually(t, 5*time.Second, "events after a re-handshake", func() bool { return rec.count(topicTasks) == 4 })
+	sameIDs(t, "after re-handshake", rec.ids(topicTasks), want)
+	if g := rec.gapsFor(topicTasks); len(g) != 1 {
+		t.Errorf("gaps %q, want still one", joinGaps(g))
+	}
+}
+
+// wireLog is a RoundTripper that records every Bayeux request and can act
+// just before one is sent.
+type wireLog struct {
+	mu     sync.Mutex
+	reqs   []wireReq
+	before func(channel string)
+}
+
+type wireReq struct {
+	channel, cookie, setCookie string
+	at                         time.Time
+	reply                      string
+}
+
+func (w *wireLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var msgs []struct{ Channel string }
+	_ = json.Unmarshal(body, &msgs)
+	ch := ""
+	if len(msgs) == 1 {
+		ch = msgs[0].Channel
+	}
+	w.mu.Lock()
+	before := w.before
+	w.mu.Unlock()
+	if before != nil {
+		before(ch)
+	}
+	cookie := ""
+	if c, err := r.Cookie("BAYEUX_BROWSER"); err == nil {
+		cookie = c.Value
+	}
+	at := time.Now()
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	rec := wireReq{channel: ch, cookie: cookie, at: at}
+	if err == nil {
+		for _, c := range resp.Cookies() {
+			if c.Name == "BAYEUX_BROWSER" {
+				rec.setCookie = c.Value
+			}
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(data))
+		rec.reply = string(data)
+	}
+	w.mu.Lock()
+	w.reqs = append(w.reqs, rec)
+	w.mu.Unlock()
+	return resp, err
+}
+
+func (w *wireLog) snapshot() []wireReq {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]wireReq(nil), w.reqs...)
+}
+
+func TestStreamOrgCookieJarPerSession(t *testing.T) {
+	org := streamOrg(t) // the org requires BAYEUX_BROWSER after the handshake
+	wl := &wireLog{}
+	rec := newRecorder()
+	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.HTTPClient = &http.Client{Transport: wl} })
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	publishN(org, topicTasks, 2)
+	eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
+	org.ExpireAllClients()
+	eventually(t, 5*time.Second, "second session", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
+	publishN(org, topicTasks, 2)
+	eventually(t, 5*time.Second, "events in the second session", func() bool { return rec.count(topicTasks) == 4 })
+
+	var sessions []string // BAYEUX_BROWSER per session
+	for i, r := range wl.snapshot() {
+		if r.channel == "/meta/handshake" {
+			if r.cookie != "" {
+				t.Errorf("request %d: handshake sent cookie %q; each session needs a new jar", i, r.cookie)
+			}
+			if r.setCookie == "" {
+				t.Fatalf("request %d: handshake set no BAYEUX_BROWSER", i)
+			}
+			sessions = append(sessions, r.setCookie)
+			continue
+		}
+		if len(sessions) == 0 {
+			t.Fatalf("request %d (%s) before any handshake", i, r.channel)
+		}
+		if cur := sessions[len(sessions)-1]; r.cookie != cur {
+			t.Errorf("request %d (%s) carried cookie %q, want its session's %q", i, r.channel, r.cookie, cur)
+		}
+	}
+	if len(sessions) != 2 || sessions[0] == sessions[1] {
+		t.Errorf("session cookies %v, want two different ones", sessions)
+	}
+}
+
+func TestStreamOrgBusyOnSubscribe(t *testing.T) {
+	org := streamOrg(t)
+	var once sync.Once
+	wl := &wireLog{before: func(ch string) {
+		if ch == "/meta/subscribe" {
+			once.Do(func() { org.InjectBusy(2) })
+		}
+	}}
+	rec := newRecorder()
+	const busyMin = 40 * time.Millisecond
+	s, _ := orgStream(t, org, rec, func(c *StreamConfig) {
+		c.HTTPClient = &http.Client{Transport: wl}
+		c.BusyMin = busyMin
+	})
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := publishN(org, topicTasks, 3)
+	eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 3 })
+	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+
+	var subs []wireReq
+	for _, r := range wl.snapshot() {
+		if r.channel == "/meta/subscribe" {
+			subs = append(subs, r)
+		}
+	}
+	if len(subs) != 4 { // busy, busy, tasks ok, conversations ok
+		t.Fatalf("%d subscribes, want 4", len(subs))
+	}
+	for i := 0; i < 2; i++ {
+		if !strings.Contains(subs[i].reply, "503::Server is too busy") {
+			t.Errorf("subscribe %d reply %s, want the injected 503", i, subs[i].reply)
+		}
+		// Equal jitter waits at least half the nominal delay.
+		nominal := busyMin << i
+		if gap := subs[i+1].at.Sub(subs[i].at); gap < nominal/2 {
+			t.Errorf("retry %d after %v, want a backoff of at least %v", i+1, gap, nominal/2)
+		}
+	}
+	if st := s.Stats(); st.Reconnects[CauseBusy] != 2 || st.Handshakes != 1 {
+		t.Errorf("stats %+v: want 2 busy retries within one session", st)
+	}
+}
+
+func TestStreamOrgServerDisconnectPush(t *testing.T) {
+	org := streamOrg(t)
+	rec := newRecorder()
+	s, _ := orgStream(t, org, rec)
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := publishN(org, topicTasks, 2)
+	eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
+	org.PushDisconnect()
+	eventually(t, 5*time.Second, "reconnected", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
+	want = append(want, publishN(org, topicTasks, 2)...)
+	eventually(t, 5*time.Second, "events after the push", func() bool { return rec.count(topicTasks) == 4 })
+	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	if st := s.Stats(); st.Reconnects[CauseServerDisconnect] != 1 || len(st.Reconnects) != 1 {
+		t.Errorf("reconnects %v, want one server_disconnect", st.Reconnects)
+	}
+}
+
+func TestStreamOrgWatchdog(t *testing.T) {
+	org := streamOrg(t)
+	// The server holds connects for 30 s and advises so; a stream whose
+	// watchdog allows 300 ms of silence must rebuild, and leave no client
+	// behind each time.
+	org.SetHoldTimeout(30 * time.Second)
+	rec := newRecorder()
+	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.Watchdog = 300 * time.Millisecond })
+	runStream(t, s)
+	eventually(t, 10*time.Second, "two watchdog rebuilds", func() bool { return s.Stats().Reconnects[CauseWatchdog] >= 2 })
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	if n := org.StreamClients(); n > 1 {
+		t.Errorf("%d live clients: the watchdog must /meta/disconnect the session it abandons", n)
+	}
+	// Events still flow: one wakes the held connect at once.
+	publishN(org, topicTasks, 1)
+	eventually(t, 5*time.Second, "event", func() bool { return rec.count(topicTasks) >= 1 })
+}
+
+func TestStreamOrgShutdownDisconnects(t *testing.T) {
+	org := streamOrg(t)
+	wl := &wireLog{}
+	rec := newRecorder()
+	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.HTTPClient = &http.Client{Transport: wl} })
+	stop := runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	if org.StreamClients() != 1 {
+		t.Fatalf("live clients = %d, want 1", org.StreamClients())
+	}
+	stop()
+	if n := org.StreamClients(); n != 0 {
+		t.Errorf("live clients after shutdown = %d, want 0", n)
+	}
+	reqs := wl.snapshot()
+	last := reqs[len(reqs)-1]
+	if last.channel != "/meta/disconnect" || !strings.Contains(last.reply, `"successful":true`) {
+		t.Errorf("last request %s → %s, want a successful /meta/disconnect", last.channel, last.reply)
+	}
+	if s.Subscribed() {
+		t.Error("Subscribed() after shutdown")
+	}
+}
+
+func TestStreamOrgBackpressure(t *testing.T) {
+	org := streamOrg(t)
+	release := make(chan struct{})
+	rec := newRecorder()
+	first := true
+	rec.check = func(string, []Event) error {
+		if first {
+			first = false
+			rec.mu.Unlock()
+			<-release // a slow store: Handle blocks, the poll must not
+			rec.mu.Lock()
+		}
+		return nil
+	}
+	s, _ := orgStream(t, org, rec, func(c *StreamConfig) {
+		c.QueueSize = 20
+		c.ReplayFrom = func(context.Context, string) (int64, error) { return -2, nil }
+	})
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	var want []int64
+	for i := 0; i < 10; i++ {
+		want = append(want, publishN(org, topicTasks, 20)...)
+		time.Sleep(5 * time.Millisecond)
+	}
+	eventually(t, 5*time.Second, "refusals", func() bool { return s.Stats().Refused > 0 })
+	// While Handle is stuck the session stays alive: connects continue.
+	hs := org.Handshakes()
+	time.Sleep(100 * time.Millisecond)
+	if org.Handshakes() != hs || !s.Subscribed() {
+		t.Errorf("a blocked Handle disturbed the session (handshakes %d → %d)", hs, org.Handshakes())
+	}
+	if q := s.Stats().Queued; q > 20+20 {
+		t.Errorf("queue holds %d events, bound is 20 plus one reply", q)
+	}
+	close(release)
+	eventually(t, 10*time.Second, "all 200 events", func() bool { return rec.count(topicTasks) == 200 })
+	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	if st := s.Stats(); st.Reconnects[CauseOverflow] < 1 || st.Delivered != 200 {
+		t.Errorf("stats %+v", st)
+	}
+	if g := rec.gapsFor(topicTasks); len(g) != 0 {
+		t.Errorf("gaps %q: replay covers what the queue refused", joinGaps(g))
+	}
+}
+
+// TestStreamOrgTenThousandEvents publishes 10,000 events over both SPEC
+// channels while the stream is forced through an unknown-client error, a
+// token revocation and a streaming server restart. Handle appends to a file
+// and fsyncs before it returns; every event must arrive, in order per
+// channel, and the replay id the stream resubscribes from must never be
+// ahead of what the file holds.
+func TestStreamOrgTenThousandEvents(t *testing.T) {
+	org := streamOrg(t)
+	org.SetHoldTimeout(100 * time.Millisecond)
+	org.SetReplayStep(3)
+	org.ShuffleReplyOrder(true)
+	org.DailyEventLimit(0)
+
+	path := filepath.Join(t.TempDir(), "events.log")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	var (
+		mu      sync.Mutex
+		durable = map[string]int64{topicTasks: -1, topicConvs: -1} // last id fsynced per channel
+		s       *Stream
+		bad     []string
+	)
+	checkResume := func(when string) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for ch, st := range s.chans {
+			if st.resume > durable[ch] {
+				bad = append(bad, fmt.Sprintf("%s: resume point %d ahead of durable %d (%s)", ch, st.resume, durable[ch], when))
+			}
+		}
+	}
+	handle := func(_ context.Context, ch string, evs []Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		checkResume("before write")
+		var buf bytes.Buffer
+		prev := durable[ch]
+		for _, e := range evs {
+			if e.ReplayID <= prev {
+				bad = append(bad, fmt.Sprintf("%s: %d after %d", ch, e.ReplayID, prev))
+			}
+			prev = e.ReplayID
+			fmt.Fprintf(&buf, "%s %d\n", ch, e.ReplayID)
+		}
+		if _, err := f.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		durable[ch] = prev
+		checkResume("after fsync")
+		return nil
+	}
+	auth := newAuth(t, authConfig(org, FlowClientCredentials))
+	s, err = NewStream(StreamConfig{
+		Auth: auth, Channels: []string{topicTasks, topicConvs}, Handle: handle,
+		ReplayFrom: func(context.Context, string) (int64, error) { return -2, nil },
+		OnGap: func(_ context.Context, ch, reason string) {
+			mu.Lock()
+			bad = append(bad, "unexpected gap on "+ch+": "+reason)
+			mu.Unlock()
+		},
+		RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, BusyMin: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	stop := runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+
+	const total = 10000
+	want := map[string][]int64{}
+	for i := 0; i < total; i++ {
+		ch := topicTasks
+		if i%3 == 2 {
+			ch = topicConvs
+		}
+		want[ch] = append(want[ch], org.Publish(ch, "updated", map[string]any{"Id": fmt.Sprintf("00T%015d", i), "Message_Status__c": "Pending"}))
+		switch i {
+		case 2500:
+			org.ExpireAllClients()
+		case 5000:
+			org.RevokeTokens()
+		case 7500:
+			org.RestartStreaming()
+		}
+		if i%200 == 0 {
+			time.Sleep(2 * time.Millisecond) // let faults land mid-stream
+		}
+	}
+	eventually(t, 60*time.Second, "every event durable", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return durable[topicTasks] == want[topicTasks][len(want[topicTasks])-1] &&
+			durable[topicConvs] == want[topicConvs][len(want[topicConvs])-1]
+	})
+	elapsed := time.Since(start)
+	stop()
+
+	mu.Lock()
+	for _, b := range bad {
+		t.Error(b)
+	}
+	mu.Unlock()
+	got := map[string][]int64{}
+	rf, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	sc := bufio.NewScanner(rf)
+	for sc.Scan() {
+		ch, id, _ := strings.Cut(sc.Text(), " ")
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			t.Fatalf("bad line %q", sc.Text())
+		}
+		got[ch] = append(got[ch], n)
+	}
+	for ch, ids := range want {
+		sameIDs(t, "file "+ch, got[ch], ids) // exactly once: dedupe within the process
+	}
+	st := s.Stats()
+	t.Logf("%d events in %v; stats %+v; logins %d; server handshakes %d", total, elapsed.Round(time.Millisecond), st, auth.Logins(), org.Handshakes())
+	if st.Reconnects[CauseAuth] != 1 || auth.Logins() != 2 {
+		t.Errorf("auth reconnects %d, logins %d: want one re-authentication", st.Reconnects[CauseAuth], auth.Logins())
+	}
+	if st.Reconnects[CauseUnknownClient] < 2 {
+		t.Errorf("unknown_client reconnects %d, want ≥ 2 (expiry and restart)", st.Reconnects[CauseUnknownClient])
+	}
+	if st.Delivered != total {
+		t.Errorf("delivered %d, want %d", st.Delivered, total)
+	}
+}
