@@ -3,7 +3,6 @@ package sfdctest
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,10 +13,9 @@ import (
 // logEvent is one retained notification. data is the encoded `data` member of
 // the delivered message (ref §3.4), built once at publish time.
 type logEvent struct {
-	id     int64
-	at     time.Time
-	data   []byte
-	fields map[string]string // sobject values as filters compare them
+	id   int64
+	at   time.Time
+	data []byte
 }
 
 // replayLog is one channel's retained events, oldest first. Positions are
@@ -85,26 +83,37 @@ type subscription struct {
 	next   int64             // position of the next event to deliver
 }
 
-func (s *subscription) matches(fields map[string]string) bool {
+// matches applies the subscription's filter to an event. Filters are rare,
+// so the sobject is decoded only for filtered subscriptions.
+func (s *subscription) matches(ev *logEvent) bool {
+	if len(s.filter) == 0 {
+		return true
+	}
+	var d struct {
+		SObject map[string]any `json:"sobject"`
+	}
+	if json.Unmarshal(ev.data, &d) != nil {
+		return false
+	}
 	for k, want := range s.filter {
-		if got, ok := fields[k]; !ok || got != want {
+		v, ok := d.SObject[k]
+		if !ok || filterValue(v) != want {
 			return false
 		}
 	}
 	return true
 }
 
-// filterValue renders a field value as a filter compares it.
+// filterValue renders a decoded field value as a filter compares it.
 func filterValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"
 	case string:
 		return x
-	case time.Time:
-		return x.UTC().Format(sfTimeLayout)
 	default:
-		return fmt.Sprint(x)
+		b, _ := json.Marshal(x)
+		return string(b)
 	}
 }
 
@@ -135,7 +144,7 @@ func (b *bayeuxState) takeLocked(c *cometClient) (out [][]byte, limited bool) {
 		}
 		for ; s.next < lg.end(); s.next++ {
 			ev := &lg.events[s.next-lg.base]
-			if !s.matches(ev.fields) {
+			if !s.matches(ev) {
 				continue
 			}
 			if room <= 0 {

@@ -920,3 +920,59 @@ func TestStreamingFormEncodedMessage(t *testing.T) {
 		t.Fatalf("form without message: %d %v", resp.StatusCode, out)
 	}
 }
+
+// TestStreamingConcurrentConsumers polls with several clients while events
+// are being published; each sees every event once, in order.
+func TestStreamingConcurrentConsumers(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.SetHoldTimeout(2 * time.Second)
+	const n, clients = 5000, 3
+	errs := make(chan error, clients)
+	for range clients {
+		c := newBayeux(t, org, tok)
+		c.start(tasksChannel, -1)
+		go func() {
+			errs <- func() error {
+				prev := int64(0)
+				for got := 0; got < n; {
+					body, _ := json.Marshal([]any{map[string]any{"channel": "/meta/connect", "connectionType": "long-polling", "clientId": c.clientID, "id": c.nextID()}})
+					_, out, err := c.postE(body)
+					if err != nil {
+						return err
+					}
+					for _, m := range out {
+						if m.str("channel") == "/meta/connect" {
+							if !m.successful() {
+								return fmt.Errorf("connect failed: %v", m)
+							}
+							continue
+						}
+						id, _ := m.obj("data").obj("event")["replayId"].(json.Number).Int64()
+						if id <= prev || m.obj("data").obj("sobject").str("Id") != fmt.Sprint(got) {
+							return fmt.Errorf("event %d out of order: %v after %d", got, m, prev)
+						}
+						prev = id
+						got++
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for i := range n {
+		org.Publish(tasksChannel, "created", map[string]any{"Id": fmt.Sprint(i)})
+	}
+	for range clients {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("consumers did not finish")
+		}
+	}
+	if org.Delivered(tasksChannel) != clients*n {
+		t.Fatalf("Delivered %d", org.Delivered(tasksChannel))
+	}
+}
