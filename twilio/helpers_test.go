@@ -39,7 +39,7 @@ type env struct {
 
 // newEnv starts a simulated Twilio with two accounts and a callback
 // receiver, and a client pointed at it.
-func newEnv(t *testing.T, opts twilio.Options) *env {
+func newEnv(t testing.TB, opts twilio.Options) *env {
 	t.Helper()
 	fake, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acct1: tok1, acct2: tok2}})
 	if err != nil {
@@ -61,7 +61,7 @@ func newEnv(t *testing.T, opts twilio.Options) *env {
 	return &env{fake: fake, tw: tw, cb: newReceiver(t)}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ type received struct {
 	Idem      string
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	r := &receiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if err := req.ParseForm(); err != nil {

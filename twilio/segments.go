@@ -1,9 +1,6 @@
 package twilio
 
-import (
-	"strings"
-	"unicode/utf16"
-)
+import "unicode/utf16"
 
 // Encoding is how an SMS body travels (ref §8).
 type Encoding string
@@ -70,12 +67,15 @@ func Segments(body string) SegmentInfo {
 	return info
 }
 
-func gsmSize(r rune) int {
-	switch {
-	case strings.ContainsRune(gsmBasic, r):
-		return 1
-	case strings.ContainsRune(gsmExt, r):
-		return 2
+var gsmSeptets = func() map[rune]int {
+	m := map[rune]int{}
+	for _, r := range gsmBasic {
+		m[r] = 1
 	}
-	return 0
-}
+	for _, r := range gsmExt {
+		m[r] = 2
+	}
+	return m
+}()
+
+func gsmSize(r rune) int { return gsmSeptets[r] }
