@@ -122,14 +122,16 @@ type StreamConfig struct {
 
 // StreamStats is a snapshot of a Stream's counters.
 type StreamStats struct {
-	Reconnects   map[string]int64 // sessions ended, by Cause*
-	Handshakes   int64            // successful handshakes
-	Delivered    int64            // events Handle accepted
-	Duplicates   int64            // events dropped because their replay id was already queued or handled
-	Gaps         int64            // gap notices (OnGap calls)
-	Refused      int64            // events refused by a full queue (recovered by replay)
-	HandleErrors int64            // failed Handle calls (each was retried)
-	Queued       int              // events waiting for Handle now
+	// Reconnects counts sessions ended, by Cause*; busy and replay_invalid
+	// also count the retries and fallbacks made inside a session.
+	Reconnects   map[string]int64
+	Handshakes   int64 // successful handshakes
+	Delivered    int64 // events Handle accepted
+	Duplicates   int64 // events dropped because their replay id was already queued or handled
+	Gaps         int64 // gap notices (OnGap calls)
+	Refused      int64 // events refused by a full queue (recovered by replay)
+	HandleErrors int64 // failed Handle calls (each was retried)
+	Queued       int   // events waiting for Handle now
 }
 
 // Stream is a CometD long-polling client for PushTopics (ref §3, modelled

@@ -554,3 +554,139 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 		t.Errorf("delivered %d, want %d", st.Delivered, total)
 	}
 }
+
+func TestStreamOrgHandleErrorsAreRetried(t *testing.T) {
+	org := streamOrg(t)
+	rec := newRecorder()
+	rec.fail = 3
+	s, _ := orgStream(t, org, rec)
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := publishN(org, topicTasks, 5)
+	eventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
+	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	if st := s.Stats(); st.HandleErrors != 3 || st.Delivered != 5 {
+		t.Errorf("stats %+v, want 3 handle errors and 5 delivered", st)
+	}
+}
+
+func TestStreamOrgDailyEventLimit(t *testing.T) {
+	org := streamOrg(t)
+	org.DailyEventLimit(4)
+	rec := newRecorder()
+	s, _ := orgStream(t, org, rec)
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := publishN(org, topicTasks, 4)
+	eventually(t, 5*time.Second, "4 events", func() bool { return rec.count(topicTasks) == 4 })
+	want = append(want, publishN(org, topicTasks, 3)...)
+	eventually(t, 5*time.Second, "the limit reported", func() bool { return s.Stats().Reconnects[CauseLimit] >= 1 })
+	// A new allocation window: the held-back events are replayed (ref §3.5).
+	org.DailyEventLimit(0)
+	eventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicTasks) == 7 })
+	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	if g := rec.gapsFor(topicTasks); len(g) != 0 {
+		t.Errorf("gaps %q", joinGaps(g))
+	}
+}
+
+func TestStreamOrgConcurrentClientLimit(t *testing.T) {
+	org := streamOrg(t)
+	org.ConcurrentClientLimit(1)
+	recA, recB := newRecorder(), newRecorder()
+	a, _ := orgStream(t, org, recA)
+	stopA := runStream(t, a)
+	eventually(t, 5*time.Second, "a subscribed", a.Subscribed)
+	b, _ := orgStream(t, org, recB)
+	runStream(t, b)
+	eventually(t, 5*time.Second, "b refused", func() bool { return b.Stats().Reconnects[CauseLimit] >= 1 })
+	if b.Subscribed() {
+		t.Fatal("b subscribed beyond the limit")
+	}
+	stopA() // its /meta/disconnect frees the slot at once
+	eventually(t, 5*time.Second, "b subscribed", b.Subscribed)
+	want := publishN(org, topicConvs, 2)
+	eventually(t, 5*time.Second, "b receives", func() bool { return recB.count(topicConvs) == 2 })
+	sameIDs(t, topicConvs, recB.ids(topicConvs), want)
+}
+
+func TestStreamOrgBusyOnHandshakeAndConnect(t *testing.T) {
+	org := streamOrg(t)
+	org.InjectBusy(1) // the handshake
+	rec := newRecorder()
+	s, auth := orgStream(t, org, rec)
+	runStream(t, s)
+	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := publishN(org, topicTasks, 2)
+	eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
+	// A busy connect comes as 401::Authentication invalid with a 503
+	// failureReason (ref §3.6): back off, no re-authentication.
+	org.InjectBusy(1)
+	want = append(want, publishN(org, topicTasks, 2)...)
+	eventually(t, 5*time.Second, "events after busy connect", func() bool { return rec.count(topicTasks) == 4 })
+	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	st := s.Stats()
+	if st.Reconnects[CauseBusy] != 2 || st.Reconnects[CauseAuth] != 0 || auth.Logins() != 1 {
+		t.Errorf("reconnects %v, logins %d: want 2 busy and no re-auth", st.Reconnects, auth.Logins())
+	}
+}
+
+// BenchmarkStreamOrgThroughput measures events per second from Publish to
+// Handle through the simulated org on loopback.
+func BenchmarkStreamOrgThroughput(b *testing.B) {
+	org, err := sfdctest.NewOrg(sfdctest.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer org.Close()
+	org.DailyEventLimit(0)
+	c, err := NewClient(mustAuth(b, org), ClientConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := setupPushTopics(context.Background(), c, &Report{}); err != nil {
+		b.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := 0
+	s, err := NewStream(StreamConfig{Auth: mustAuth(b, org), Channels: []string{topicTasks},
+		Handle: func(_ context.Context, _ string, evs []Event) error {
+			mu.Lock()
+			got += len(evs)
+			mu.Unlock()
+			return nil
+		}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for !s.Subscribed() {
+		time.Sleep(time.Millisecond)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		org.Publish(topicTasks, "created", map[string]any{"Id": "00T000000000001AAA"})
+	}
+	for {
+		mu.Lock()
+		n := got
+		mu.Unlock()
+		if n >= b.N {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+func mustAuth(b *testing.B, org *sfdctest.Org) *Auth {
+	a, err := NewAuth(authConfig(org, FlowClientCredentials), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
