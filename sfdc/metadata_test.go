@@ -9,11 +9,13 @@ package sfdc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +24,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 const (
@@ -924,7 +929,7 @@ func diffValues(got, want []string) string {
 			}
 		}
 	}
-	return fmt.Sprintf("%s (metadata %s, want %s)", strings.Join(parts, "; "), quoteAll(got), quoteAll(want))
+	return fmt.Sprintf("%s (have %s, want %s)", strings.Join(parts, "; "), quoteAll(got), quoteAll(want))
 }
 
 // ---------------------------------------------------------------------------
@@ -1859,6 +1864,85 @@ func TestCompareWithSpecDocReportsDifferences(t *testing.T) {
 	} {
 		if !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, want) }) {
 			t.Errorf("no problem mentions %q; got:\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+}
+
+// metadataAsSpec turns the metadata into what CheckSchema compares an org
+// with, so that an org can be checked against exactly these files.
+func metadataAsSpec(p *mdProject) []ObjectSpec {
+	var out []ObjectSpec
+	for _, dir := range slices.Sorted(mapKeys(p.Objects)) {
+		o := p.Objects[dir]
+		obj := ObjectSpec{Name: sObjectFor(dir)}
+		if o.Def != nil {
+			obj.Fields = append(obj.Fields, FieldSpec{Name: "Name", Type: describeType(o.Def.NameField.Type)})
+		}
+		for _, name := range slices.Sorted(mapKeys(o.Fields)) {
+			f := o.Fields[name]
+			obj.Fields = append(obj.Fields, FieldSpec{Name: name, Type: describeType(f.Type), ReferenceTo: f.ReferenceTo,
+				ExternalID: f.ExternalID, Picklist: f.picklistValues()})
+		}
+		out = append(out, obj)
+	}
+	return out
+}
+
+// The simulated org (sfdctest) stands in for an org with sfdc/metadata
+// deployed in every other test and in `switchboard demo`; it must describe
+// the same schema. Checked through the real client and CheckSchema, as
+// `switchboard setup` would check a real org.
+func TestSimulatedOrgDescribesTheMetadataSchema(t *testing.T) {
+	p := mustLoadMetadata(t)
+	org, err := sfdctest.NewOrg(sfdctest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(org.Close)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	auth, err := NewAuth(AuthConfig{Flow: FlowClientCredentials, LoginURL: org.URL(),
+		ClientID: sfdctest.DefaultClientID, ClientSecret: sfdctest.DefaultClientSecret}, hc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(auth, ClientConfig{HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	missing, err := CheckSchema(ctx, c, metadataAsSpec(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range missing {
+		t.Errorf("the simulated org differs from sfdc/metadata: %s", m)
+	}
+	// What CheckSchema does not compare: Text lengths and picklist order.
+	for _, dir := range slices.Sorted(mapKeys(p.Objects)) {
+		d, err := c.Describe(ctx, sObjectFor(dir))
+		if err != nil {
+			t.Fatalf("describe %s: %v", sObjectFor(dir), err)
+		}
+		for _, name := range slices.Sorted(mapKeys(p.Objects[dir].Fields)) {
+			f := p.Objects[dir].Fields[name]
+			fd, ok := d.Field(name)
+			if !ok {
+				continue // reported by CheckSchema
+			}
+			if f.Type == "Text" && fd.Length != f.Length {
+				t.Errorf("%s.%s: the simulated org describes length %d, sfdc/metadata has Text(%d)", sObjectFor(dir), name, fd.Length, f.Length)
+			}
+			if f.Type == "Picklist" {
+				var got []string
+				for _, v := range fd.PicklistValues {
+					got = append(got, v.Value)
+				}
+				if diff := diffValues(got, f.picklistValues()); diff != "" {
+					t.Errorf("%s.%s: the simulated org's picklist differs from sfdc/metadata: %s", sObjectFor(dir), name, diff)
+				}
+			}
 		}
 	}
 }
