@@ -1,0 +1,157 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	sbsync "github.com/switchboard/switchboard/sync"
+)
+
+func TestConversationBoundToRecordMovesItsTasks(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	in := e.inbound(nil)
+	// An unknown number: the thread starts unbound.
+	for n := range 3 {
+		if err := in.Handle(ctx, msg("+14155550100", fmt.Sprint("before ", n))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conv := e.query(t, "SELECT Id, Record_Id__c FROM Conversation__c")
+	if len(conv) != 1 || conv[0]["Record_Id__c"] != nil {
+		t.Fatalf("conversation %v, want one, unbound", conv)
+	}
+	convID := conv[0]["Id"].(string)
+	// A Task of another thread must not move.
+	otherConv := e.insert(t, "Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": e.chanID, "Message_Recipient__c": "+14155550111"})
+	other := e.insert(t, "Task", map[string]any{"Subject": "other", "Conversation__c": otherConv})
+
+	// An agent creates the Contact and binds the thread (the PushTopic
+	// event names the conversation).
+	contact := e.insert(t, "Contact", map[string]any{"LastName": "Late", "MobilePhone": "415 555 0100"})
+	if err := e.org.Update("Conversation__c", convID, map[string]any{"Record_Id__c": contact}); err != nil {
+		t.Fatal(err)
+	}
+	cs := sbsync.NewConversations(e.eng, nil, 5*time.Millisecond, in)
+	if err := cs.Handle(ctx, convID); err != nil {
+		t.Fatal(err)
+	}
+	tasks := e.query(t, "SELECT Id, WhoId, WhatId FROM Task WHERE Conversation__c = '"+convID+"'")
+	if len(tasks) != 3 {
+		t.Fatalf("%d tasks in the thread, want 3", len(tasks))
+	}
+	for _, tk := range tasks {
+		if tk["WhoId"] != contact || tk["WhatId"] != nil {
+			t.Fatalf("task %v, want WhoId %s", tk, contact)
+		}
+	}
+	if r := e.task(t, other); r["WhoId"] != nil {
+		t.Fatalf("a task of another conversation moved: %v", r)
+	}
+	// The inbound engine was told: the next message links to the Contact.
+	if err := in.Handle(ctx, msg("+14155550100", "after")); err != nil {
+		t.Fatal(err)
+	}
+	if rows := e.query(t, "SELECT Id FROM Task WHERE WhoId = '"+contact+"'"); len(rows) != 4 {
+		t.Fatalf("%d tasks on the contact after a new message, want 4", len(rows))
+	}
+
+	// An event that changes nothing else costs one read.
+	e.org.ResetCalls()
+	if err := cs.Handle(ctx, convID); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.org.TotalCalls(); n != 1 {
+		t.Fatalf("event without a binding change: %d calls (%v), want 1", n, e.org.Calls())
+	}
+
+	// Rebound to an Account: WhatId, and the previous Contact leaves WhoId.
+	acct := e.insert(t, "Account", map[string]any{"Name": "Acme"})
+	if err := e.org.Update("Conversation__c", convID, map[string]any{"Record_Id__c": acct}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Handle(ctx, convID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range e.query(t, "SELECT WhoId, WhatId FROM Task WHERE Conversation__c = '"+convID+"'") {
+		if tk["WhatId"] != acct || tk["WhoId"] != nil {
+			t.Fatalf("after rebinding to an Account: %v", tk)
+		}
+	}
+	// Bound to a Lead: WhoId, and no WhatId (Salesforce's rule for Leads).
+	lead := e.insert(t, "Lead", map[string]any{"LastName": "L", "Company": "C"})
+	if err := e.org.Update("Conversation__c", convID, map[string]any{"Record_Id__c": lead}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sbsync.NewConversations(e.eng, nil, 0).Handle(ctx, convID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range e.query(t, "SELECT WhoId, WhatId FROM Task WHERE Conversation__c = '"+convID+"'") {
+		if tk["WhoId"] != lead || tk["WhatId"] != nil {
+			t.Fatalf("after binding to a Lead: %v", tk)
+		}
+	}
+}
+
+func TestConversationMovesManyTasksInCollections(t *testing.T) {
+	e := newSimEnv(t)
+	convID := e.insert(t, "Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": e.chanID, "Message_Recipient__c": "+14155550100"})
+	for n := range 450 {
+		e.insert(t, "Task", map[string]any{"Subject": fmt.Sprint("t", n), "Conversation__c": convID})
+	}
+	contact := e.insert(t, "Contact", map[string]any{"LastName": "C"})
+	if err := e.org.Update("Conversation__c", convID, map[string]any{"Record_Id__c": contact}); err != nil {
+		t.Fatal(err)
+	}
+	e.org.ResetCalls()
+	if err := sbsync.NewConversations(e.eng, nil, 0).Handle(context.Background(), convID); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.org.Calls(); c["PATCH composite/sobjects"] != 3 || c["GET query"] != 2 {
+		t.Fatalf("moving 450 tasks: %v, want 2 reads and 3 collection updates", c)
+	}
+	if rows := e.query(t, "SELECT Id FROM Task WHERE WhoId = '"+contact+"'"); len(rows) != 450 {
+		t.Fatalf("%d tasks moved, want 450", len(rows))
+	}
+}
+
+func TestConversationEventClosingThreadStartsANewOne(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	in := e.inbound(nil)
+	cs := sbsync.NewConversations(e.eng, nil, 0, in)
+	if err := in.Handle(ctx, msg("+14155550100", "one")); err != nil {
+		t.Fatal(err)
+	}
+	first := e.query(t, "SELECT Id FROM Conversation__c")[0]["Id"].(string)
+	if err := e.org.Update("Conversation__c", first, map[string]any{"Status__c": "Closed"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Handle(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Handle(ctx, msg("+14155550100", "two")); err != nil {
+		t.Fatal(err)
+	}
+	open := e.query(t, "SELECT Id FROM Conversation__c WHERE Status__c = 'Open'")
+	if len(open) != 1 || open[0]["Id"] == first {
+		t.Fatalf("open conversations %v: want a new one, %s stays closed", open, first)
+	}
+	if err := cs.Handle(ctx, "garbage"); !sbsync.IsPermanent(err) {
+		t.Fatalf("event for a malformed Id: %v, want a permanent error", err)
+	}
+	// A deleted conversation is not an error.
+	if err := e.org.Delete("Conversation__c", first); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Handle(ctx, first); err != nil {
+		t.Fatalf("event for a deleted conversation: %v", err)
+	}
+	// A Record_Id__c that is not an Id is reported, not retried forever.
+	bad := e.insert(t, "Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": e.chanID, "Message_Recipient__c": "+14155550122", "Record_Id__c": "not an id"})
+	if err := cs.Handle(ctx, bad); !sbsync.IsPermanent(err) {
+		t.Fatalf("conversation with a malformed Record_Id__c: %v, want a permanent error", err)
+	}
+}
