@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -308,4 +309,27 @@ func segments(body string) int {
 		return 1
 	}
 	return (units + multi - 1) / multi
+}
+
+// SetStatus changes a message's status (and ErrorCode) without sending a
+// callback, as when Twilio's callback was lost: only polling (Fetch) sees it.
+func (s *Server) SetStatus(sid, status string, errorCode int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.bySID[sid]
+	if !ok {
+		return fmt.Errorf("twiliotest: no message %s", sid)
+	}
+	now := s.now()
+	m.Status, m.ErrorCode, m.DateUpdated = status, errorCode, now
+	if m.DateSent.IsZero() && (status == "sent" || status == "delivered" || status == "undelivered" || status == "read") {
+		m.DateSent = now
+	}
+	return nil
+}
+
+// Sign computes X-Twilio-Signature the way the simulator signs its own
+// webhooks, for tests that build a webhook by hand.
+func Sign(authToken, fullURL string, params url.Values) string {
+	return sign(authToken, fullURL, params)
 }

@@ -450,3 +450,32 @@ func TestCloseIsPrompt(t *testing.T) {
 		t.Fatal("Close blocked on pending lifecycles")
 	}
 }
+
+func TestSetStatusWithoutCallback(t *testing.T) {
+	s := newServer(t)
+	s.SetStepDelay(time.Hour)
+	h := newHook(t)
+	st, m := do(t, s, "POST", messages, acct, tok, url.Values{"To": {cust}, "From": {num}, "Body": {"x"}, "StatusCallback": {h.srv.URL}})
+	if st != 201 {
+		t.Fatal(m)
+	}
+	sid := m["sid"].(string)
+	if err := s.SetStatus(sid, "undelivered", 30005); err != nil {
+		t.Fatal(err)
+	}
+	_, f := do(t, s, "GET", "/2010-04-01/Accounts/"+acct+"/Messages/"+sid+".json", acct, tok, nil)
+	if f["status"] != "undelivered" || f["error_code"] != float64(30005) || f["date_sent"] == nil {
+		t.Fatalf("fetched %v", f)
+	}
+	if h.statuses() != "" {
+		t.Fatalf("callbacks sent: %s", h.statuses())
+	}
+	if err := s.SetStatus("SMnope", "sent", 0); err == nil {
+		t.Fatal("unknown SID accepted")
+	}
+	sig := twiliotest.Sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", url.Values{
+		"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"1234"}, "From": {"+14158675309"}, "To": {"+18005551212"}})
+	if sig != "RSOYDt4T1cUTdK1PDd93/VVr8B8=" { // ref §6.2
+		t.Fatalf("Sign = %s", sig)
+	}
+}
