@@ -5,6 +5,8 @@ import (
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -116,4 +118,29 @@ func PublicURL(r *http.Request, publicBaseURL string) string {
 		u += "?" + r.URL.RawQuery
 	}
 	return u
+}
+
+// ErrBadSignature is returned by ValidateWebhook for a missing or wrong
+// X-Twilio-Signature.
+var ErrBadSignature = errors.New("twilio: webhook signature missing or invalid")
+
+// ValidateWebhook checks a form-encoded webhook received by r (SPEC §3:
+// "signature and AccountSid checked"): its AccountSid must be a configured
+// account and its X-Twilio-Signature that account's signature for the URL
+// Twilio called, rebuilt from publicBaseURL (server.public_url). It parses
+// r's form and returns the AccountSid. Errors wrap ErrUnknownAccount,
+// ErrBadSignature, or say why the body could not be read.
+func (a *Accounts) ValidateWebhook(r *http.Request, publicBaseURL string) (string, error) {
+	if err := r.ParseForm(); err != nil {
+		return "", fmt.Errorf("twilio: reading webhook form: %w", err)
+	}
+	sid := r.PostForm.Get("AccountSid")
+	acct := a.accounts[sid]
+	if acct == nil {
+		return sid, fmt.Errorf("%w: %q", ErrUnknownAccount, sid)
+	}
+	if !ValidateSignature(PublicURL(r, publicBaseURL), r.PostForm, r.Header.Get("X-Twilio-Signature"), acct.creds.Password) {
+		return sid, ErrBadSignature
+	}
+	return sid, nil
 }

@@ -1,6 +1,7 @@
 package twilio_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -240,5 +241,45 @@ func TestValidateRequestBehindProxy(t *testing.T) {
 	want := []bool{true, true, false, false, false}
 	if fmt.Sprint(results) != fmt.Sprint(want) {
 		t.Fatalf("ValidateRequest results %v, want %v", results, want)
+	}
+}
+
+func TestValidateWebhook(t *testing.T) {
+	e := newEnv(t, twilio.Options{})
+	const public = "https://sidecar.example.com"
+	type result struct {
+		sid string
+		err error
+	}
+	var got []result
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sid, err := e.tw.ValidateWebhook(r, public)
+		got = append(got, result{sid, err})
+		w.WriteHeader(204)
+	}))
+	defer srv.Close()
+	e.fake.SetInboundURL(srv.URL + "/twilio/inbound")
+	signed := public + "/twilio/inbound"
+	for _, in := range []twiliotest.Inbound{
+		{From: cust, To: num1, Body: "ok", SignURL: signed},
+		{From: cust, To: num2, Body: "other account, its own token", SignURL: signed},
+		{From: cust, To: num2, Body: "other account, acct1's token", SignURL: signed, AuthToken: tok1},
+		{From: cust, To: num1, Body: "unsigned", Unsigned: true},
+		{From: cust, To: num1, Body: "unknown account", SignURL: signed, Extra: url.Values{"AccountSid": {"AC" + strings.Repeat("7", 32)}}},
+	} {
+		_, err := e.fake.SendInbound(ctxT(t), in)
+		must(t, err)
+	}
+	if len(got) != 5 {
+		t.Fatalf("%d results", len(got))
+	}
+	if got[0].err != nil || got[0].sid != acct1 || got[1].err != nil || got[1].sid != acct2 {
+		t.Fatalf("valid webhooks: %+v", got[:2])
+	}
+	if !errors.Is(got[2].err, twilio.ErrBadSignature) || !errors.Is(got[3].err, twilio.ErrBadSignature) {
+		t.Fatalf("bad signatures: %+v", got[2:4])
+	}
+	if !errors.Is(got[4].err, twilio.ErrUnknownAccount) {
+		t.Fatalf("unknown account: %+v", got[4])
 	}
 }
