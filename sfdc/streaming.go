@@ -161,10 +161,11 @@ type Stream struct {
 	redirect func(*http.Request, []*http.Request) error
 	q        *handoff
 
-	running atomic.Bool
-	nextID  atomic.Int64
-	subbed  atomic.Bool
-	refusal atomic.Bool // the queue refused events since the last session start
+	running    atomic.Bool
+	nextID     atomic.Int64
+	subbed     atomic.Bool
+	refusal    atomic.Bool // the queue refused events since the last session start
+	warnedHold atomic.Bool
 
 	mu    sync.Mutex
 	chans map[string]*chanState // by bare channel
@@ -308,8 +309,11 @@ func (s *Stream) count(f func(*StreamStats)) {
 
 // Run streams until ctx is done, then sends /meta/disconnect and returns
 // nil once the consumer has stopped (no Handle call runs after Run
-// returns). It returns an error only if it cannot start: a second Run, or
-// a ReplayFrom checkpoint that is not a replay id.
+// returns; events still queued are not handed over, and the next start
+// replays them from the caller's checkpoint). It returns an error only if
+// it cannot start: a second Run, or a ReplayFrom checkpoint that is not a
+// replay id. Failures while streaming are retried forever with backoff and
+// show in Stats and Subscribed, never as a return.
 func (s *Stream) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("sfdc: Stream.Run called twice")
@@ -562,6 +566,10 @@ func (s *Stream) session(ctx context.Context) (end sessionEnd) {
 	}
 	s.subbed.Store(true)
 	s.log.Info("salesforce stream subscribed", zap.Strings("channels", s.channels), zap.Bool("replay", ss.replay))
+	if s.cfg.Watchdog <= ss.hold && !s.warnedHold.Swap(true) {
+		s.log.Warn("stream watchdog is not longer than the server's advice.timeout; quiet sessions will be rebuilt needlessly",
+			zap.Duration("watchdog", s.cfg.Watchdog), zap.Duration("advice_timeout", ss.hold))
+	}
 
 	cause, connected, err := ss.connectLoop(sctx)
 	end.connected = connected
@@ -837,16 +845,21 @@ func (ss *session) connectLoop(ctx context.Context) (cause string, connected boo
 			if ctx.Err() != nil {
 				return CauseNetwork, connected, err
 			}
-			if c := transportCause(err, CauseNetwork); c != CauseNetwork {
+			c := transportCause(err, CauseNetwork)
+			if c == CauseAuth {
 				return c, connected, err
 			}
 			// ref §3.7: transport errors, 5xx and EOF are retried; after the
 			// 40 s reconnect window the server has dropped the client.
 			if time.Since(lastReply) > reconnectWindow {
-				return CauseNetwork, connected, err
+				return c, connected, err
 			}
 			netFails++
-			d := s.backoff(min(s.cfg.RetryMin, 2*time.Second), netFails)
+			base := min(s.cfg.RetryMin, 2*time.Second)
+			if c == CauseBusy {
+				base = s.cfg.BusyMin
+			}
+			d := s.backoff(base, netFails)
 			s.log.Warn("salesforce stream connect failed; retrying", zap.Error(err), zap.Duration("backoff", d))
 			if !ss.wait(ctx, d) {
 				return CauseNetwork, connected, ctx.Err()

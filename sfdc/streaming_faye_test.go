@@ -47,7 +47,7 @@ func needFaye(t *testing.T) {
 	t.Skipf("faye peer unavailable: %s", missing)
 }
 
-func freePort(t *testing.T) int {
+func fayeFreePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -147,27 +147,27 @@ func (p *fayePeer) get(path string, dst any) {
 }
 
 func TestStreamFayeHandshakeSubscribeReceive(t *testing.T) {
-	peer := startFaye(t, freePort(t))
+	peer := startFaye(t, fayeFreePort(t))
 	// The first token is empty: faye (server.js) answers 401::Authentication
 	// invalid, so the stream must re-authenticate once and start over.
-	auth := &tokenSource{instance: peer.base()}
-	rec := newRecorder()
-	s, err := NewStream(fastConfig(t, auth, rec, topicTasks, topicConvs))
+	auth := &staticTokens{instance: peer.base()}
+	rec := newStreamRecorder()
+	s, err := NewStream(streamTestConfig(t, auth, rec, topicTasks, topicConvs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := runStream(t, s)
-	eventually(t, 10*time.Second, "subscribed", s.Subscribed)
+	streamEventually(t, 10*time.Second, "subscribed", s.Subscribed)
 	if auth.Reauths() != 1 {
 		t.Errorf("re-authentications = %d, want 1 (first token refused)", auth.Reauths())
 	}
 
 	peer.publish(topicTasks, 30)
 	peer.publish(topicConvs, 10)
-	eventually(t, 10*time.Second, "40 events", func() bool { return rec.count(topicTasks) == 30 && rec.count(topicConvs) == 10 })
+	streamEventually(t, 10*time.Second, "40 events", func() bool { return rec.count(topicTasks) == 30 && rec.count(topicConvs) == 10 })
 	for ch, n := range map[string]int{topicTasks: 30, topicConvs: 10} {
 		ids := rec.ids(ch)
-		if err := increasing(ids); err != nil {
+		if err := strictlyIncreasing(ids); err != nil {
 			t.Errorf("%s: %v", ch, err)
 		}
 		if ids[0] != 1 || ids[len(ids)-1] != int64(n) {
@@ -208,24 +208,24 @@ func TestStreamFayeHandshakeSubscribeReceive(t *testing.T) {
 }
 
 func TestStreamFayeRestartOnSamePort(t *testing.T) {
-	port := freePort(t)
+	port := fayeFreePort(t)
 	peer := startFaye(t, port)
-	auth := &tokenSource{instance: peer.base(), tok: "tok-0"}
-	rec := newRecorder()
-	s, err := NewStream(fastConfig(t, auth, rec, topicTasks, topicConvs))
+	auth := &staticTokens{instance: peer.base(), tok: "tok-0"}
+	rec := newStreamRecorder()
+	s, err := NewStream(streamTestConfig(t, auth, rec, topicTasks, topicConvs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	runStream(t, s)
-	eventually(t, 10*time.Second, "subscribed", s.Subscribed)
+	streamEventually(t, 10*time.Second, "subscribed", s.Subscribed)
 	peer.publish(topicTasks, 5)
-	eventually(t, 10*time.Second, "first 5 events", func() bool { return rec.count(topicTasks) == 5 })
+	streamEventually(t, 10*time.Second, "first 5 events", func() bool { return rec.count(topicTasks) == 5 })
 
 	// Killed mid long poll: the stream retries connect, reaches the new
 	// process, is told its client is unknown and starts a new session.
 	peer.stop()
 	peer = startFaye(t, port)
-	eventually(t, 20*time.Second, "resubscribed to the new faye", func() bool {
+	streamEventually(t, 20*time.Second, "resubscribed to the new faye", func() bool {
 		return s.Subscribed() && peer.stats().Subscribes == 2
 	})
 	// The new process numbers from 1 again and replays nothing: the stream
@@ -238,7 +238,7 @@ func TestStreamFayeRestartOnSamePort(t *testing.T) {
 	}
 	peer.publish(topicTasks, 7)
 	peer.publish(topicConvs, 3)
-	eventually(t, 10*time.Second, "events after the restart", func() bool { return rec.count(topicTasks) == 12 && rec.count(topicConvs) == 3 })
+	streamEventually(t, 10*time.Second, "events after the restart", func() bool { return rec.count(topicTasks) == 12 && rec.count(topicConvs) == 3 })
 	ids := rec.ids(topicTasks)
 	if fmt.Sprint(ids) != "[1 2 3 4 5 1 2 3 4 5 6 7]" {
 		t.Errorf("task ids %v", ids)

@@ -17,22 +17,22 @@ const (
 	topicConvs = "/topic/SwitchboardConversations"
 )
 
-// tokenSource is a TokenSource for servers that accept any token (faye).
+// staticTokens is a TokenSource for servers that accept any token (faye).
 // The first Credentials answer can be made unusable to drive re-auth.
-type tokenSource struct {
+type staticTokens struct {
 	instance string
 	mu       sync.Mutex
 	tok      string
 	reauths  int
 }
 
-func (ts *tokenSource) Credentials(context.Context) (Credentials, error) {
+func (ts *staticTokens) Credentials(context.Context) (Credentials, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	return Credentials{AccessToken: ts.tok, InstanceURL: ts.instance}, nil
 }
 
-func (ts *tokenSource) Reauthenticate(_ context.Context, stale Credentials) (Credentials, error) {
+func (ts *staticTokens) Reauthenticate(_ context.Context, stale Credentials) (Credentials, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if stale.AccessToken == ts.tok {
@@ -42,14 +42,14 @@ func (ts *tokenSource) Reauthenticate(_ context.Context, stale Credentials) (Cre
 	return Credentials{AccessToken: ts.tok, InstanceURL: ts.instance}, nil
 }
 
-func (ts *tokenSource) Reauths() int {
+func (ts *staticTokens) Reauths() int {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	return ts.reauths
 }
 
-// recorder collects what a Stream hands to Handle and OnGap.
-type recorder struct {
+// streamRecorder collects what a Stream hands to Handle and OnGap.
+type streamRecorder struct {
 	mu     sync.Mutex
 	events map[string][]Event
 	gaps   map[string][]string
@@ -59,11 +59,11 @@ type recorder struct {
 	check func(channel string, events []Event) error
 }
 
-func newRecorder() *recorder {
-	return &recorder{events: map[string][]Event{}, gaps: map[string][]string{}}
+func newStreamRecorder() *streamRecorder {
+	return &streamRecorder{events: map[string][]Event{}, gaps: map[string][]string{}}
 }
 
-func (r *recorder) Handle(_ context.Context, ch string, evs []Event) error {
+func (r *streamRecorder) Handle(_ context.Context, ch string, evs []Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
@@ -80,19 +80,19 @@ func (r *recorder) Handle(_ context.Context, ch string, evs []Event) error {
 	return nil
 }
 
-func (r *recorder) OnGap(_ context.Context, ch, reason string) {
+func (r *streamRecorder) OnGap(_ context.Context, ch, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.gaps[ch] = append(r.gaps[ch], reason)
 }
 
-func (r *recorder) count(ch string) int {
+func (r *streamRecorder) count(ch string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.events[ch])
 }
 
-func (r *recorder) ids(ch string) []int64 {
+func (r *streamRecorder) ids(ch string) []int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]int64, len(r.events[ch]))
@@ -102,14 +102,14 @@ func (r *recorder) ids(ch string) []int64 {
 	return out
 }
 
-func (r *recorder) gapsFor(ch string) []string {
+func (r *streamRecorder) gapsFor(ch string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.gaps[ch]...)
 }
 
-// eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+// streamEventually polls cond until it holds or d passes.
+func streamEventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -145,8 +145,8 @@ func runStream(t *testing.T, s *Stream) (stop func()) {
 	return stop
 }
 
-// fastConfig is a StreamConfig with test-sized backoffs.
-func fastConfig(t *testing.T, auth TokenSource, rec *recorder, channels ...string) StreamConfig {
+// streamTestConfig is a StreamConfig with test-sized backoffs.
+func streamTestConfig(t *testing.T, auth TokenSource, rec *streamRecorder, channels ...string) StreamConfig {
 	return StreamConfig{
 		Auth:     auth,
 		Logger:   zaptest.NewLogger(t),
@@ -158,8 +158,8 @@ func fastConfig(t *testing.T, auth TokenSource, rec *recorder, channels ...strin
 	}
 }
 
-// increasing reports whether ids strictly increase.
-func increasing(ids []int64) error {
+// strictlyIncreasing reports whether ids strictly increase.
+func strictlyIncreasing(ids []int64) error {
 	for i := 1; i < len(ids); i++ {
 		if ids[i] <= ids[i-1] {
 			return fmt.Errorf("replay ids out of order at %d: %d after %d", i, ids[i], ids[i-1])

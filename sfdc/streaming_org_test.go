@@ -33,10 +33,10 @@ func streamOrg(t *testing.T) *sfdctest.Org {
 }
 
 // orgStream builds a Stream on org with a real *Auth (client credentials).
-func orgStream(t *testing.T, org *sfdctest.Org, rec *recorder, tweak ...func(*StreamConfig)) (*Stream, *Auth) {
+func orgStream(t *testing.T, org *sfdctest.Org, rec *streamRecorder, tweak ...func(*StreamConfig)) (*Stream, *Auth) {
 	t.Helper()
 	auth := newAuth(t, authConfig(org, FlowClientCredentials))
-	cfg := fastConfig(t, auth, rec, topicTasks, topicConvs)
+	cfg := streamTestConfig(t, auth, rec, topicTasks, topicConvs)
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -47,7 +47,7 @@ func orgStream(t *testing.T, org *sfdctest.Org, rec *recorder, tweak ...func(*St
 	return s, auth
 }
 
-func publishN(org *sfdctest.Org, channel string, n int) (ids []int64) {
+func orgPublish(org *sfdctest.Org, channel string, n int) (ids []int64) {
 	for i := 0; i < n; i++ {
 		ids = append(ids, org.Publish(channel, "created", map[string]any{
 			"Id": fmt.Sprintf("00T%015d", i), "Message_Type__c": "Outbound", "Message_Status__c": "Pending",
@@ -56,7 +56,7 @@ func publishN(org *sfdctest.Org, channel string, n int) (ids []int64) {
 	return ids
 }
 
-func sameIDs(t *testing.T, what string, got, want []int64) {
+func sameReplayIDs(t *testing.T, what string, got, want []int64) {
 	t.Helper()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("%s: replay ids %v, want %v", what, got, want)
@@ -65,17 +65,17 @@ func sameIDs(t *testing.T, what string, got, want []int64) {
 
 func TestStreamOrgTokenRevokedMidStream(t *testing.T) {
 	org := streamOrg(t)
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	s, auth := orgStream(t, org, rec)
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	want := publishN(org, topicTasks, 5)
-	eventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := orgPublish(org, topicTasks, 5)
+	streamEventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
 
 	org.RevokeTokens()
-	want = append(want, publishN(org, topicTasks, 5)...)
-	eventually(t, 5*time.Second, "10 events", func() bool { return rec.count(topicTasks) == 10 })
-	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	want = append(want, orgPublish(org, topicTasks, 5)...)
+	streamEventually(t, 5*time.Second, "10 events", func() bool { return rec.count(topicTasks) == 10 })
+	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if n := auth.Logins(); n != 2 {
 		t.Errorf("logins = %d, want 2 (start + one re-authentication)", n)
 	}
@@ -93,19 +93,19 @@ func TestStreamOrgTokenRevokedMidStream(t *testing.T) {
 
 func TestStreamOrgServerForgetsClient(t *testing.T) {
 	org := streamOrg(t)
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	s, auth := orgStream(t, org, rec)
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	want := publishN(org, topicConvs, 3)
-	eventually(t, 5*time.Second, "3 events", func() bool { return rec.count(topicConvs) == 3 })
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := orgPublish(org, topicConvs, 3)
+	streamEventually(t, 5*time.Second, "3 events", func() bool { return rec.count(topicConvs) == 3 })
 
 	org.ExpireAllClients()
 	// Published while no session exists: the resubscribe replays them.
-	want = append(want, publishN(org, topicConvs, 4)...)
-	eventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicConvs) == 7 })
-	sameIDs(t, topicConvs, rec.ids(topicConvs), want)
-	eventually(t, 5*time.Second, "resubscribed", s.Subscribed)
+	want = append(want, orgPublish(org, topicConvs, 4)...)
+	streamEventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicConvs) == 7 })
+	sameReplayIDs(t, topicConvs, rec.ids(topicConvs), want)
+	streamEventually(t, 5*time.Second, "resubscribed", s.Subscribed)
 	if st := s.Stats(); st.Reconnects[CauseUnknownClient] != 1 || st.Handshakes != 2 {
 		t.Errorf("stats %+v, want one unknown_client reconnect and 2 handshakes", st)
 	}
@@ -120,9 +120,9 @@ func TestStreamOrgServerForgetsClient(t *testing.T) {
 
 func TestStreamOrgStaleReplayID(t *testing.T) {
 	org := streamOrg(t)
-	old := publishN(org, topicTasks, 3)
+	old := orgPublish(org, topicTasks, 3)
 	org.InvalidateReplayIDs()
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	var asked []string
 	var mu sync.Mutex
 	s, _ := orgStream(t, org, rec, func(c *StreamConfig) {
@@ -137,17 +137,17 @@ func TestStreamOrgStaleReplayID(t *testing.T) {
 		}
 	})
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	eventually(t, 5*time.Second, "gap notice", func() bool { return len(rec.gapsFor(topicTasks)) == 1 })
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	streamEventually(t, 5*time.Second, "gap notice", func() bool { return len(rec.gapsFor(topicTasks)) == 1 })
 	if g := rec.gapsFor(topicTasks)[0]; !strings.Contains(g, strconv.FormatInt(old[1], 10)) || !strings.Contains(g, "-1") {
 		t.Errorf("gap reason %q should name the rejected id and the fallback", g)
 	}
 	if g := rec.gapsFor(topicConvs); len(g) != 0 {
 		t.Errorf("conversations gaps %q", joinGaps(g))
 	}
-	want := publishN(org, topicTasks, 2)
-	eventually(t, 5*time.Second, "new events", func() bool { return rec.count(topicTasks) == 2 })
-	sameIDs(t, "after the fallback to -1", rec.ids(topicTasks), want)
+	want := orgPublish(org, topicTasks, 2)
+	streamEventually(t, 5*time.Second, "new events", func() bool { return rec.count(topicTasks) == 2 })
+	sameReplayIDs(t, "after the fallback to -1", rec.ids(topicTasks), want)
 	if st := s.Stats(); st.Reconnects[CauseReplayInvalid] != 1 || st.Handshakes != 1 {
 		t.Errorf("stats %+v: the fallback resubscribes in the same session", st)
 	}
@@ -158,29 +158,29 @@ func TestStreamOrgStaleReplayID(t *testing.T) {
 	mu.Unlock()
 	// The stream now resumes from the new events, not the rejected id.
 	org.ExpireAllClients()
-	want = append(want, publishN(org, topicTasks, 2)...)
-	eventually(t, 5*time.Second, "events after a re-handshake", func() bool { return rec.count(topicTasks) == 4 })
-	sameIDs(t, "after re-handshake", rec.ids(topicTasks), want)
+	want = append(want, orgPublish(org, topicTasks, 2)...)
+	streamEventually(t, 5*time.Second, "events after a re-handshake", func() bool { return rec.count(topicTasks) == 4 })
+	sameReplayIDs(t, "after re-handshake", rec.ids(topicTasks), want)
 	if g := rec.gapsFor(topicTasks); len(g) != 1 {
 		t.Errorf("gaps %q, want still one", joinGaps(g))
 	}
 }
 
-// wireLog is a RoundTripper that records every Bayeux request and can act
+// bayeuxWireLog is a RoundTripper that records every Bayeux request and can act
 // just before one is sent.
-type wireLog struct {
+type bayeuxWireLog struct {
 	mu     sync.Mutex
-	reqs   []wireReq
+	reqs   []bayeuxWireReq
 	before func(channel string)
 }
 
-type wireReq struct {
+type bayeuxWireReq struct {
 	channel, cookie, setCookie string
 	at                         time.Time
 	reply                      string
 }
 
-func (w *wireLog) RoundTrip(r *http.Request) (*http.Response, error) {
+func (w *bayeuxWireLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var msgs []struct{ Channel string }
@@ -201,7 +201,7 @@ func (w *wireLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	at := time.Now()
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	rec := wireReq{channel: ch, cookie: cookie, at: at}
+	rec := bayeuxWireReq{channel: ch, cookie: cookie, at: at}
 	if err == nil {
 		for _, c := range resp.Cookies() {
 			if c.Name == "BAYEUX_BROWSER" {
@@ -219,25 +219,25 @@ func (w *wireLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func (w *wireLog) snapshot() []wireReq {
+func (w *bayeuxWireLog) snapshot() []bayeuxWireReq {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]wireReq(nil), w.reqs...)
+	return append([]bayeuxWireReq(nil), w.reqs...)
 }
 
 func TestStreamOrgCookieJarPerSession(t *testing.T) {
 	org := streamOrg(t) // the org requires BAYEUX_BROWSER after the handshake
-	wl := &wireLog{}
-	rec := newRecorder()
+	wl := &bayeuxWireLog{}
+	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.HTTPClient = &http.Client{Transport: wl} })
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	publishN(org, topicTasks, 2)
-	eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	orgPublish(org, topicTasks, 2)
+	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
 	org.ExpireAllClients()
-	eventually(t, 5*time.Second, "second session", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
-	publishN(org, topicTasks, 2)
-	eventually(t, 5*time.Second, "events in the second session", func() bool { return rec.count(topicTasks) == 4 })
+	streamEventually(t, 5*time.Second, "second session", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
+	orgPublish(org, topicTasks, 2)
+	streamEventually(t, 5*time.Second, "events in the second session", func() bool { return rec.count(topicTasks) == 4 })
 
 	var sessions []string // BAYEUX_BROWSER per session
 	for i, r := range wl.snapshot() {
@@ -266,24 +266,24 @@ func TestStreamOrgCookieJarPerSession(t *testing.T) {
 func TestStreamOrgBusyOnSubscribe(t *testing.T) {
 	org := streamOrg(t)
 	var once sync.Once
-	wl := &wireLog{before: func(ch string) {
+	wl := &bayeuxWireLog{before: func(ch string) {
 		if ch == "/meta/subscribe" {
 			once.Do(func() { org.InjectBusy(2) })
 		}
 	}}
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	const busyMin = 40 * time.Millisecond
 	s, _ := orgStream(t, org, rec, func(c *StreamConfig) {
 		c.HTTPClient = &http.Client{Transport: wl}
 		c.BusyMin = busyMin
 	})
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	want := publishN(org, topicTasks, 3)
-	eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 3 })
-	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := orgPublish(org, topicTasks, 3)
+	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 3 })
+	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 
-	var subs []wireReq
+	var subs []bayeuxWireReq
 	for _, r := range wl.snapshot() {
 		if r.channel == "/meta/subscribe" {
 			subs = append(subs, r)
@@ -309,17 +309,17 @@ func TestStreamOrgBusyOnSubscribe(t *testing.T) {
 
 func TestStreamOrgServerDisconnectPush(t *testing.T) {
 	org := streamOrg(t)
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec)
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	want := publishN(org, topicTasks, 2)
-	eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := orgPublish(org, topicTasks, 2)
+	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
 	org.PushDisconnect()
-	eventually(t, 5*time.Second, "reconnected", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
-	want = append(want, publishN(org, topicTasks, 2)...)
-	eventually(t, 5*time.Second, "events after the push", func() bool { return rec.count(topicTasks) == 4 })
-	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	streamEventually(t, 5*time.Second, "reconnected", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
+	want = append(want, orgPublish(org, topicTasks, 2)...)
+	streamEventually(t, 5*time.Second, "events after the push", func() bool { return rec.count(topicTasks) == 4 })
+	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if st := s.Stats(); st.Reconnects[CauseServerDisconnect] != 1 || len(st.Reconnects) != 1 {
 		t.Errorf("reconnects %v, want one server_disconnect", st.Reconnects)
 	}
@@ -331,26 +331,26 @@ func TestStreamOrgWatchdog(t *testing.T) {
 	// watchdog allows 300 ms of silence must rebuild, and leave no client
 	// behind each time.
 	org.SetHoldTimeout(30 * time.Second)
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.Watchdog = 300 * time.Millisecond })
 	runStream(t, s)
-	eventually(t, 10*time.Second, "two watchdog rebuilds", func() bool { return s.Stats().Reconnects[CauseWatchdog] >= 2 })
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	streamEventually(t, 10*time.Second, "two watchdog rebuilds", func() bool { return s.Stats().Reconnects[CauseWatchdog] >= 2 })
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	if n := org.StreamClients(); n > 1 {
 		t.Errorf("%d live clients: the watchdog must /meta/disconnect the session it abandons", n)
 	}
 	// Events still flow: one wakes the held connect at once.
-	publishN(org, topicTasks, 1)
-	eventually(t, 5*time.Second, "event", func() bool { return rec.count(topicTasks) >= 1 })
+	orgPublish(org, topicTasks, 1)
+	streamEventually(t, 5*time.Second, "event", func() bool { return rec.count(topicTasks) >= 1 })
 }
 
 func TestStreamOrgShutdownDisconnects(t *testing.T) {
 	org := streamOrg(t)
-	wl := &wireLog{}
-	rec := newRecorder()
+	wl := &bayeuxWireLog{}
+	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.HTTPClient = &http.Client{Transport: wl} })
 	stop := runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	if org.StreamClients() != 1 {
 		t.Fatalf("live clients = %d, want 1", org.StreamClients())
 	}
@@ -371,7 +371,7 @@ func TestStreamOrgShutdownDisconnects(t *testing.T) {
 func TestStreamOrgBackpressure(t *testing.T) {
 	org := streamOrg(t)
 	release := make(chan struct{})
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	first := true
 	rec.check = func(string, []Event) error {
 		if first {
@@ -387,13 +387,13 @@ func TestStreamOrgBackpressure(t *testing.T) {
 		c.ReplayFrom = func(context.Context, string) (int64, error) { return -2, nil }
 	})
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	var want []int64
 	for i := 0; i < 10; i++ {
-		want = append(want, publishN(org, topicTasks, 20)...)
+		want = append(want, orgPublish(org, topicTasks, 20)...)
 		time.Sleep(5 * time.Millisecond)
 	}
-	eventually(t, 5*time.Second, "refusals", func() bool { return s.Stats().Refused > 0 })
+	streamEventually(t, 5*time.Second, "refusals", func() bool { return s.Stats().Refused > 0 })
 	// While Handle is stuck the session stays alive: connects continue.
 	hs := org.Handshakes()
 	time.Sleep(100 * time.Millisecond)
@@ -404,8 +404,8 @@ func TestStreamOrgBackpressure(t *testing.T) {
 		t.Errorf("queue holds %d events, bound is 20 plus one reply", q)
 	}
 	close(release)
-	eventually(t, 10*time.Second, "all 200 events", func() bool { return rec.count(topicTasks) == 200 })
-	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	streamEventually(t, 10*time.Second, "all 200 events", func() bool { return rec.count(topicTasks) == 200 })
+	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if st := s.Stats(); st.Reconnects[CauseOverflow] < 1 || st.Delivered != 200 {
 		t.Errorf("stats %+v", st)
 	}
@@ -488,7 +488,7 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 	}
 	start := time.Now()
 	stop := runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
 
 	const total = 10000
 	want := map[string][]int64{}
@@ -510,7 +510,7 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 			time.Sleep(2 * time.Millisecond) // let faults land mid-stream
 		}
 	}
-	eventually(t, 60*time.Second, "every event durable", func() bool {
+	streamEventually(t, 60*time.Second, "every event durable", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return durable[topicTasks] == want[topicTasks][len(want[topicTasks])-1] &&
@@ -540,7 +540,7 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 		got[ch] = append(got[ch], n)
 	}
 	for ch, ids := range want {
-		sameIDs(t, "file "+ch, got[ch], ids) // exactly once: dedupe within the process
+		sameReplayIDs(t, "file "+ch, got[ch], ids) // exactly once: dedupe within the process
 	}
 	st := s.Stats()
 	t.Logf("%d events in %v; stats %+v; logins %d; server handshakes %d", total, elapsed.Round(time.Millisecond), st, auth.Logins(), org.Handshakes())
@@ -557,14 +557,14 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 
 func TestStreamOrgHandleErrorsAreRetried(t *testing.T) {
 	org := streamOrg(t)
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	rec.fail = 3
 	s, _ := orgStream(t, org, rec)
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	want := publishN(org, topicTasks, 5)
-	eventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
-	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := orgPublish(org, topicTasks, 5)
+	streamEventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
+	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if st := s.Stats(); st.HandleErrors != 3 || st.Delivered != 5 {
 		t.Errorf("stats %+v, want 3 handle errors and 5 delivered", st)
 	}
@@ -573,18 +573,18 @@ func TestStreamOrgHandleErrorsAreRetried(t *testing.T) {
 func TestStreamOrgDailyEventLimit(t *testing.T) {
 	org := streamOrg(t)
 	org.DailyEventLimit(4)
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec)
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	want := publishN(org, topicTasks, 4)
-	eventually(t, 5*time.Second, "4 events", func() bool { return rec.count(topicTasks) == 4 })
-	want = append(want, publishN(org, topicTasks, 3)...)
-	eventually(t, 5*time.Second, "the limit reported", func() bool { return s.Stats().Reconnects[CauseLimit] >= 1 })
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := orgPublish(org, topicTasks, 4)
+	streamEventually(t, 5*time.Second, "4 events", func() bool { return rec.count(topicTasks) == 4 })
+	want = append(want, orgPublish(org, topicTasks, 3)...)
+	streamEventually(t, 5*time.Second, "the limit reported", func() bool { return s.Stats().Reconnects[CauseLimit] >= 1 })
 	// A new allocation window: the held-back events are replayed (ref §3.5).
 	org.DailyEventLimit(0)
-	eventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicTasks) == 7 })
-	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	streamEventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicTasks) == 7 })
+	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if g := rec.gapsFor(topicTasks); len(g) != 0 {
 		t.Errorf("gaps %q", joinGaps(g))
 	}
@@ -593,38 +593,38 @@ func TestStreamOrgDailyEventLimit(t *testing.T) {
 func TestStreamOrgConcurrentClientLimit(t *testing.T) {
 	org := streamOrg(t)
 	org.ConcurrentClientLimit(1)
-	recA, recB := newRecorder(), newRecorder()
+	recA, recB := newStreamRecorder(), newStreamRecorder()
 	a, _ := orgStream(t, org, recA)
 	stopA := runStream(t, a)
-	eventually(t, 5*time.Second, "a subscribed", a.Subscribed)
+	streamEventually(t, 5*time.Second, "a subscribed", a.Subscribed)
 	b, _ := orgStream(t, org, recB)
 	runStream(t, b)
-	eventually(t, 5*time.Second, "b refused", func() bool { return b.Stats().Reconnects[CauseLimit] >= 1 })
+	streamEventually(t, 5*time.Second, "b refused", func() bool { return b.Stats().Reconnects[CauseLimit] >= 1 })
 	if b.Subscribed() {
 		t.Fatal("b subscribed beyond the limit")
 	}
 	stopA() // its /meta/disconnect frees the slot at once
-	eventually(t, 5*time.Second, "b subscribed", b.Subscribed)
-	want := publishN(org, topicConvs, 2)
-	eventually(t, 5*time.Second, "b receives", func() bool { return recB.count(topicConvs) == 2 })
-	sameIDs(t, topicConvs, recB.ids(topicConvs), want)
+	streamEventually(t, 5*time.Second, "b subscribed", b.Subscribed)
+	want := orgPublish(org, topicConvs, 2)
+	streamEventually(t, 5*time.Second, "b receives", func() bool { return recB.count(topicConvs) == 2 })
+	sameReplayIDs(t, topicConvs, recB.ids(topicConvs), want)
 }
 
 func TestStreamOrgBusyOnHandshakeAndConnect(t *testing.T) {
 	org := streamOrg(t)
 	org.InjectBusy(1) // the handshake
-	rec := newRecorder()
+	rec := newStreamRecorder()
 	s, auth := orgStream(t, org, rec)
 	runStream(t, s)
-	eventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	want := publishN(org, topicTasks, 2)
-	eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	want := orgPublish(org, topicTasks, 2)
+	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
 	// A busy connect comes as 401::Authentication invalid with a 503
 	// failureReason (ref §3.6): back off, no re-authentication.
 	org.InjectBusy(1)
-	want = append(want, publishN(org, topicTasks, 2)...)
-	eventually(t, 5*time.Second, "events after busy connect", func() bool { return rec.count(topicTasks) == 4 })
-	sameIDs(t, topicTasks, rec.ids(topicTasks), want)
+	want = append(want, orgPublish(org, topicTasks, 2)...)
+	streamEventually(t, 5*time.Second, "events after busy connect", func() bool { return rec.count(topicTasks) == 4 })
+	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	st := s.Stats()
 	if st.Reconnects[CauseBusy] != 2 || st.Reconnects[CauseAuth] != 0 || auth.Logins() != 1 {
 		t.Errorf("reconnects %v, logins %d: want 2 busy and no re-auth", st.Reconnects, auth.Logins())
@@ -640,7 +640,7 @@ func BenchmarkStreamOrgThroughput(b *testing.B) {
 	}
 	defer org.Close()
 	org.DailyEventLimit(0)
-	c, err := NewClient(mustAuth(b, org), ClientConfig{})
+	c, err := NewClient(benchAuth(b, org), ClientConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -649,7 +649,7 @@ func BenchmarkStreamOrgThroughput(b *testing.B) {
 	}
 	var mu sync.Mutex
 	got := 0
-	s, err := NewStream(StreamConfig{Auth: mustAuth(b, org), Channels: []string{topicTasks},
+	s, err := NewStream(StreamConfig{Auth: benchAuth(b, org), Channels: []string{topicTasks},
 		Handle: func(_ context.Context, _ string, evs []Event) error {
 			mu.Lock()
 			got += len(evs)
@@ -683,10 +683,53 @@ func BenchmarkStreamOrgThroughput(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
 
-func mustAuth(b *testing.B, org *sfdctest.Org) *Auth {
+func benchAuth(b *testing.B, org *sfdctest.Org) *Auth {
 	a, err := NewAuth(authConfig(org, FlowClientCredentials), nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return a
+}
+
+// connectFaults answers the next n /meta/connect requests with an HTTP
+// 504 from "the edge", as apache/camel-kafka-connector#1339 saw.
+type connectFaults struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *connectFaults) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	f.mu.Lock()
+	hit := f.n > 0 && bytes.Contains(body, []byte(`"/meta/connect"`))
+	if hit {
+		f.n--
+	}
+	f.mu.Unlock()
+	if hit {
+		return &http.Response{StatusCode: http.StatusGatewayTimeout, Status: "504 Gateway Timeout", Header: http.Header{},
+			Body: io.NopCloser(strings.NewReader("<html>upstream timed out</html>")), Request: r}, nil
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestStreamOrgGatewayErrorsRetryConnect(t *testing.T) {
+	org := streamOrg(t)
+	ft := &connectFaults{}
+	rec := newStreamRecorder()
+	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.HTTPClient = &http.Client{Transport: ft} })
+	runStream(t, s)
+	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	ft.mu.Lock()
+	ft.n = 3
+	ft.mu.Unlock()
+	want := orgPublish(org, topicTasks, 3)
+	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 3 })
+	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
+	// Within the 40 s reconnect window a 5xx is retried on the same
+	// session, not answered with a new handshake.
+	if st := s.Stats(); st.Handshakes != 1 || len(st.Reconnects) != 0 {
+		t.Errorf("stats %+v: want the same session", st)
+	}
 }

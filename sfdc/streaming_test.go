@@ -111,7 +111,7 @@ func TestBayeuxError(t *testing.T) {
 
 func TestNewStreamRejectsBadConfig(t *testing.T) {
 	ok := func(context.Context, string, []Event) error { return nil }
-	auth := &tokenSource{instance: "http://127.0.0.1:1"}
+	auth := &staticTokens{instance: "http://127.0.0.1:1"}
 	for name, c := range map[string]struct {
 		cfg  StreamConfig
 		want string
@@ -139,7 +139,7 @@ func TestNewStreamRejectsBadConfig(t *testing.T) {
 
 func TestRunRejectsBadCheckpoint(t *testing.T) {
 	s, err := NewStream(StreamConfig{
-		Auth: &tokenSource{instance: "http://127.0.0.1:1"}, Channels: []string{topicTasks},
+		Auth: &staticTokens{instance: "http://127.0.0.1:1"}, Channels: []string{topicTasks},
 		Handle:     func(context.Context, string, []Event) error { return nil },
 		ReplayFrom: func(context.Context, string) (int64, error) { return -3, nil },
 	})
@@ -158,7 +158,7 @@ func TestRunRejectsBadCheckpoint(t *testing.T) {
 // the reply had; ids already queued are dropped; an unreadable one becomes
 // a gap notice instead of vanishing.
 func TestDeliverSortsDedupesAndReportsUnreadable(t *testing.T) {
-	s, err := NewStream(StreamConfig{Auth: &tokenSource{}, Channels: []string{topicTasks, topicConvs},
+	s, err := NewStream(StreamConfig{Auth: &staticTokens{}, Channels: []string{topicTasks, topicConvs},
 		Handle: func(context.Context, string, []Event) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
