@@ -253,6 +253,10 @@ func (b *bayeuxState) subscribe(m *inMsg, c *cometClient, out *outMsg) {
 		out.Error = errNoSuchChannel(channel)
 		return
 	}
+	if missing := b.org.rest.topicMissingFields(name); len(missing) > 0 {
+		out.Error = "400::Query fields {" + strings.Join(missing, ", ") + "} do not exist on the topic entity"
+		return
+	}
 	filter, ok := parseFilter(query)
 	if !ok {
 		out.Error = "400::Invalid filter {" + query + "} on channel {" + channel + "}"

@@ -324,6 +324,16 @@ func TestStreamingSubscribeErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantError(t, b.subscribe(tasksChannel, nil), "400::The channel you requested to subscribe to doesn't exist {/topic/SwitchboardTasks}", nil)
+
+	// ref §4.2: a field the topic's query names was deleted afterwards.
+	if _, err := org.Insert("PushTopic", map[string]any{"Name": "Drifted", "Query": "SELECT Id, Subject, Message_Sid__c FROM Task WHERE Message_Sid__c != null", "ApiVersion": 62.0}); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.subscribe("/topic/Drifted", nil); !r.successful() {
+		t.Fatal(r)
+	}
+	org.DropField("Task", "Message_Sid__c")
+	wantError(t, b.subscribe("/topic/Drifted", nil), "400::Query fields {Message_Sid__c} do not exist on the topic entity", nil)
 }
 
 // eventsOf collects events over connects until n have arrived.
