@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
@@ -177,7 +178,11 @@ func (b *bayeuxState) publish(channel, eventType string, sobject map[string]any)
 	now := b.now()
 	lg := b.logLocked(channel)
 	lg.prune(now.Add(-b.retention))
-	id := lg.lastID + b.step
+	step := b.step
+	if step < 0 {
+		step = 1 + mrand.Int64N(-step) // ref §3.9 FAKE: "step by random 1–5"
+	}
+	id := lg.lastID + step
 	lg.lastID = id
 	var data bytes.Buffer
 	data.Grow(len(sob) + 96)

@@ -379,6 +379,17 @@ func TestStreamingReplay(t *testing.T) {
 	if org.LastReplayID(tasksChannel) != old[4] || org.Published(tasksChannel) != 5 || org.Retained(tasksChannel) != 5 {
 		t.Fatal("counters")
 	}
+	org.SetReplayStep(-5)
+	steps := map[int64]bool{}
+	for prev := org.LastReplayID("/topic/Random"); len(steps) < 5; {
+		id := org.Publish("/topic/Random", "created", map[string]any{"Id": "r"})
+		if d := id - prev; d < 1 || d > 5 {
+			t.Fatalf("random step %d, want 1–5", d)
+		}
+		steps[id-prev] = true
+		prev = id
+	}
+	org.SetReplayStep(3)
 
 	newOnly, all, after, noExt := newBayeux(t, org, tok), newBayeux(t, org, tok), newBayeux(t, org, tok), newBayeux(t, org, tok)
 	newOnly.start(tasksChannel, -1)

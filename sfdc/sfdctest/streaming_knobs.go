@@ -149,12 +149,17 @@ func (o *Org) InvalidateReplayIDs() {
 }
 
 // SetReplayStep makes replay ids advance by n per event on each channel, so
-// ids are not contiguous (ref §3.5). n ≤ 0 restores 1.
+// ids are not contiguous (ref §3.5). A negative n advances by a random
+// 1…-n each time (SetReplayStep(-5): the "random 1–5" of ref §3.9); 0
+// restores 1.
 func (o *Org) SetReplayStep(n int64) {
 	b := o.bayeux
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.step = max(n, 1)
+	if n == 0 {
+		n = 1
+	}
+	b.step = n
 }
 
 // ShuffleReplyOrder(true) puts the /meta/connect ack after the events in a
