@@ -340,6 +340,9 @@ func TestSeveralAccounts(t *testing.T) {
 	if len(found) != 1 || found[0].SID != m2.SID {
 		t.Fatalf("acct2 Find = %+v", found)
 	}
+	if te := twErr(t, func() error { _, err := e.tw.Fetch(ctxT(t), acct1, "../../Calls"); return err }()); te.Kind != twilio.KindPermanent {
+		t.Fatalf("Fetch of a non-SID: %+v", te)
+	}
 	// Not configured here: permanent, nothing sent.
 	other := "AC" + strings.Repeat("9", 32)
 	_, err = e.tw.Messenger().Send(ctxT(t), other, sbsync.Outgoing{To: cust, From: num1, Body: "x"})
@@ -356,6 +359,11 @@ func TestWrongCredentialsAreRetryableConfigErrors(t *testing.T) {
 	e := newEnv(t, twilio.Options{})
 	bad, err := twilio.NewAccounts(map[string]string{acct1: "wrongtoken"}, twilio.Options{BaseURL: e.fake.URL()})
 	must(t, err)
+	defer bad.Close()
+	must(t, e.tw.Check(ctxT(t), acct1))
+	if te := twErr(t, bad.Check(ctxT(t), acct1)); te.Code != 20003 || te.HTTPStatus != 401 {
+		t.Fatalf("Check with a wrong token: %+v", te)
+	}
 	te := twErr(t, func() error {
 		_, err := bad.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "x"})
 		return err

@@ -110,6 +110,11 @@ func (p SendParams) validate() error {
 
 // Fetch reads one message by SID (ref §2.2).
 func (a *Accounts) Fetch(ctx context.Context, accountSID, sid string) (Message, error) {
+	if !messageSIDPattern.MatchString(sid) {
+		// It comes from Message_Sid__c; never splice anything else into a path.
+		err := fmt.Errorf("%q is not a Twilio message SID (SM… or MM…)", sid)
+		return Message{}, &Error{Op: OpFetch, Kind: KindPermanent, Description: err.Error(), Err: err}
+	}
 	c, cancel, err := a.newCall(ctx, accountSID)
 	if err != nil {
 		return Message{}, unknownAccount(OpFetch, err)
@@ -124,6 +129,23 @@ func (a *Accounts) Fetch(ctx context.Context, accountSID, sid string) (Message, 
 		return Message{}, &Error{Op: OpFetch, Kind: KindRetryable, Description: "unreadable message from Twilio: " + err.Error(), Err: err}
 	}
 	return out, nil
+}
+
+// Check proves that the account's credentials work by listing one message
+// (for doctor and readiness checks). Errors are *Error; a Code of 20003
+// means the SID or token is wrong.
+func (a *Accounts) Check(ctx context.Context, accountSID string) error {
+	c, cancel, err := a.newCall(ctx, accountSID)
+	if err != nil {
+		return unknownAccount(OpList, err)
+	}
+	defer cancel()
+	p := &openapi.ListMessageParams{}
+	p.SetPageSize(1)
+	if _, err := c.api.PageMessage(p, "", ""); err != nil {
+		return classify(OpList, err, c)
+	}
+	return nil
 }
 
 // Find lists the messages matching q, newest first, following pages. It is
