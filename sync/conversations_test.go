@@ -155,3 +155,35 @@ func TestConversationEventClosingThreadStartsANewOne(t *testing.T) {
 		t.Fatalf("conversation with a malformed Record_Id__c: %v, want a permanent error", err)
 	}
 }
+
+// TestUnboundThreadIsBoundWhenTheRecordAppears: the customer's Contact is
+// created after the thread; the next message (read fresh, on another
+// replica) binds the thread, and the event that binding fires moves the
+// earlier Tasks.
+func TestUnboundThreadIsBoundWhenTheRecordAppears(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	for n := range 2 {
+		if err := e.inbound(nil).Handle(ctx, msg("+14155550100", fmt.Sprint("early ", n))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	contact := e.insert(t, "Contact", map[string]any{"LastName": "New", "Phone": "+1 415 555 0100"})
+	in := e.inbound(nil)
+	if err := in.Handle(ctx, msg("+14155550100", "now known")); err != nil {
+		t.Fatal(err)
+	}
+	conv := e.query(t, "SELECT Id, Record_Id__c, External_Channel__c FROM Conversation__c")
+	if len(conv) != 1 || conv[0]["Record_Id__c"] != contact || conv[0]["External_Channel__c"] != e.regPhone {
+		t.Fatalf("conversation %v, want one, bound to %s via Contact.Phone", conv, contact)
+	}
+	if n := len(e.query(t, "SELECT Id FROM Task WHERE WhoId = '"+contact+"'")); n != 1 {
+		t.Fatalf("%d tasks on the contact before the event, want the new one", n)
+	}
+	if err := sbsync.NewConversations(e.eng, nil, 0, in).Handle(ctx, conv[0]["Id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.query(t, "SELECT Id FROM Task WHERE WhoId = '"+contact+"'")); n != 3 {
+		t.Fatalf("%d tasks on the contact after the event, want all 3", n)
+	}
+}

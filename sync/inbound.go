@@ -164,6 +164,9 @@ func (i *Inbound) Handle(ctx context.Context, m InboundMessage) error {
 	if conv.Err != nil {
 		return fmt.Errorf("finding the conversation: %w", conv.Err)
 	}
+	if conv.ID == "" {
+		return errors.New("finding the conversation: no conversation Id came back")
+	}
 	at := m.ReceivedAt
 	if at.IsZero() {
 		at = time.Now()
@@ -517,6 +520,7 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, found map[
 		return nil
 	}
 	now := time.Now()
+	stored := map[convPair]cachedConv{} // by channel and lower-cased recipient
 	for _, chunk := range soql.ChunkIn(dedupe(customers), inBudget) {
 		in, err := soql.InList(chunk)
 		if err != nil {
@@ -529,34 +533,95 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, found map[
 			return fmt.Errorf("reading conversations: %w", err)
 		}
 		for _, r := range rows {
-			p := convPair{r.ChannelID, r.Recipient}
-			if _, dup := found[p]; dup {
+			p := convPair{r.ChannelID, strings.ToLower(r.Recipient)}
+			if _, dup := stored[p]; dup {
 				continue // several open threads: the oldest one is the thread
 			}
-			found[p] = cachedConv{id: r.ID, recordID: r.RecordID, at: now}
+			stored[p] = cachedConv{id: r.ID, recordID: r.RecordID, at: now}
 		}
 	}
-	// Threads Salesforce returned under another spelling of the number
-	// (the field is case-insensitive text) are found by the exact key.
-	var create []inConvKey
+	// Matching is needed for the threads to create, and for open threads
+	// found unbound: the customer's record may exist by now.
+	var create, unbound []inConvKey
 	var phones []string
 	for _, k := range keys {
 		p := convPair{k.ChannelID, k.Customer}
-		if c, ok := found[p]; ok {
-			i.remember(p, c)
-			continue
+		c, ok := stored[convPair{k.ChannelID, strings.ToLower(k.Customer)}]
+		switch {
+		case !ok:
+			create = append(create, k)
+		case c.recordID == "" && k.Phone:
+			unbound = append(unbound, k)
 		}
-		create = append(create, k)
-		if k.Phone {
+		if ok {
+			found[p] = c
+			i.remember(p, c)
+		}
+		if (!ok || c.recordID == "") && k.Phone {
 			phones = append(phones, bareNumber(k.Customer))
 		}
 	}
-	if len(create) == 0 {
+	if len(create) == 0 && len(unbound) == 0 {
 		return nil
 	}
 	matches, err := i.dir.matchNumbers(ctx, dedupe(phones))
 	if err != nil {
 		return fmt.Errorf("matching numbers to records: %w", err)
+	}
+	// bind picks the one record holding the number, or logs why there is none.
+	bind := func(k inConvKey) (candidate, bool) {
+		if !k.Phone {
+			return candidate{}, false
+		}
+		cands := applicable(matches[bareNumber(k.Customer)], k.ChannelTypeID)
+		if len(cands) > 1 {
+			names := make([]string, len(cands))
+			for j, c := range cands {
+				names[j] = c.Object + " " + c.RecordID
+			}
+			i.log.Warn("several records hold the customer's number; conversation left unbound",
+				zap.String("customer", k.Customer), zap.String("channel_id", k.ChannelID), zap.Strings("candidates", names))
+		}
+		if len(cands) != 1 {
+			return candidate{}, false
+		}
+		return cands[0], true
+	}
+
+	// Binding an existing thread fires a SwitchboardConversations event,
+	// and Conversations moves its earlier Tasks to the record.
+	var upd []Record
+	var updFor []inConvKey
+	var updRec []string
+	for _, k := range unbound {
+		if c, ok := bind(k); ok {
+			upd = append(upd, Record{"Id": found[convPair{k.ChannelID, k.Customer}].id,
+				"Record_Id__c": c.RecordID, "External_Channel__c": c.ExternalChannelID})
+			updFor, updRec = append(updFor, k), append(updRec, c.RecordID)
+		}
+	}
+	if len(upd) > 0 {
+		res, err := i.org.Save(ctx, SaveOp{Kind: Update}, "Conversation__c", upd)
+		if err != nil {
+			return fmt.Errorf("binding conversations: %w", err)
+		}
+		for n, r := range res {
+			p := convPair{updFor[n].ChannelID, updFor[n].Customer}
+			if r.Err != nil {
+				// The message still threads; the binding is tried again when
+				// the thread is next read.
+				i.log.Warn("binding an open conversation to its record failed", zap.String("conversation_id", found[p].id), zap.Error(r.Err))
+				continue
+			}
+			c := found[p]
+			c.recordID = updRec[n]
+			found[p] = c
+			i.remember(p, c)
+		}
+	}
+
+	if len(create) == 0 {
+		return nil
 	}
 	recs := make([]Record, len(create))
 	binding := make([]string, len(create))
@@ -565,22 +630,10 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, found map[
 		if k.QueueID != "" {
 			rec["OwnerId"] = k.QueueID
 		}
-		if k.Phone {
-			cands := applicable(matches[bareNumber(k.Customer)], k.ChannelTypeID)
-			switch len(cands) {
-			case 0:
-			case 1:
-				rec["Record_Id__c"] = cands[0].RecordID
-				rec["External_Channel__c"] = cands[0].ExternalChannelID
-				binding[n] = cands[0].RecordID
-			default:
-				names := make([]string, len(cands))
-				for j, c := range cands {
-					names[j] = c.Object + " " + c.RecordID
-				}
-				i.log.Warn("several records hold the customer's number; conversation left unbound",
-					zap.String("customer", k.Customer), zap.String("channel_id", k.ChannelID), zap.Strings("candidates", names))
-			}
+		if c, ok := bind(k); ok {
+			rec["Record_Id__c"] = c.RecordID
+			rec["External_Channel__c"] = c.ExternalChannelID
+			binding[n] = c.RecordID
 		}
 		recs[n] = rec
 	}

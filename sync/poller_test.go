@@ -10,6 +10,8 @@ import (
 	"time"
 
 	sbsync "github.com/switchboard/switchboard/sync"
+	"github.com/switchboard/switchboard/twilio"
+	"github.com/switchboard/switchboard/twilio/twiliotest"
 )
 
 // fakeTwilio answers Fetch from a table, counting concurrency. (Send and
@@ -178,5 +180,66 @@ func TestPollerReportsFetchFailuresAndRetriesThem(t *testing.T) {
 	}
 	if r := e.task(t, id); r["Message_Status__c"] != "Delivered" {
 		t.Fatalf("status %v, want Delivered", r["Message_Status__c"])
+	}
+}
+
+// TestPollerAgainstTwilioSimulator polls real Fetch calls (twilio-go through
+// the twilio package's Messenger adapter) against twiliotest, for messages
+// whose status callbacks were lost.
+func TestPollerAgainstTwilioSimulator(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	const token = "0123456789abcdef0123456789abcdef"
+	fake, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acctSID: token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	if err := fake.AddNumber(acctSID, chanNumber); err != nil {
+		t.Fatal(err)
+	}
+	accts, err := twilio.NewAccounts(map[string]string{acctSID: token}, twilio.Options{BaseURL: fake.URL(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(accts.Close)
+	tw := accts.Messenger()
+	fake.SetOutcome("+14155550199", "undelivered", 30003)
+
+	conv := e.insert(t, "Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": e.chanID, "Message_Recipient__c": "+14155550100"})
+	var ids []string
+	for _, to := range []string{"+14155550100", "+14155550101", "+14155550199"} {
+		// No StatusCallback: every callback is lost, only polling can tell.
+		s, err := tw.Send(ctx, acctSID, sbsync.Outgoing{To: to, From: chanNumber, Body: "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, e.insert(t, "Task", map[string]any{"Subject": "SMS to " + to, "Message_Type__c": "Outbound",
+			"Message_Status__c": "Queued", "Message_Sid__c": s.SID, "Conversation__c": conv,
+			"Message_Send_Date__c": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}))
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := fake.Settle(sctx); err != nil {
+		t.Fatal(err)
+	}
+	cb := sbsync.NewCallbacks(sbsync.CallbacksConfig{BatchWindow: 5 * time.Millisecond, Describe: twilio.ErrorDescription}, e.eng, nil, nil)
+	p := sbsync.NewPoller(sbsync.PollerConfig{}, e.eng, tw, cb, nil)
+	n, err := p.Poll(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("Poll = %d, %v; want 3 confirmed", n, err)
+	}
+	want := []string{"Delivered", "Delivered", "Undelivered"}
+	for k, id := range ids {
+		r := e.task(t, id)
+		if r["Message_Status__c"] != want[k] {
+			t.Fatalf("task %d: %v, want %s", k, r["Message_Status__c"], want[k])
+		}
+	}
+	if d, _ := e.task(t, ids[2])["Error_Description__c"].(string); !strings.HasPrefix(d, "30003 — ") {
+		t.Fatalf("error description %q, want Twilio's description of 30003", d)
+	}
+	if got := fake.Stats().Fetches; got != 3 {
+		t.Fatalf("%d fetches at Twilio, want 3", got)
 	}
 }
