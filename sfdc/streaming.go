@@ -170,6 +170,9 @@ type Stream struct {
 	mu    sync.Mutex
 	chans map[string]*chanState // by bare channel
 	stats StreamStats
+	// deliveredAtRefusal is stats.Delivered when the queue first refused
+	// events in the current session.
+	deliveredAtRefusal int64
 
 	// auth state across sessions; only the Run goroutine touches it
 	reauth bool
@@ -830,7 +833,7 @@ func (ss *session) connectLoop(ctx context.Context) (cause string, connected boo
 	lastReply := time.Now()
 	netFails, busy := 0, 0
 	for {
-		if s.refusal.Load() && s.q.held() <= s.cfg.QueueSize/2 {
+		if s.drained() {
 			return CauseOverflow, connected, errOverflowed
 		}
 		if ss.interval < 0 {
@@ -987,6 +990,7 @@ func (s *Stream) deliver(replies []bayeuxReply) {
 		// events would overtake the refused ones.
 		if s.refusal.Load() || !s.q.push(queueItem{channel: b.channel, epoch: st.epoch, events: fresh}) {
 			if !s.refusal.Swap(true) {
+				s.deliveredAtRefusal = s.stats.Delivered
 				s.log.Warn("salesforce stream hand-off queue full; refusing events until Handle catches up, then replaying",
 					zap.Int("queue_size", s.cfg.QueueSize))
 			}
@@ -997,6 +1001,20 @@ func (s *Stream) deliver(replies []bayeuxReply) {
 		st.queued = fresh[len(fresh)-1].ReplayID
 		s.mu.Unlock()
 	}
+}
+
+// drained reports that the queue refused events in this session and Handle
+// has since made progress and emptied it to half: time to rebuild and have
+// the refused events replayed. Requiring progress keeps a stuck Handle from
+// turning into a handshake loop.
+func (s *Stream) drained() bool {
+	if !s.refusal.Load() {
+		return false
+	}
+	s.mu.Lock()
+	progressed := s.stats.Delivered > s.deliveredAtRefusal
+	s.mu.Unlock()
+	return progressed && s.q.held() <= s.cfg.QueueSize/2
 }
 
 // gap queues a gap notice for channel.
