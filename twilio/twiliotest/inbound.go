@@ -42,6 +42,19 @@ type InboundResult struct {
 	Signature   string
 }
 
+// WouldReply reports whether Twilio would text the customer back because of
+// this answer: a 2xx text/plain body is sent as an SMS reply (ref §5.3
+// pitfall), and so is a TwiML <Message>.
+func (r *InboundResult) WouldReply() bool {
+	if r.StatusCode < 200 || r.StatusCode > 299 || len(strings.TrimSpace(string(r.Body))) == 0 {
+		return false
+	}
+	if strings.HasPrefix(r.ContentType, "text/plain") {
+		return true
+	}
+	return strings.Contains(string(r.Body), "<Message")
+}
+
 // Opt-out/opt-in/help keywords: whole body, case-insensitive (ref §7;
 // surrounding whitespace is trimmed, which is UNVERIFIED).
 var (

@@ -286,29 +286,46 @@ func sign(token, fullURL string, p url.Values) string {
 const gsmChars = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 const gsmExtChars = "\f^{}\\[~]|€"
 
-// segments is num_segments for body (ref §8), simplified: per-segment
-// packing ignores ESC pairs straddling a boundary.
+// segments is num_segments for body (ref §8): GSM-7 160 / 153 per part
+// (extension characters take 2 septets and are not split), otherwise UCS-2
+// 70 / 67 UTF-16 units (surrogate pairs not split).
 func segments(body string) int {
-	gsm, units := true, 0
+	gsm := true
 	for _, r := range body {
-		switch {
-		case strings.ContainsRune(gsmChars, r):
-			units++
-		case strings.ContainsRune(gsmExtChars, r):
-			units += 2
-		default:
+		if !strings.ContainsRune(gsmChars, r) && !strings.ContainsRune(gsmExtChars, r) {
 			gsm = false
+			break
 		}
+	}
+	size := func(r rune) int {
+		if !gsm {
+			return len(utf16.Encode([]rune{r}))
+		}
+		if strings.ContainsRune(gsmExtChars, r) {
+			return 2
+		}
+		return 1
 	}
 	single, multi := 160, 153
 	if !gsm {
 		single, multi = 70, 67
-		units = len(utf16.Encode([]rune(body)))
 	}
-	if units <= single {
+	total := 0
+	for _, r := range body {
+		total += size(r)
+	}
+	if total <= single {
 		return 1
 	}
-	return (units + multi - 1) / multi
+	n, cur := 1, 0
+	for _, r := range body {
+		if u := size(r); cur+u > multi {
+			n, cur = n+1, u
+		} else {
+			cur += u
+		}
+	}
+	return n
 }
 
 // SetStatus changes a message's status (and ErrorCode) without sending a

@@ -479,3 +479,42 @@ func TestSetStatusWithoutCallback(t *testing.T) {
 		t.Fatalf("Sign = %s", sig)
 	}
 }
+
+func TestNumSegmentsAndReplies(t *testing.T) {
+	s := newServer(t)
+	for body, want := range map[string]string{
+		strings.Repeat("a", 160): "1", strings.Repeat("a", 161): "2", strings.Repeat("a", 152) + "{" + strings.Repeat("a", 10): "2",
+		strings.Repeat("ж", 70): "1", strings.Repeat("ж", 135): "3", "😜" + strings.Repeat("1", 133): "3",
+	} {
+		st, m := do(t, s, "POST", messages, acct, tok, url.Values{"To": {cust}, "From": {num}, "Body": {body}})
+		if st != 201 || m["num_segments"] != want {
+			t.Errorf("%d chars: num_segments %v, want %s", len([]rune(body)), m["num_segments"], want)
+		}
+	}
+	var answer struct {
+		ct, body string
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", answer.ct)
+		io.WriteString(w, answer.body)
+	}))
+	defer srv.Close()
+	s.SetInboundURL(srv.URL)
+	for _, c := range []struct {
+		ct, body string
+		reply    bool
+	}{
+		{"text/xml", `<?xml version="1.0" encoding="UTF-8"?><Response/>`, false},
+		{"text/plain; charset=utf-8", "OK", true},
+		{"text/xml", `<Response><Message>Thanks</Message></Response>`, true},
+	} {
+		answer.ct, answer.body = c.ct, c.body
+		res, err := s.SendInbound(ctxT(t), twiliotest.Inbound{From: cust, To: num, Body: "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.WouldReply() != c.reply {
+			t.Errorf("%s %q: WouldReply %v", c.ct, c.body, res.WouldReply())
+		}
+	}
+}
