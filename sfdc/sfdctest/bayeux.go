@@ -650,6 +650,15 @@ func (b *bayeuxState) connect(r *http.Request, m *inMsg, c *cometClient, tok str
 			b.answerLocked(c, out, res, evs, timedOut)
 			return
 		}
+		if b.browserHoldingLocked(c) {
+			// CometD holds one long poll per browser: a second client
+			// sharing the BAYEUX_BROWSER cookie is answered at once and told
+			// to back off (ref §3.2 "multiple-clients" advice; ref §3.1:
+			// never share a cookie jar between clients).
+			out.Advice = map[string]any{"interval": 2000, "multiple-clients": true, "reconnect": "retry", "timeout": b.hold.Milliseconds()}
+			b.answerLocked(c, out, res, nil, false)
+			return
+		}
 		// A fresh channel per held connect, so the signal that supersedes
 		// an older connect cannot be eaten by the newer one.
 		wake := make(chan struct{}, 1)
@@ -685,6 +694,17 @@ func (b *bayeuxState) connect(r *http.Request, m *inMsg, c *cometClient, tok str
 			timedOut = true
 		}
 	}
+}
+
+// browserHoldingLocked reports whether another client with c's
+// BAYEUX_BROWSER cookie has a connect held.
+func (b *bayeuxState) browserHoldingLocked(c *cometClient) bool {
+	for _, o := range b.clients {
+		if o != c && o.browser == c.browser && o.holding != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // goneReplyLocked answers the connect of a client that is no longer (or is

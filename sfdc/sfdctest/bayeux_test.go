@@ -997,3 +997,29 @@ func TestStreamingConcurrentConsumers(t *testing.T) {
 		t.Fatalf("Delivered %d", org.Delivered(tasksChannel))
 	}
 }
+
+func TestStreamingSharedCookieJar(t *testing.T) {
+	org, tok := streamOrg(t)
+	org.SetHoldTimeout(5 * time.Second)
+	first := newBayeux(t, org, tok)
+	first.start(tasksChannel, -1)
+	second := newBayeux(t, org, tok)
+	second.hc = first.hc // same jar: same BAYEUX_BROWSER
+	second.start(tasksChannel, -1)
+	h := first.connectAsync()
+	waitHeld(t, org, 1)
+	// The second session's poll is not held while the first one is.
+	ack, evs := second.connect()
+	if !ack.successful() || len(evs) != 0 {
+		t.Fatalf("second client on a shared jar: %v %v", ack, evs)
+	}
+	wantAdvice(t, ack, map[string]any{"interval": 2000, "multiple-clients": true, "reconnect": "retry", "timeout": 5000})
+	org.Publish(tasksChannel, "created", map[string]any{"Id": "x"})
+	if out := await(t, h, "first client"); len(out) != 2 {
+		t.Fatalf("first client: %v", out)
+	}
+	// With the first client not polling, the second one's events come.
+	if _, evs := second.connect(); len(evs) != 1 {
+		t.Fatalf("second client events: %v", evs)
+	}
+}
