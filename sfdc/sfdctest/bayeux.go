@@ -98,6 +98,9 @@ const (
 	pushedOut               // server-sent /meta/disconnect (PushDisconnect)
 )
 
+// bayeuxState is the CometD server: the client registry, the replay logs
+// and the streaming knobs, all under mu. A held connect waits on its own
+// wake channel with mu released.
 type bayeuxState struct {
 	org  *Org
 	now  func() time.Time
