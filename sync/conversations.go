@@ -96,7 +96,10 @@ func (c *Conversations) flush(ctx context.Context, ids []string) ([]error, error
 		}
 		rec := conv.RecordID
 		if rec == "" {
-			continue // unbound (or unbound again): Tasks keep what they have
+			// Unbound (or unbound again): Tasks keep what they have, and a
+			// later binding, even to the same record, is a change again.
+			delete(c.lastSeen, conv.ID)
+			continue
 		}
 		if !looksLikeID(rec) {
 			errs[id] = permanentf("conversation %s: Record_Id__c %q is not a record Id", id, rec)

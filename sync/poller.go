@@ -105,76 +105,101 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 	if err := p.org.Query(ctx, q, &tasks); err != nil {
 		return 0, fmt.Errorf("reading tasks to poll: %w", err)
 	}
-	var (
-		wg                gosync.WaitGroup
-		mu                gosync.Mutex
-		confirmed, failed int
-		firstErr          error
-	)
-	sem := make(chan struct{}, p.cfg.Concurrency)
-	for _, t := range tasks {
-		if err := p.lim.Wait(ctx); err != nil {
-			wg.Wait()
-			return confirmed, err
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			ok, err := p.pollOne(ctx, t)
-			mu.Lock()
-			defer mu.Unlock()
-			if ok {
-				confirmed++
+	var confirmed, failed int
+	var firstErr error
+	// In pages of one batch: the page's fetches run (capped and paced),
+	// then its results are applied together, one read and one write.
+	for start := 0; start < len(tasks); start += pollPage {
+		page := tasks[start:min(start+pollPage, len(tasks))]
+		items := make([]*statusItem, len(page))
+		errs := make([]error, len(page))
+		var wg gosync.WaitGroup
+		sem := make(chan struct{}, p.cfg.Concurrency)
+		for n, t := range page {
+			if err := p.lim.Wait(ctx); err != nil {
+				wg.Wait()
+				return confirmed, err
 			}
-			if err != nil {
-				failed++
-				if firstErr == nil {
-					firstErr = err
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				items[n], errs[n] = p.fetch(ctx, t)
+			})
+		}
+		wg.Wait()
+		// The callbacks' own flush: the same read-decide-write under the
+		// same lock, so a poll and a callback cannot race a Task.
+		var batch []statusItem
+		var at []int
+		for n := range page {
+			if items[n] != nil {
+				batch = append(batch, *items[n])
+				at = append(at, n)
+			}
+		}
+		if len(batch) > 0 {
+			outs, err := p.cb.flush(ctx, batch)
+			for j, n := range at {
+				switch {
+				case err != nil:
+					errs[n] = fmt.Errorf("applying the polled status of %s: %w", page[n].MessageSID, err)
+				case outs[j].err != nil:
+					errs[n] = fmt.Errorf("applying the polled status of %s: %w", page[n].MessageSID, outs[j].err)
+				case outs[j].found:
+					items[n] = nil // confirmed
 				}
 			}
-		})
+		}
+		for n := range page {
+			switch {
+			case errs[n] != nil:
+				failed++
+				if firstErr == nil {
+					firstErr = errs[n]
+				}
+			case items[n] == nil:
+				confirmed++
+			}
+		}
 	}
-	wg.Wait()
 	if failed > 0 {
 		return confirmed, fmt.Errorf("polling: %d of %d tasks failed, first: %w", failed, len(tasks), firstErr)
 	}
 	return confirmed, nil
 }
 
-func (p *Poller) pollOne(ctx context.Context, t Task) (bool, error) {
+// pollPage is how many Tasks are fetched before their statuses are applied:
+// one sObject Collections call's worth.
+const pollPage = 200
+
+// fetch asks Twilio about t and returns the update to apply, or an error
+// if Twilio could not answer (the Task is tried again next round).
+func (p *Poller) fetch(ctx context.Context, t Task) (*statusItem, error) {
 	acct := p.cfg.DefaultAccountSID
 	if c := t.Conversation; c != nil && c.Channel != nil && c.Channel.ChannelType != nil && c.Channel.ChannelType.AccountSID != "" {
 		acct = c.Channel.ChannelType.AccountSID
 	}
 	log := p.log.With(zap.String("task_id", t.ID), zap.String("message_sid", t.MessageSID))
 	if acct == "" {
-		return false, fmt.Errorf("task %s: no Account SID on its channel type and no default", t.ID)
+		return nil, fmt.Errorf("task %s: no Account SID on its channel type and no default", t.ID)
 	}
-	u := StatusUpdate{SID: t.MessageSID, AccountSID: acct, At: p.now()}
-	item := statusItem{u: u}
+	item := &statusItem{u: StatusUpdate{SID: t.MessageSID, AccountSID: acct, At: p.now()}}
 	msg, err := p.tw.Fetch(ctx, acct, t.MessageSID)
 	if err != nil {
 		var se *SendError
 		if !errors.As(err, &se) || se.Kind != Permanent {
-			return false, fmt.Errorf("fetching %s: %w", t.MessageSID, err)
+			return nil, fmt.Errorf("fetching %s: %w", t.MessageSID, err)
 		}
 		// Twilio does not know the message (deleted, other account): only
 		// the check date is refreshed, so it is not asked again every round.
 		log.Warn("twilio cannot report the message's status", zap.Error(err))
-	} else {
-		st, err := FromTwilio(strings.ToLower(msg.Status))
-		if err != nil {
-			log.Warn("twilio reported an unknown status; only the check date is refreshed", zap.String("twilio_status", msg.Status))
-		} else {
-			item.u.Status, item.u.ErrorCode, item.st = msg.Status, msg.ErrorCode, st
-		}
+		return item, nil
 	}
-	out, err := p.cb.batch.Do(ctx, item)
-	if err == nil {
-		err = out.err
-	}
+	st, err := FromTwilio(strings.ToLower(msg.Status))
 	if err != nil {
-		return false, fmt.Errorf("applying the polled status of %s: %w", t.MessageSID, err)
+		log.Warn("twilio reported an unknown status; only the check date is refreshed", zap.String("twilio_status", msg.Status))
+		return item, nil
 	}
-	return out.found, nil
+	item.u.Status, item.u.ErrorCode, item.st = msg.Status, msg.ErrorCode, st
+	return item, nil
 }

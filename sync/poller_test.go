@@ -243,3 +243,35 @@ func TestPollerAgainstTwilioSimulator(t *testing.T) {
 		t.Fatalf("%d fetches at Twilio, want 3", got)
 	}
 }
+
+func TestPollerAppliesInBatches(t *testing.T) {
+	e := newSimEnv(t)
+	const n = 450
+	tw := &fakeTwilio{statuses: map[string]sbsync.Sent{}, errs: map[string]error{}, accounts: map[string]string{}}
+	ids := make([]string, n)
+	for k := range ids {
+		sid := newSID("SM")
+		ids[k] = e.insert(t, "Task", map[string]any{"Subject": "x", "Message_Type__c": "Outbound", "Message_Status__c": "Sent",
+			"Message_Sid__c": sid, "Message_Send_Date__c": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)})
+		tw.statuses[sid] = sbsync.Sent{SID: sid, Status: "delivered"}
+	}
+	p := sbsync.NewPoller(sbsync.PollerConfig{DefaultAccountSID: acctSID, Concurrency: 32, Rate: 100000}, e.eng, tw,
+		sbsync.NewCallbacks(sbsync.CallbacksConfig{BatchWindow: 20 * time.Millisecond}, e.eng, nil, nil), nil)
+	e.org.ResetCalls()
+	start := time.Now()
+	got, err := p.Poll(context.Background())
+	if err != nil || got != n {
+		t.Fatalf("Poll = %d, %v; want %d", got, err, n)
+	}
+	c := e.org.Calls()
+	t.Logf("polled %d tasks in %s: %v", n, time.Since(start), c)
+	// One query for the due Tasks, then per page of 200: one read, one write.
+	if c["GET query"] != 4 || c["PATCH composite/sobjects"] != 3 {
+		t.Fatalf("calls %v, want 4 queries and 3 collection updates", c)
+	}
+	for _, id := range ids {
+		if r := e.task(t, id); r["Message_Status__c"] != "Delivered" {
+			t.Fatalf("task %s: %v", id, r["Message_Status__c"])
+		}
+	}
+}
