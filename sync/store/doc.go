@@ -1,0 +1,45 @@
+// Package store is switchboard's durable state: the work queue, PushTopic
+// replay checkpoints, the send ledger and parked status callbacks (SPEC §3
+// "Nothing is lost", "Exactly once"). One Store type serves two backends
+// behind the same API and the same test suite:
+//
+//   - sqlite://path (the default, sqlite://switchboard.db): embedded, pure Go
+//     (modernc.org/sqlite, no cgo), one node.
+//   - postgres://user@host:5432/db?...: several replicas sharing one queue.
+//
+// The queue is River (github.com/riverqueue/river), pinned at v0.32.0 with
+// riversqlite v0.31.0 because that is the newest combination the module proxy
+// serves that builds (dependencies.md §1.1). River never leaks out of this
+// package: callers see Job, Handler, DeadLetter and plain functions, so River
+// can be upgraded (or replaced) here alone. The pin's known defects are
+// worked around here, not upstream:
+//
+//   - InsertMany with the same unique key twice in one batch misreports on
+//     SQLite and errors on PostgreSQL (dependencies.md §1.3, §1.4; fixed in
+//     River v0.48): Enqueue de-duplicates each batch before inserting.
+//   - River's migrator reads the applied versions outside its transaction, so
+//     two processes migrating at once could both apply version 1. Open runs
+//     the migrations inside one write transaction that is serialised across
+//     processes (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL).
+//   - River's defaults (50 workers, 100 ms fetch cooldown, 1 s poll, 1 h stuck
+//     job rescue) cap throughput at ~500 jobs/s and leave a crashed process's
+//     jobs stuck for an hour (dependencies.md §1.2, §1.3). Options sets all of
+//     them explicitly.
+//
+// SQLite durability. The database runs in WAL mode with busy_timeout and one
+// open connection per process (dependencies.md §1.2: more connections without
+// WAL+busy_timeout gave SQLITE_BUSY and a failed start). synchronous is FULL
+// by default: every commit fsyncs the WAL. WAL+NORMAL survives a process crash
+// (the commit is in the OS page cache) but not a power loss or kernel panic,
+// which silently rolls back the last commits: an inbound message already
+// acknowledged to Twilio (Twilio does not redeliver), or a ledger intent
+// whose message Twilio already has (the retry would then send it again). Both
+// break SPEC §3, so FULL is the default; sqlite://file.db?synchronous=normal
+// trades that guarantee for throughput (see the benchmarks in store_test.go
+// and the figures in the commit log) where the disk is known to be safe, for
+// example in tests.
+//
+// Delivery is at least once: a handler may run again after a crash, a job
+// timeout or a rescue (dependencies.md §1.3). Effects outside the database
+// need their own idempotency, which is what the send ledger is for.
+package store

@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// querier runs the store's own SQL, written once with ? placeholders, on
+// either backend, inside or outside a transaction.
+type querier interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rows, error)
+}
+
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// inserter inserts River jobs in the transaction it belongs to.
+type inserter func(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+
+// engine is everything the store needs from River and the database. River's
+// client is generic over the driver's transaction type (*sql.Tx for SQLite,
+// pgx.Tx for PostgreSQL); riverEngine hides that.
+type engine interface {
+	q() querier
+	tx(ctx context.Context, fn func(q querier, insert inserter) error) error
+	insert(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	jobList(ctx context.Context, p *river.JobListParams) (*river.JobListResult, error)
+	periodic() *river.PeriodicJobBundle
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
+	stopAndCancel(ctx context.Context) error
+	close() error
+	// nowSQL is the backend's expression for River's "now" timestamp.
+	nowSQL() string
+}
+
+type riverEngine[TTx any] struct {
+	client   *river.Client[TTx]
+	base     querier
+	begin    func(ctx context.Context) (TTx, querier, error)
+	commit   func(ctx context.Context, tx TTx) error
+	rollback func(ctx context.Context, tx TTx) error
+	closeDB  func() error
+	now      string
+}
+
+func (e *riverEngine[TTx]) q() querier { return e.base }
+
+func (e *riverEngine[TTx]) tx(ctx context.Context, fn func(q querier, insert inserter) error) error {
+	tx, q, err := e.begin(ctx)
+	if err != nil {
+		return err
+	}
+	ins := func(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+		return e.client.InsertManyTx(ctx, tx, params)
+	}
+	if err := fn(q, ins); err != nil {
+		// A cancelled ctx must not leave the transaction (and, on SQLite,
+		// the only connection) hanging.
+		_ = e.rollback(context.WithoutCancel(ctx), tx)
+		return err
+	}
+	return e.commit(ctx, tx)
+}
+
+func (e *riverEngine[TTx]) insert(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	return e.client.InsertMany(ctx, params)
+}
+
+func (e *riverEngine[TTx]) jobList(ctx context.Context, p *river.JobListParams) (*river.JobListResult, error) {
+	return e.client.JobList(ctx, p)
+}
+
+func (e *riverEngine[TTx]) periodic() *river.PeriodicJobBundle { return e.client.PeriodicJobs() }
+func (e *riverEngine[TTx]) start(ctx context.Context) error    { return e.client.Start(ctx) }
+func (e *riverEngine[TTx]) stop(ctx context.Context) error     { return e.client.Stop(ctx) }
+func (e *riverEngine[TTx]) stopAndCancel(ctx context.Context) error {
+	return e.client.StopAndCancel(ctx)
+}
+func (e *riverEngine[TTx]) close() error   { return e.closeDB() }
+func (e *riverEngine[TTx]) nowSQL() string { return e.now }
+
+// sqlQuerier adapts *sql.DB and *sql.Tx.
+type sqlQuerier struct {
+	db interface {
+		ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	}
+}
+
+func (s sqlQuerier) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s sqlQuerier) query(ctx context.Context, q string, args ...any) (rows, error) {
+	r, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+// pgxQuerier adapts *pgxpool.Pool and pgx.Tx, rewriting ? to $n.
+type pgxQuerier struct {
+	db interface {
+		Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error)
+		Query(ctx context.Context, q string, args ...any) (pgx.Rows, error)
+	}
+}
+
+func (p pgxQuerier) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := p.db.Exec(ctx, rebind(q), args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (p pgxQuerier) query(ctx context.Context, q string, args ...any) (rows, error) {
+	r, err := p.db.Query(ctx, rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// rebind turns ? placeholders into PostgreSQL's $1, $2, ... The store's SQL
+// has no ? inside string literals.
+func rebind(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

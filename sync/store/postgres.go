@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// migrationLock is the advisory lock key that serialises schema migrations
+// between replicas starting at once ("sbstore" in ASCII).
+const migrationLock int64 = 0x7362_7374_6f72_65
+
+func openPostgres(ctx context.Context, raw string, s *Store) (engine, error) {
+	shown := redact(raw)
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, &URLError{URL: shown, Problem: "is not a valid URL: " + err.Error(), Err: ErrBadURL}
+	}
+	if strings.Trim(u.Path, "/") == "" && u.Query().Get("dbname") == "" {
+		return nil, &URLError{URL: shown, Problem: "names no database; use postgres://user@host:5432/switchboard", Err: ErrBadURL}
+	}
+	cfg, err := pgxpool.ParseConfig(raw)
+	if err != nil {
+		return nil, &URLError{URL: shown, Problem: "cannot be parsed: " + err.Error(), Err: ErrBadURL}
+	}
+	if !u.Query().Has("pool_max_conns") {
+		cfg.MaxConns = s.opts.PostgresMaxConns
+	}
+	if cfg.MaxConns < 2 {
+		return nil, &URLError{URL: shown, Problem: "pool_max_conns must be at least 2: River keeps one connection listening for new jobs", Err: ErrBadURL}
+	}
+	if !u.Query().Has("connect_timeout") {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
+	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, &URLError{URL: shown, Problem: "cannot connect to " + where + ": " + err.Error(), Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+	}
+	fail := func(problem string, err error) (engine, error) {
+		pool.Close()
+		return nil, &URLError{URL: shown, Problem: problem + ": " + err.Error(), Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+	}
+	if err := pool.Ping(ctx); err != nil {
+		return fail("cannot connect to "+where, err)
+	}
+	driver := riverpgxv5.New(pool)
+	if err := migratePostgres(ctx, pool, driver, s); err != nil {
+		return fail("migrating the schema", err)
+	}
+	client, err := river.NewClient(driver, s.riverConfig())
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("creating the River client: %w", err)
+	}
+	return &riverEngine[pgx.Tx]{
+		client: client,
+		base:   pgxQuerier{pool},
+		begin: func(ctx context.Context) (pgx.Tx, querier, error) {
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			return tx, pgxQuerier{tx}, nil
+		},
+		commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
+		rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
+		closeDB:  func() error { pool.Close(); return nil },
+		now:      "now()",
+	}, nil
+}
+
+// migratePostgres applies River's migrations and the store's tables while
+// holding a session advisory lock, so replicas starting together migrate one
+// after the other: River's migrator reads the applied versions before its
+// transactions and would otherwise race. (River's Postgres migrations cannot
+// all share one transaction: 004 adds an enum value later ones use.)
+func migratePostgres(ctx context.Context, pool *pgxpool.Pool, driver *riverpgxv5.Driver, s *Store) error {
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: s.riverConfig().Logger})
+	if err != nil {
+		return err
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+		return err
+	}
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock)
+	}()
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return err
+	}
+	for _, stmt := range ownSchema(postgresTypes) {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", firstLine(stmt), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"strings"
+)
+
+// sqlTypes are the few column types that differ between the backends.
+type sqlTypes struct {
+	autoID string // an auto-incrementing primary key column
+	blob   string
+}
+
+var (
+	sqliteTypes   = sqlTypes{autoID: "INTEGER PRIMARY KEY AUTOINCREMENT", blob: "BLOB"}
+	postgresTypes = sqlTypes{autoID: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", blob: "BYTEA"}
+)
+
+// ownSchema is the store's tables next to River's. Statements are
+// idempotent. Times are Unix nanoseconds (BIGINT) so both backends compare
+// them the same way. A later change adds statements at the end; none is ever
+// edited.
+func ownSchema(t sqlTypes) []string {
+	return []string{
+		// One row per PushTopic channel: the highest replay id whose event
+		// is durably queued.
+		`CREATE TABLE IF NOT EXISTS sb_checkpoint (
+			channel TEXT PRIMARY KEY,
+			replay_id BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`,
+		// One row per Pending transition (TaskID@SystemModstamp): the send
+		// ledger of SPEC §3 "Exactly once".
+		`CREATE TABLE IF NOT EXISTS sb_send_ledger (
+			send_key TEXT PRIMARY KEY,
+			task_id TEXT NOT NULL,
+			account_sid TEXT NOT NULL,
+			to_number TEXT NOT NULL,
+			from_number TEXT NOT NULL,
+			body TEXT NOT NULL,
+			state TEXT NOT NULL,
+			sid TEXT NOT NULL DEFAULT '',
+			status TEXT NOT NULL DEFAULT '',
+			reason TEXT NOT NULL DEFAULT '',
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS sb_send_ledger_state ON sb_send_ledger (state, updated_at)`,
+		// Status callbacks for SIDs no Task carries yet (SPEC §3).
+		`CREATE TABLE IF NOT EXISTS sb_parked (
+			id ` + t.autoID + `,
+			sid TEXT NOT NULL,
+			payload ` + t.blob + ` NOT NULL,
+			expires_at BIGINT NOT NULL,
+			created_at BIGINT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS sb_parked_sid ON sb_parked (sid)`,
+		`CREATE INDEX IF NOT EXISTS sb_parked_expires ON sb_parked (expires_at)`,
+		// A single row rewritten by Writable.
+		`CREATE TABLE IF NOT EXISTS sb_health (id INTEGER PRIMARY KEY, at BIGINT NOT NULL)`,
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(l)
+}

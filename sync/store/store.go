@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+	"go.uber.org/zap"
+
+	"github.com/switchboard/switchboard/config"
+)
+
+// Errors callers branch on. Each returned error wraps one of them.
+var (
+	// ErrBadURL: store.url cannot be used (unknown scheme, empty path, ...).
+	ErrBadURL = errors.New("bad store.url")
+	// ErrUnavailable: the database cannot be reached or opened.
+	ErrUnavailable = errors.New("store unavailable")
+	// ErrNotFound: no such ledger entry, dead letter or job.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the operation contradicts the stored state (completing a
+	// send that was recorded as failed, replaying a dead letter whose key has
+	// a live job, ...).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: a caller passed a value the store cannot accept.
+	ErrInvalid = errors.New("invalid")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// URLError explains why store.url was rejected or the database it names
+// could not be opened. URL has its password removed.
+type URLError struct {
+	URL     string
+	Problem string
+	Err     error // ErrBadURL or ErrUnavailable, possibly wrapping the cause
+}
+
+func (e *URLError) Error() string {
+	return fmt.Sprintf("store.url (SWITCHBOARD_STORE_URL) %q: %s", e.URL, e.Problem)
+}
+
+func (e *URLError) Unwrap() error { return e.Err }
+
+// Options tune the store. The zero value is the production setting.
+type Options struct {
+	// Logger receives the store's and River's logs (River's through
+	// config.Slog). Nil discards them.
+	Logger *zap.Logger
+
+	// MaxWorkers is how many handlers run at once in this process. It is
+	// high on purpose: handlers mostly wait on Salesforce and Twilio, and the
+	// engine's batchers coalesce their calls (default 200).
+	MaxWorkers int
+	// MaxAttempts is how often a failing job runs before it becomes a dead
+	// letter (default 20). RetryError snoozes do not count.
+	MaxAttempts int
+	// RetryBase and RetryMax bound the jittered exponential backoff between
+	// failed attempts: about RetryBase·2^(attempt-1), at most RetryMax
+	// (defaults 1 s and 10 min; 20 attempts span about 2.5 h).
+	RetryBase, RetryMax time.Duration
+	// JobTimeout cancels a handler's context (default 10 s). It must be
+	// below RescueStuckJobsAfter.
+	JobTimeout time.Duration
+	// RescueStuckJobsAfter is when a job left running by a dead process is
+	// run again (default 15 s; River's own default is 1 h).
+	RescueStuckJobsAfter time.Duration
+	// FetchCooldown and FetchPollInterval pace job fetching. SQLite has no
+	// LISTEN/NOTIFY, so throughput is capped near MaxWorkers/FetchCooldown
+	// (dependencies.md §1.2). Defaults 10 ms and 50 ms.
+	FetchCooldown, FetchPollInterval time.Duration
+	// CompletedRetention is how long finished jobs are kept (default 24 h);
+	// DeadLetterRetention how long dead letters are (default 30 days).
+	CompletedRetention, DeadLetterRetention time.Duration
+	// LedgerRetention is how long recorded sends are kept before a daily
+	// sweep deletes them (default 30 days; negative keeps them forever).
+	LedgerRetention time.Duration
+	// PostgresMaxConns sizes the PostgreSQL pool unless the URL sets
+	// pool_max_conns (default 20: River holds one for LISTEN, and handlers
+	// write the ledger concurrently).
+	PostgresMaxConns int32
+
+	// riverTestOnly skips River's jittered maintenance start (tests only).
+	riverTestOnly bool
+}
+
+func (o Options) withDefaults() (Options, error) {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 200
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 20
+	}
+	def(&o.RetryBase, time.Second)
+	def(&o.RetryMax, 10*time.Minute)
+	def(&o.JobTimeout, 10*time.Second)
+	def(&o.RescueStuckJobsAfter, 15*time.Second)
+	def(&o.FetchCooldown, 10*time.Millisecond)
+	def(&o.FetchPollInterval, 50*time.Millisecond)
+	def(&o.CompletedRetention, 24*time.Hour)
+	def(&o.DeadLetterRetention, 30*24*time.Hour)
+	if o.LedgerRetention == 0 {
+		o.LedgerRetention = 30 * 24 * time.Hour
+	}
+	if o.PostgresMaxConns <= 0 {
+		o.PostgresMaxConns = 20
+	}
+	if o.JobTimeout >= o.RescueStuckJobsAfter {
+		return o, fmt.Errorf("%w: JobTimeout (%s) must be below RescueStuckJobsAfter (%s), or a job still running would be run a second time",
+			ErrInvalid, o.JobTimeout, o.RescueStuckJobsAfter)
+	}
+	if o.RetryBase > o.RetryMax {
+		return o, fmt.Errorf("%w: RetryBase (%s) is above RetryMax (%s)", ErrInvalid, o.RetryBase, o.RetryMax)
+	}
+	return o, nil
+}
+
+// Store is the durable store. It is safe for concurrent use.
+type Store struct {
+	opts    Options
+	log     *zap.Logger
+	backend string // "sqlite" or "postgres"
+	eng     engine
+	workers *river.Workers
+
+	mu       gosync.Mutex
+	handlers map[string]Handler
+	started  bool
+	closed   bool
+	closing  atomic.Bool
+}
+
+// Open opens (creating if needed) the store named by rawURL, the value of
+// store.url, and brings its schema up to date. Two processes may open the
+// same database at once.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{opts: opts, log: opts.Logger.Named("store"), handlers: map[string]Handler{}}
+	s.workers = river.NewWorkers()
+	scheme, _, ok := strings.Cut(strings.TrimSpace(rawURL), "://")
+	switch {
+	case strings.TrimSpace(rawURL) == "":
+		return nil, &URLError{Problem: "is empty; set it to sqlite://switchboard.db (embedded) or postgres://user@host:5432/db (several replicas)", Err: ErrBadURL}
+	case !ok:
+		return nil, &URLError{URL: rawURL, Problem: "has no scheme; use sqlite://" + rawURL + " for a file or postgres://user@host:5432/db", Err: ErrBadURL}
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite":
+		s.backend = "sqlite"
+		s.eng, err = openSQLite(ctx, rawURL, s)
+	case "postgres", "postgresql":
+		s.backend = "postgres"
+		s.eng, err = openPostgres(ctx, rawURL, s)
+	default:
+		return nil, &URLError{URL: redact(rawURL), Problem: fmt.Sprintf("unknown scheme %q; use sqlite:// or postgres://", scheme), Err: ErrBadURL}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// riverConfig is the River configuration both backends share.
+func (s *Store) riverConfig() *river.Config {
+	o := s.opts
+	return &river.Config{
+		CompletedJobRetentionPeriod: o.CompletedRetention,
+		DiscardedJobRetentionPeriod: o.DeadLetterRetention,
+		CancelledJobRetentionPeriod: o.CompletedRetention,
+		FetchCooldown:               o.FetchCooldown,
+		FetchPollInterval:           o.FetchPollInterval,
+		JobTimeout:                  o.JobTimeout,
+		Logger:                      config.Slog(o.Logger.Named("river")),
+		MaxAttempts:                 o.MaxAttempts,
+		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.MaxWorkers}},
+		RescueStuckJobsAfter:        o.RescueStuckJobsAfter,
+		RetryPolicy:                 &backoff{base: o.RetryBase, max: o.RetryMax},
+		// Kinds are checked by Enqueue against the handlers this process
+		// registered, so an enqueue-only process (or one that enqueues before
+		// registering) is not refused by River.
+		SkipUnknownJobCheck: true,
+		TestOnly:            o.riverTestOnly,
+		Workers:             s.workers,
+	}
+}
+
+// Backend is "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.backend }
+
+// Writable proves the store accepts a write (for /readyz).
+func (s *Store) Writable(ctx context.Context) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	_, err := s.eng.q().exec(ctx, `INSERT INTO sb_health (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, time.Now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("%w: writing the health row: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close stops fetching jobs, waits for running handlers until ctx is done,
+// then cancels those still running (their jobs run again later: a
+// cancellation during shutdown is not counted as a failed attempt) and
+// closes the database.
+func (s *Store) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	started := s.started
+	s.mu.Unlock()
+	s.closing.Store(true)
+
+	var stopErr error
+	if started {
+		if err := s.eng.stop(ctx); err != nil {
+			s.log.Warn("handlers still running at the shutdown deadline; cancelling them", zap.Error(err))
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			stopErr = s.eng.stopAndCancel(cctx)
+			cancel()
+			if stopErr != nil {
+				stopErr = fmt.Errorf("stopping the queue: %w", stopErr)
+			}
+		}
+	}
+	if err := s.eng.close(); err != nil && stopErr == nil {
+		stopErr = fmt.Errorf("closing the database: %w", err)
+	}
+	return stopErr
+}
+
+func (s *Store) checkOpen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// redact removes a password from a URL for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
