@@ -423,7 +423,7 @@ func TestStreamOrgBackpressure(t *testing.T) {
 func TestStreamOrgTenThousandEvents(t *testing.T) {
 	org := streamOrg(t)
 	org.SetHoldTimeout(100 * time.Millisecond)
-	org.SetReplayStep(3)
+	org.SetReplayStep(-5) // random steps of 1…5: ids are not contiguous (ref §3.5)
 	org.ShuffleReplyOrder(true)
 	org.DailyEventLimit(0)
 
@@ -490,6 +490,11 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 	stop := runStream(t, s)
 	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
 
+	recovered := func(handshakes int64) {
+		streamEventually(t, 10*time.Second, fmt.Sprintf("session %d", handshakes), func() bool {
+			return s.Stats().Handshakes >= handshakes && s.Subscribed()
+		})
+	}
 	const total = 10000
 	want := map[string][]int64{}
 	for i := 0; i < total; i++ {
@@ -498,12 +503,16 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 			ch = topicConvs
 		}
 		want[ch] = append(want[ch], org.Publish(ch, "updated", map[string]any{"Id": fmt.Sprintf("00T%015d", i), "Message_Status__c": "Pending"}))
+		// Each fault waits for the stream to have recovered from the one
+		// before, so every fault hits a live session.
 		switch i {
 		case 2500:
 			org.ExpireAllClients()
 		case 5000:
+			recovered(2)
 			org.RevokeTokens()
 		case 7500:
+			recovered(3)
 			org.RestartStreaming()
 		}
 		if i%200 == 0 {
@@ -547,8 +556,8 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 	if st.Reconnects[CauseAuth] != 1 || auth.Logins() != 2 {
 		t.Errorf("auth reconnects %d, logins %d: want one re-authentication", st.Reconnects[CauseAuth], auth.Logins())
 	}
-	if st.Reconnects[CauseUnknownClient] < 2 {
-		t.Errorf("unknown_client reconnects %d, want ≥ 2 (expiry and restart)", st.Reconnects[CauseUnknownClient])
+	if st.Reconnects[CauseUnknownClient] != 2 || st.Handshakes != 4 || len(st.Reconnects) != 2 {
+		t.Errorf("reconnects %v, handshakes %d: want unknown_client 2 (expiry and restart), auth 1, 4 sessions", st.Reconnects, st.Handshakes)
 	}
 	if st.Delivered != total {
 		t.Errorf("delivered %d, want %d", st.Delivered, total)
