@@ -150,10 +150,7 @@ func (i *Inbound) Handle(ctx context.Context, m InboundMessage) error {
 	}
 	key := inConvKey{ChannelID: ch.ID, ChannelTypeID: ch.ChannelTypeID}
 	if q := strings.TrimSpace(ch.QueueName); q != "" {
-		if key.QueueID = idx.queues[strings.ToLower(q)]; key.QueueID == "" {
-			log.Warn("the channel's queue does not exist; new conversations stay with the integration user",
-				zap.String("queue", q), zap.String("channel", ch.Name))
-		}
+		key.QueueID = idx.queues[strings.ToLower(q)] // a missing queue is logged when channels load
 	}
 	cust, kind := CustomerAddress(m.From, i.cfg.DefaultRegion)
 	key.Customer, key.Phone = cust, kind == SenderPhone
@@ -298,6 +295,12 @@ func (i *Inbound) loadChannels(ctx context.Context) (*channelIndex, error) {
 	}
 	for _, q := range queues {
 		idx.queues[strings.ToLower(q.DeveloperName)] = q.ID
+	}
+	for _, c := range chans {
+		if q := strings.TrimSpace(c.QueueName); q != "" && idx.queues[strings.ToLower(q)] == "" {
+			i.log.Warn("Channel__c.Queue_Name__c names no queue (Group of Type Queue with that DeveloperName); its new conversations stay with the integration user",
+				zap.String("channel", c.Name), zap.String("queue", q))
+		}
 	}
 	return idx, nil
 }

@@ -423,3 +423,49 @@ func TestInboundChannelByMessagingServiceAndBadInput(t *testing.T) {
 		t.Fatalf("unknown number: %v, want a permanent error naming it", err)
 	}
 }
+
+func TestInboundLinksAndQueues(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	core, logs := observer.New(zap.WarnLevel)
+	in := e.inbound(zap.New(core))
+	// A thread bound to an Account: the Task goes in WhatId.
+	acct := e.insert(t, "Account", map[string]any{"Name": "Acme"})
+	e.insert(t, "Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": e.chanID, "Message_Recipient__c": "+14155550100", "Record_Id__c": acct})
+	// A thread bound to a record Tasks cannot relate to (a User): the
+	// message is still recorded, unlinked.
+	e.insert(t, "Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": e.chanID, "Message_Recipient__c": "+14155550101", "Record_Id__c": e.org.UserID()})
+	for _, from := range []string{"+14155550100", "+14155550101"} {
+		if err := in.Handle(ctx, msg(from, "hi")); err != nil {
+			t.Fatalf("from %s: %v", from, err)
+		}
+	}
+	if rows := e.query(t, "SELECT Id FROM Task WHERE WhatId = '"+acct+"' AND WhoId = null"); len(rows) != 1 {
+		t.Fatalf("%d tasks on the account, want 1", len(rows))
+	}
+	if rows := e.query(t, "SELECT WhoId, WhatId FROM Task WHERE Conversation__r.Message_Recipient__c = '+14155550101'"); len(rows) != 1 || rows[0]["WhatId"] != nil {
+		t.Fatalf("task of a thread bound to a User: %v, want one, unlinked", rows)
+	}
+	if logs.FilterMessageSnippet("writing it unlinked").Len() != 1 {
+		t.Fatalf("unlinked write not logged: %v", logs.All())
+	}
+
+	// A channel whose queue does not exist: warned once, thread kept by
+	// the integration user.
+	e.insert(t, "Channel__c", map[string]any{"Name": "No queue", "Phone_Number__c": "+14155553333", "Queue_Name__c": "Nope", "Channel_Type__c": e.typeID, "Active__c": true})
+	in2 := e.inbound(zap.New(core))
+	for range 2 {
+		m := msg("+14155550102", "hi")
+		m.To = "+14155553333"
+		if err := in2.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conv := e.query(t, "SELECT OwnerId FROM Conversation__c WHERE Message_Recipient__c = '+14155550102'")
+	if len(conv) != 1 || conv[0]["OwnerId"] != e.org.UserID() {
+		t.Fatalf("conversation %v, want one owned by the integration user %s", conv, e.org.UserID())
+	}
+	if n := logs.FilterMessageSnippet("names no queue").Len(); n != 1 {
+		t.Fatalf("missing queue warned %d times, want once per channel load", n)
+	}
+}
