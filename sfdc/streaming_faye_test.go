@@ -62,7 +62,8 @@ func fayeFreePort(t *testing.T) int {
 func startFaye(t *testing.T, port int) *fayePeer {
 	t.Helper()
 	needFaye(t)
-	cmd := exec.Command("node", "server.js", strconv.Itoa(port), "1")
+	// The test context kills the process if a test ends without stop.
+	cmd := exec.CommandContext(t.Context(), "node", "server.js", strconv.Itoa(port), "1")
 	cmd.Dir = filepath.Join("testdata", "faye")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
