@@ -37,7 +37,10 @@ func (s *Store) EnqueueAndCheckpoint(ctx context.Context, jobs []Job, channel st
 		}
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return s.eng.durable(ctx)
 }
 
 // Checkpoint returns channel's stored replay id; ok is false when there is

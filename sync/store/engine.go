@@ -44,6 +44,9 @@ type engine interface {
 	close() error
 	// nowSQL is the backend's expression for River's "now" timestamp.
 	nowSQL() string
+	// durable returns once what was committed before the call survives a
+	// power loss (a no-op where every commit already does).
+	durable(ctx context.Context) error
 }
 
 type riverEngine[TTx any] struct {
@@ -54,6 +57,7 @@ type riverEngine[TTx any] struct {
 	rollback func(ctx context.Context, tx TTx) error
 	closeDB  func() error
 	now      string
+	syncWAL  func(ctx context.Context) error // nil: commits are durable already
 }
 
 func (e *riverEngine[TTx]) q() querier { return e.base }
@@ -91,6 +95,12 @@ func (e *riverEngine[TTx]) stopAndCancel(ctx context.Context) error {
 }
 func (e *riverEngine[TTx]) close() error   { return e.closeDB() }
 func (e *riverEngine[TTx]) nowSQL() string { return e.now }
+func (e *riverEngine[TTx]) durable(ctx context.Context) error {
+	if e.syncWAL == nil {
+		return nil
+	}
+	return e.syncWAL(ctx)
+}
 
 // sqlQuerier adapts *sql.DB and *sql.Tx.
 type sqlQuerier struct {

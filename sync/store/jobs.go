@@ -246,6 +246,10 @@ func (s *Store) EnqueueReport(ctx context.Context, jobs ...Job) (EnqueueReport, 
 	if err != nil {
 		return EnqueueReport{}, fmt.Errorf("enqueueing %d jobs: %w", len(params), err)
 	}
+	// A webhook acknowledges Twilio once this returns (SPEC §3).
+	if err := s.eng.durable(ctx); err != nil {
+		return EnqueueReport{}, err
+	}
 	return report(res, dups), nil
 }
 

@@ -37,6 +37,11 @@ func (s *Store) BeginSend(ctx context.Context, in sbsync.SendIntent) (sbsync.Led
 			return sbsync.LedgerEntry{}, false, fmt.Errorf("ledger: recording the intent for %s: %w", in.Key, err)
 		}
 		if n == 1 {
+			// The caller calls Twilio next: the intent must survive a power
+			// loss, or the retry would send again.
+			if err := s.eng.durable(ctx); err != nil {
+				return sbsync.LedgerEntry{}, false, fmt.Errorf("ledger: recording the intent for %s: %w", in.Key, err)
+			}
 			return sbsync.LedgerEntry{SendIntent: in, State: sbsync.LedgerIntent, CreatedAt: time.Unix(0, now.UnixNano())}, true, nil
 		}
 		e, ok, err := s.ledgerEntry(ctx, in.Key)

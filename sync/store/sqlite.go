@@ -19,7 +19,8 @@ import (
 // sqliteTarget is a parsed sqlite:// URL.
 type sqliteTarget struct {
 	path        string // absolute
-	synchronous string // FULL or NORMAL
+	synchronous string // the PRAGMA: FULL or NORMAL
+	group       bool   // NORMAL plus a group fsync for acknowledged writes
 }
 
 func parseSQLiteURL(raw string) (sqliteTarget, error) {
@@ -28,7 +29,7 @@ func parseSQLiteURL(raw string) (sqliteTarget, error) {
 	if strings.TrimSpace(path) == "" {
 		return sqliteTarget{}, &URLError{URL: raw, Problem: "the file path is empty; use sqlite://switchboard.db (relative to the working directory) or sqlite:///var/lib/switchboard/switchboard.db", Err: ErrBadURL}
 	}
-	t := sqliteTarget{synchronous: "FULL"}
+	t := sqliteTarget{synchronous: "NORMAL", group: true}
 	vals, err := url.ParseQuery(query)
 	if err != nil {
 		return t, &URLError{URL: raw, Problem: "the query string is malformed: " + err.Error(), Err: ErrBadURL}
@@ -37,15 +38,17 @@ func parseSQLiteURL(raw string) (sqliteTarget, error) {
 		switch k {
 		case "synchronous":
 			switch strings.ToLower(v[len(v)-1]) {
+			case "group":
+				t.synchronous, t.group = "NORMAL", true
 			case "full":
-				t.synchronous = "FULL"
+				t.synchronous, t.group = "FULL", false
 			case "normal":
-				t.synchronous = "NORMAL"
+				t.synchronous, t.group = "NORMAL", false
 			default:
-				return t, &URLError{URL: raw, Problem: fmt.Sprintf("synchronous=%q is not full or normal", v[len(v)-1]), Err: ErrBadURL}
+				return t, &URLError{URL: raw, Problem: fmt.Sprintf("synchronous=%q is not group, full or normal", v[len(v)-1]), Err: ErrBadURL}
 			}
 		default:
-			return t, &URLError{URL: raw, Problem: fmt.Sprintf("unknown parameter %q; the only one is synchronous=full|normal", k), Err: ErrBadURL}
+			return t, &URLError{URL: raw, Problem: fmt.Sprintf("unknown parameter %q; the only one is synchronous=group|full|normal", k), Err: ErrBadURL}
 		}
 	}
 	if strings.HasPrefix(path, "~") {
@@ -109,9 +112,17 @@ func openSQLite(ctx context.Context, raw string, s *Store) (engine, error) {
 		return nil, fmt.Errorf("creating the River client: %w", err)
 	}
 	base := sqlQuerier{db}
+	closeDB := db.Close
+	var syncWAL func(context.Context) error
+	if t.group {
+		ws := newWALSyncer(t.path)
+		syncWAL = ws.sync
+		closeDB = func() error { ws.close(); return db.Close() }
+	}
 	return &riverEngine[*sql.Tx]{
-		client: client,
-		base:   base,
+		syncWAL: syncWAL,
+		client:  client,
+		base:    base,
 		begin: func(ctx context.Context) (*sql.Tx, querier, error) {
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {
@@ -121,7 +132,7 @@ func openSQLite(ctx context.Context, raw string, s *Store) (engine, error) {
 		},
 		commit:   func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
 		rollback: func(_ context.Context, tx *sql.Tx) error { return tx.Rollback() },
-		closeDB:  db.Close,
+		closeDB:  closeDB,
 		now:      "datetime('now', 'subsec')",
 	}, nil
 }

@@ -720,8 +720,8 @@ func TestBadURLs(t *testing.T) {
 		{"mysql://root@db/x", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "mysql://root@db/x": unknown scheme "mysql"; use sqlite:// or postgres://`},
 		{"sqlite://", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://": the file path is empty; use sqlite://switchboard.db (relative to the working directory) or sqlite:///var/lib/switchboard/switchboard.db`},
 		{"sqlite://?synchronous=full", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://?synchronous=full": the file path is empty; use sqlite://switchboard.db (relative to the working directory) or sqlite:///var/lib/switchboard/switchboard.db`},
-		{"sqlite://x.db?cache=shared", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://x.db?cache=shared": unknown parameter "cache"; the only one is synchronous=full|normal`},
-		{"sqlite://x.db?synchronous=off", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://x.db?synchronous=off": synchronous="off" is not full or normal`},
+		{"sqlite://x.db?cache=shared", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://x.db?cache=shared": unknown parameter "cache"; the only one is synchronous=group|full|normal`},
+		{"sqlite://x.db?synchronous=off", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://x.db?synchronous=off": synchronous="off" is not group, full or normal`},
 		{"sqlite://~/x.db", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://~/x.db": ~ is not expanded; give the path relative to the working directory or absolute (sqlite:///home/...)`},
 		{"sqlite://" + dir + "/missing/x.db", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://` + dir + `/missing/x.db": the directory ` + dir + `/missing does not exist; create it or choose another path`},
 		{"sqlite://" + dir, ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://` + dir + `": ` + dir + ` is a directory; name a file inside it, e.g. sqlite://` + dir + `/switchboard.db`},
@@ -763,5 +763,46 @@ func TestBadURLs(t *testing.T) {
 	if _, err := Open(bg, sqliteURL(t), Options{JobTimeout: time.Minute, RescueStuckJobsAfter: time.Minute}); !errors.Is(err, ErrInvalid) ||
 		err.Error() != "invalid: JobTimeout (1m0s) must be below RescueStuckJobsAfter (1m0s), or a job still running would be run a second time" {
 		t.Errorf("bad options: %v", err)
+	}
+}
+
+func TestWALSyncerSharesFsyncs(t *testing.T) {
+	dir := t.TempDir()
+	db := dir + "/x.db"
+	if err := os.WriteFile(db, []byte("db"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db+"-wal", []byte("wal"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newWALSyncer(db)
+	var wg gosync.WaitGroup
+	errs := make(chan error, 200)
+	for range 200 {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- w.sync(bg) }()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.fsyncs.Load(); n < 1 || n >= 200 {
+		t.Fatalf("%d fsyncs for 200 concurrent callers; want them shared", n)
+	}
+	// Without a -wal the database file is synced; without either, an error.
+	_ = os.Remove(db + "-wal")
+	if err := w.sync(bg); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Remove(db)
+	if err := w.sync(bg); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("sync with no files: %v", err)
+	}
+	w.close()
+	if err := w.sync(bg); !errors.Is(err, ErrClosed) {
+		t.Fatalf("sync after close: %v", err)
 	}
 }
