@@ -80,6 +80,14 @@ type OutboundConfig struct {
 	// FindWindow is how far around the ledger's intent time an ambiguous
 	// create is looked for at Twilio.
 	FindWindow time.Duration
+
+	// OnRecorded, if set, is called after a Task's SID is written, so that
+	// status callbacks that arrived first (parked) are applied now. Its
+	// error is logged only: parked callbacks are rechecked on their own.
+	OnRecorded func(ctx context.Context, sid string) error
+	// OnOptOut, if set, records that Twilio refused a send with 21610: the
+	// customer opted out of that sender (SPEC §3, twilio.md §7).
+	OnOptOut func(ctx context.Context, customerE164, channelID string, at time.Time) error
 }
 
 func (c *OutboundConfig) defaults() {
@@ -458,6 +466,13 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, t *
 	switch se.Kind {
 	case Permanent:
 		log.Info("twilio refused the message", zap.Int("twilio_code", se.Code), zap.String("reason", se.Description))
+		if se.Code == OptOutCode && o.cfg.OnOptOut != nil {
+			// Before the ledger says "failed": if this write fails, the retry
+			// finds the intent, finds no message at Twilio, and asks again.
+			if err := o.cfg.OnOptOut(ctx, msg.out.To, msg.channel.ID, time.Now()); err != nil {
+				return &RetryError{After: time.Second, Err: fmt.Errorf("recording the opt-out: %w", err)}
+			}
+		}
 		if err := o.ledger.FailSend(ctx, key, se.Description); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
@@ -515,6 +530,11 @@ func (o *Outbound) recordSent(ctx context.Context, key string, t *Task, msg *pre
 	}
 	if err := o.record(ctx, rec); err != nil {
 		return err
+	}
+	if o.cfg.OnRecorded != nil {
+		if err := o.cfg.OnRecorded(ctx, s.SID); err != nil {
+			o.log.Warn("applying parked status callbacks", zap.String("task_id", t.ID), zap.String("message_sid", s.SID), zap.Error(err))
+		}
 	}
 	return o.ledger.MarkRecorded(ctx, key)
 }

@@ -31,6 +31,12 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal starts a graceful drain; restoring the default
+		// handlers makes a second one end the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	os.Exit(execute(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
 }
 
@@ -97,7 +103,7 @@ switchboard.yaml, in that order of precedence. Every setting is also a flag:
 	pf.StringVar(&g.envFile, "env-file", "", "dotenv file (default ./.env if present)")
 	config.RegisterFlags(pf)
 
-	root.AddCommand(newVersionCmd(g), newSetupCmd(g))
+	root.AddCommand(newVersionCmd(g), newSetupCmd(g), newRunCmd(g))
 	return root
 }
 

@@ -1,0 +1,501 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/sfdc"
+	sbsync "github.com/switchboard/switchboard/sync"
+	"github.com/switchboard/switchboard/sync/store"
+	"github.com/switchboard/switchboard/twilio"
+)
+
+// Job kinds of the work queue, besides the webhook kinds in server.go.
+const (
+	kindSend         = "send"
+	kindConversation = "conversation"
+	kindSweep        = "sweep"
+	kindPoll         = "poll"
+	kindRecover      = "recover"
+)
+
+// The PushTopic channels (SPEC §2).
+var (
+	channelTasks         = "/topic/" + sfdc.TopicTasks
+	channelConversations = "/topic/" + sfdc.TopicConversations
+)
+
+// tuning holds what tests, the demo and benchmarks change beyond the
+// configuration keys: batch windows, store timings, the listener.
+type tuning struct {
+	// Listener, if set, is used instead of listening on server.listen.
+	Listener net.Listener
+	// Store overrides store options (zero fields keep the defaults).
+	Store store.Options
+	// BatchWindow is how long Salesforce reads and writes wait to fill a
+	// batch (25 ms by default).
+	BatchWindow time.Duration
+	// PollInterval is how often the status poller runs (1 min by default).
+	PollInterval time.Duration
+	// RecoverInterval is how often unresolved ledger entries are requeued.
+	RecoverInterval time.Duration
+	// StreamHold shortens the stream's watchdog and retries (tests).
+	StreamRetryMin time.Duration
+	// HTTPClient is the transport for Salesforce calls (nil: default).
+	HTTPClient *http.Client
+}
+
+// Main is the daemon: every part built from configuration and wired, so an
+// end-to-end test runs the real program in-process against the simulators
+// (STYLE: the wtf Main pattern).
+type Main struct {
+	cfg *config.Config
+	log *zap.Logger
+	tun tuning
+
+	auth    *sfdc.Auth
+	client  *sfdc.Client
+	stream  *sfdc.Stream
+	tw      *twilio.Accounts
+	store   *store.Store
+	out     *sbsync.Outbound
+	in      *sbsync.Inbound
+	cb      *sbsync.Callbacks
+	poller  *sbsync.Poller
+	convs   *sbsync.Conversations
+	metrics *metrics
+
+	ln      net.Listener
+	httpSrv *http.Server
+	addr    atomic.Value // string: the listener's address once serving
+}
+
+// NewMain builds the daemon from validated configuration. Nothing is
+// contacted until Run.
+func NewMain(cfg *config.Config, log *zap.Logger, tun tuning) *Main {
+	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics()}
+}
+
+// Addr is the HTTP listener's address once Run has bound it.
+func (m *Main) Addr() string {
+	a, _ := m.addr.Load().(string)
+	return a
+}
+
+// Run opens the store, starts the webhook listener, the workers and the
+// stream, and blocks until ctx ends; then it drains (bounded by
+// shutdownGrace) and returns. Webhooks are served before Salesforce is
+// reached, so a Salesforce outage at start never becomes a Twilio timeout.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.open(ctx); err != nil {
+		m.closeAll()
+		return err
+	}
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
+	g, gctx := errgroup.WithContext(runCtx)
+
+	if err := m.store.Start(runCtx); err != nil {
+		m.closeAll()
+		return fmt.Errorf("starting the work queue: %w", err)
+	}
+	g.Go(func() error {
+		if err := m.httpSrv.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http listener: %w", err)
+		}
+		return nil
+	})
+	streamCtx, stopStream := context.WithCancel(gctx)
+	defer stopStream()
+	streamDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(streamDone)
+		err := m.stream.Run(streamCtx)
+		if err != nil && streamCtx.Err() == nil {
+			return fmt.Errorf("salesforce stream: %w", err)
+		}
+		return nil
+	})
+	m.log.Info("switchboard running", zap.String("listen", m.Addr()), zap.String("store", m.store.Backend()),
+		zap.String("public_url", m.cfg.Server.PublicURL))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case <-gctx.Done():
+		// A part failed on its own; report it after draining the rest.
+	}
+	m.log.Info("shutting down: draining in-flight work")
+	drain, cancelDrain := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancelDrain()
+	// Stop hearing new work first (the stream sends /meta/disconnect), then
+	// stop taking webhooks, then let running jobs finish.
+	stopStream()
+	select {
+	case <-streamDone:
+	case <-drain.Done():
+	}
+	if err := m.httpSrv.Shutdown(drain); err != nil {
+		m.log.Warn("http shutdown", zap.Error(err))
+	}
+	if err := m.store.Close(drain); err != nil {
+		m.log.Warn("closing the store", zap.Error(err))
+	}
+	stopRun()
+	if err := g.Wait(); err != nil {
+		runErr = err
+	}
+	m.tw.Close()
+	return runErr
+}
+
+// shutdownGrace bounds the drain on SIGTERM: below Kubernetes' default
+// 30 s termination grace period, so the process exits on its own.
+const shutdownGrace = 20 * time.Second
+
+func (m *Main) closeAll() {
+	if m.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = m.store.Close(ctx)
+		cancel()
+	}
+	if m.ln != nil {
+		_ = m.ln.Close()
+	}
+	if m.tw != nil {
+		m.tw.Close()
+	}
+}
+
+// open builds every part and binds the listener.
+func (m *Main) open(ctx context.Context) error {
+	cfg := m.cfg
+	var err error
+	hc := m.tun.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 2 * time.Minute}
+	}
+	sf := cfg.Salesforce
+	m.auth, err = sfdc.NewAuth(sfdc.AuthConfig{
+		Flow: sf.AuthFlow, LoginURL: sf.LoginURL, ClientID: sf.ClientID, ClientSecret: sf.ClientSecret,
+		Username: sf.Username, Password: sf.Password, SecurityToken: sf.SecurityToken,
+		PrivateKeyFile: sf.PrivateKeyFile, RefreshToken: sf.RefreshToken,
+	}, hc, m.log)
+	if err != nil {
+		return err
+	}
+	m.client, err = sfdc.NewClient(m.auth, sfdc.ClientConfig{
+		APIVersion: sf.APIVersion, HTTPClient: hc, Logger: m.log, OnLimits: m.metrics.observeLimits,
+	})
+	if err != nil {
+		return err
+	}
+	m.tw, err = twilio.NewAccounts(cfg.Twilio.Accounts, twilio.Options{BaseURL: cfg.Twilio.APIBaseURL})
+	if err != nil {
+		return fmt.Errorf("twilio: %w", err)
+	}
+
+	sopts := m.tun.Store
+	sopts.Logger = m.log.Named("store")
+	m.store, err = store.Open(ctx, cfg.Store.URL, sopts)
+	if err != nil {
+		return err
+	}
+
+	org := m.client.Org()
+	window := m.tun.BatchWindow
+	messenger := m.metrics.countingMessenger(m.tw.Messenger())
+	m.cb = sbsync.NewCallbacks(sbsync.CallbacksConfig{BatchWindow: window, Describe: twilio.ErrorDescription}, org, m.store, m.log.Named("callbacks"))
+	consent := sbsync.NewConsent(org, m.log.Named("consent"), window)
+	m.out = sbsync.NewOutbound(sbsync.OutboundConfig{
+		DefaultChannel:     cfg.Twilio.DefaultChannel,
+		DefaultRegion:      cfg.Engine.DefaultRegion,
+		StatusCallback:     cfg.Server.PublicURL + "/twilio/status",
+		BatchWindow:        window,
+		MaxConcurrentSends: cfg.Twilio.MaxConcurrency,
+		SenderRate:         cfg.Twilio.SenderRates,
+		OnRecorded:         func(ctx context.Context, sid string) error { return m.cb.ApplyParked(ctx, []string{sid}) },
+		OnOptOut:           consent.OptOut,
+	}, org, messenger, m.store, m.log.Named("outbound"))
+	m.in = sbsync.NewInbound(sbsync.InboundConfig{DefaultRegion: cfg.Engine.DefaultRegion, BatchWindow: window},
+		org, m.out.Directory(), consent, m.log.Named("inbound"))
+	m.convs = sbsync.NewConversations(org, m.log.Named("conversations"), window, m.in)
+	m.poller = sbsync.NewPoller(sbsync.PollerConfig{Age: cfg.Engine.StatusPollAfter, DefaultAccountSID: cfg.Twilio.AccountSID},
+		org, messenger, m.cb, m.log.Named("poller"))
+
+	if err := m.registerJobs(); err != nil {
+		return err
+	}
+
+	m.stream, err = sfdc.NewStream(sfdc.StreamConfig{
+		Auth: m.auth, APIVersion: sf.APIVersion, HTTPClient: hc, Logger: m.log.Named("stream"),
+		Channels:   []string{channelTasks, channelConversations},
+		ReplayFrom: m.replayFrom,
+		Handle:     m.handleEvents,
+		OnGap:      m.onGap,
+		RetryMin:   m.tun.StreamRetryMin,
+	})
+	if err != nil {
+		return err
+	}
+	m.metrics.watch(m.stream, m.store)
+
+	ws := &webhookServer{
+		publicURL: cfg.Server.PublicURL, accounts: cfg.Twilio.Accounts, verify: twilio.ValidateSignature,
+		queue: webhookStore{m.store}, ready: m.ready, log: m.log.Named("http"), metrics: m.metrics, gatherer: m.metrics.reg,
+	}
+	m.httpSrv = &http.Server{Handler: ws.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	m.ln = m.tun.Listener
+	if m.ln == nil {
+		m.ln, err = net.Listen("tcp", cfg.Server.Listen)
+		if err != nil {
+			return fmt.Errorf("server.listen %s: %w", cfg.Server.Listen, err)
+		}
+	}
+	m.addr.Store(m.ln.Addr().String())
+	return nil
+}
+
+// ready is /readyz: org authenticated and stream subscribed (a subscribed
+// stream implies a valid session), store writable.
+func (m *Main) ready(ctx context.Context) error {
+	if !m.stream.Subscribed() {
+		return errors.New("the Salesforce stream is not subscribed yet (org login or PushTopics: run switchboard doctor)")
+	}
+	if err := m.store.Writable(ctx); err != nil {
+		return fmt.Errorf("store not writable: %w", err)
+	}
+	return nil
+}
+
+// registerJobs maps each job kind to the engine.
+func (m *Main) registerJobs() error {
+	org := m.client.Org()
+	handlers := map[string]store.Handler{
+		kindSend: func(ctx context.Context, j store.Job) error {
+			var p struct {
+				TaskID string `json:"task_id"`
+			}
+			if err := json.Unmarshal(j.Payload, &p); err != nil || p.TaskID == "" {
+				return &sbsync.PermanentError{Err: fmt.Errorf("send job %q has no task id", j.Key)}
+			}
+			return m.out.Send(ctx, p.TaskID)
+		},
+		kindInbound: func(ctx context.Context, j store.Job) error {
+			form, err := formFromPayload(j.Payload)
+			if err != nil {
+				return &sbsync.PermanentError{Err: err}
+			}
+			msg, err := twilio.ParseInbound(form)
+			if err != nil {
+				return &sbsync.PermanentError{Err: err}
+			}
+			m.metrics.inbound.Inc()
+			return m.in.Handle(ctx, inboundMessage(msg, j))
+		},
+		kindStatus: func(ctx context.Context, j store.Job) error {
+			form, err := formFromPayload(j.Payload)
+			if err != nil {
+				return &sbsync.PermanentError{Err: err}
+			}
+			sc, err := twilio.ParseStatus(form)
+			if err != nil {
+				return &sbsync.PermanentError{Err: err}
+			}
+			return m.cb.Handle(ctx, statusUpdate(sc, j))
+		},
+		kindConversation: func(ctx context.Context, j store.Job) error {
+			var p struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(j.Payload, &p); err != nil || p.ID == "" {
+				return &sbsync.PermanentError{Err: fmt.Errorf("conversation job %q has no conversation id", j.Key)}
+			}
+			return m.convs.Handle(ctx, p.ID)
+		},
+		kindSweep: func(ctx context.Context, _ store.Job) error {
+			if m.overBudget() {
+				m.log.Warn("skipping this sweep: the org is over engine.api_budget of its daily API calls")
+				return nil
+			}
+			n, err := sbsync.Sweep(ctx, org, 1000, m.enqueueSends)
+			if n > 0 {
+				m.log.Info("sweep queued pending tasks", zap.Int("tasks", n))
+			}
+			return err
+		},
+		kindPoll: func(ctx context.Context, _ store.Job) error {
+			if m.overBudget() {
+				m.log.Warn("skipping this status poll: the org is over engine.api_budget of its daily API calls")
+				return nil
+			}
+			_, err := m.poller.Poll(ctx)
+			return err
+		},
+		kindRecover: func(ctx context.Context, _ store.Job) error { return m.recoverSends(ctx) },
+	}
+	for kind, h := range handlers {
+		if err := m.store.Handle(kind, h); err != nil {
+			return err
+		}
+	}
+	pollEvery := m.tun.PollInterval
+	if pollEvery <= 0 {
+		pollEvery = time.Minute
+	}
+	recoverEvery := m.tun.RecoverInterval
+	if recoverEvery <= 0 {
+		recoverEvery = 5 * time.Minute
+	}
+	for _, p := range []struct {
+		kind  string
+		every time.Duration
+	}{{kindSweep, m.cfg.Engine.SweepInterval}, {kindPoll, pollEvery}, {kindRecover, recoverEvery}} {
+		if err := m.store.Periodic(p.kind, p.every, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overBudget: the org has used more than engine.api_budget of its daily
+// calls, so background work (sweeps, polls) yields to sends and replies.
+func (m *Main) overBudget() bool {
+	l := m.client.Limits()
+	return l.Max > 0 && float64(l.Used) >= m.cfg.Engine.APIBudget*float64(l.Max)
+}
+
+// enqueueSends queues one send job per Pending transition found by a sweep.
+func (m *Main) enqueueSends(ctx context.Context, tasks []sbsync.PendingTask) error {
+	jobs := make([]store.Job, len(tasks))
+	for i, t := range tasks {
+		jobs[i] = sendJob(t.ID, "sweep:"+t.Key())
+	}
+	return m.store.Enqueue(ctx, jobs...)
+}
+
+// recoverSends requeues Tasks whose send never completed in the ledger (a
+// crash between Twilio and the ledger, or a job that gave up): the send
+// job resolves them by looking the message up at Twilio, never by sending
+// blindly (SPEC §3 "Exactly once").
+func (m *Main) recoverSends(ctx context.Context) error {
+	entries, err := m.store.UnresolvedSends(ctx, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	jobs := make([]store.Job, 0, len(entries))
+	for _, e := range entries {
+		jobs = append(jobs, sendJob(e.TaskID, "recover:"+e.Key))
+	}
+	if len(jobs) > 0 {
+		m.log.Info("requeueing unresolved sends", zap.Int("sends", len(jobs)))
+	}
+	return m.store.Enqueue(ctx, jobs...)
+}
+
+func sendJob(taskID, key string) store.Job {
+	b, _ := json.Marshal(map[string]string{"task_id": taskID})
+	return store.Job{Kind: kindSend, Key: key, Payload: b}
+}
+
+// replayFrom is the stored checkpoint of channel, or -1 (new events only)
+// on a first start: the sweep at start covers what came before.
+func (m *Main) replayFrom(ctx context.Context, channel string) (int64, error) {
+	id, ok, err := m.store.Checkpoint(ctx, channel)
+	if err != nil || !ok {
+		return -1, err
+	}
+	return id, nil
+}
+
+// handleEvents turns notifications into jobs and stores them together with
+// the channel's checkpoint, in one transaction: the checkpoint is never
+// ahead of what is durably queued (SPEC §3 "Nothing is lost").
+func (m *Main) handleEvents(ctx context.Context, channel string, events []sfdc.Event) error {
+	jobs := make([]store.Job, 0, len(events))
+	var last int64
+	for _, ev := range events {
+		last = max(last, ev.ReplayID)
+		var rec struct {
+			ID string `json:"Id"`
+		}
+		if err := json.Unmarshal(ev.SObject, &rec); err != nil || rec.ID == "" {
+			m.log.Warn("notification without a record Id; ignored", zap.String("channel", channel), zap.Int64("replay_id", ev.ReplayID))
+			continue
+		}
+		// The key carries the replay id: the same notification delivered
+		// twice is one job, while a Task set back to Pending is a new one.
+		key := rec.ID + "@" + strconv.FormatInt(ev.ReplayID, 10)
+		switch channel {
+		case channelTasks:
+			if ev.Type == "deleted" {
+				continue
+			}
+			jobs = append(jobs, sendJob(rec.ID, key))
+		case channelConversations:
+			b, _ := json.Marshal(map[string]string{"id": rec.ID})
+			jobs = append(jobs, store.Job{Kind: kindConversation, Key: key, Payload: b})
+		}
+	}
+	m.metrics.events.WithLabelValues(channel).Add(float64(len(events)))
+	return m.store.EnqueueAndCheckpoint(ctx, jobs, channel, last)
+}
+
+// onGap: notifications may have been missed. For Tasks, a sweep finds
+// every Pending one; the stale checkpoint is dropped so a restart does not
+// trip over it again.
+func (m *Main) onGap(ctx context.Context, channel, reason string) {
+	m.log.Warn("stream gap: notifications may have been missed", zap.String("channel", channel), zap.String("reason", reason))
+	if err := m.store.ResetCheckpoint(ctx, channel); err != nil {
+		m.log.Warn("resetting the checkpoint", zap.String("channel", channel), zap.Error(err))
+	}
+	if channel != channelTasks {
+		return
+	}
+	key := "gap:" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	if err := m.store.Enqueue(ctx, store.Job{Kind: kindSweep, Key: key}); err != nil {
+		m.log.Error("queueing a sweep after a stream gap; the periodic sweep will catch up", zap.Error(err))
+	}
+}
+
+// webhookStore adapts the store to the webhook server's queue.
+type webhookStore struct{ s *store.Store }
+
+func (w webhookStore) EnqueueWebhook(ctx context.Context, kind, key string, form url.Values) error {
+	b, err := formPayload(form)
+	if err != nil {
+		return err
+	}
+	return w.s.Enqueue(ctx, store.Job{Kind: kind, Key: key, Payload: b})
+}
+
+// inboundMessage maps a parsed webhook to the engine's message.
+func inboundMessage(in twilio.Inbound, j store.Job) sbsync.InboundMessage {
+	urls := make([]string, len(in.Media))
+	for i, md := range in.Media {
+		urls[i] = md.URL
+	}
+	return sbsync.InboundMessage{
+		SID: in.MessageSID, AccountSID: in.AccountSID, From: in.From, To: in.To,
+		MessagingServiceSID: in.MessagingServiceSID, Body: in.Body, MediaURLs: urls,
+		OptOutType: in.OptOutType, ReceivedAt: j.RunAt,
+	}
+}
+
+// statusUpdate maps a parsed status callback to the engine's update.
+func statusUpdate(sc twilio.StatusCallback, j store.Job) sbsync.StatusUpdate {
+	return sbsync.StatusUpdate{SID: sc.MessageSID, AccountSID: sc.AccountSID, Status: sc.Status,
+		ErrorCode: sc.ErrorCode, At: j.RunAt}
+}

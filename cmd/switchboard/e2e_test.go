@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/switchboard/switchboard/sync/store"
+)
+
+// daemon is a Main running in-process against a simWorld.
+type daemon struct {
+	m         *Main
+	publicURL string
+	cancel    context.CancelFunc
+	done      chan error
+}
+
+// e2eTuning keeps the end-to-end tests quick: a short rescue time for jobs
+// left running, and frequent background passes.
+func e2eTuning() tuning {
+	return tuning{
+		Store:           store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second},
+		PollInterval:    time.Second,
+		RecoverInterval: 2 * time.Second,
+		StreamRetryMin:  50 * time.Millisecond,
+	}
+}
+
+func newWorld(t *testing.T, opts simOptions) *simWorld {
+	t.Helper()
+	w, err := newSimWorld(context.Background(), t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w
+}
+
+// startDaemon runs the real daemon on storeURL (a fresh SQLite file when
+// empty) and stops it when the test ends.
+func startDaemon(t *testing.T, w *simWorld, storeURL string, tun tuning, extraEnv ...string) *daemon {
+	t.Helper()
+	if storeURL == "" {
+		storeURL = "sqlite://" + filepath.Join(t.TempDir(), "switchboard.db")
+	}
+	ln, publicURL, err := listenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadSimConfig(append(w.environ(publicURL, storeURL), extraEnv...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun.Listener = ln
+	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{m: NewMain(cfg, log, tun), publicURL: publicURL, cancel: cancel, done: make(chan error, 1)}
+	w.Twilio.SetInboundURL(publicURL + "/twilio/inbound")
+	go func() { d.done <- d.m.Run(ctx) }()
+	t.Cleanup(func() { d.stop(t) })
+	waitUntil(t, 20*time.Second, "the daemon's stream to subscribe", func() bool {
+		return d.m.stream != nil && d.m.stream.Subscribed()
+	})
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	if d.cancel == nil {
+		return
+	}
+	d.cancel()
+	d.cancel = nil
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("daemon did not stop within 30 s")
+	}
+}
+
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// newConversation creates an open thread with customer on the world's
+// channel, as the LWC chat does before its first message.
+func (w *simWorld) newConversation(t testing.TB, customer string) string {
+	t.Helper()
+	id, err := w.Org.Insert("Conversation__c", map[string]any{
+		"Status__c": "Open", "Channel__c": w.ChannelID, "Message_Recipient__c": customer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// pendingTask creates an outbound Pending Task, as a user or a Flow does.
+func (w *simWorld) pendingTask(t testing.TB, fields map[string]any) string {
+	t.Helper()
+	rec := map[string]any{"Message_Type__c": "Outbound", "Message_Status__c": "Pending", "Subject": "SMS"}
+	for k, v := range fields {
+		rec[k] = v
+	}
+	id, err := w.Org.Insert("Task", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (w *simWorld) task(t testing.TB, id string) map[string]any {
+	t.Helper()
+	rec, ok := w.Org.Get("Task", id)
+	if !ok {
+		t.Fatalf("task %s is gone", id)
+	}
+	return rec
+}
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// messagesTo counts the Twilio messages sent to each number.
+func (w *simWorld) messagesTo() map[string]int {
+	out := map[string]int{}
+	for _, m := range w.Twilio.Messages() {
+		out[m.To]++
+	}
+	return out
+}
+
+func TestSendPendingTasks(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	startDaemon(t, w, "", e2eTuning())
+
+	conv := w.newConversation(t, "+14155550101")
+	id := w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Your order has shipped."})
+	waitUntil(t, 15*time.Second, "the task to be sent and delivered", func() bool {
+		return str(w.task(t, id)["Message_Status__c"]) == "Delivered"
+	})
+	task := w.task(t, id)
+	if sid := str(task["Message_Sid__c"]); !strings.HasPrefix(sid, "SM") {
+		t.Errorf("Message_Sid__c = %q", sid)
+	}
+	if str(task["Message_Send_Date__c"]) == "" || str(task["Message_Status_Check_Date__c"]) == "" {
+		t.Errorf("dates not written: %v", task)
+	}
+	msgs := w.Twilio.Messages()
+	if len(msgs) != 1 || msgs[0].Body != "Your order has shipped." || msgs[0].From != simNumber || msgs[0].To != "+14155550101" {
+		t.Fatalf("twilio messages = %+v", msgs)
+	}
+}
