@@ -11,7 +11,7 @@ func TestAdvances(t *testing.T) {
 		{StatusPending, StatusQueued, true},
 		{StatusQueued, StatusSent, true},
 		{StatusSent, StatusDelivered, true},
-		{StatusDelivered, StatusSent, false},       // delivered before sent → stays Delivered
+		{StatusDelivered, StatusSent, false},        // delivered before sent → stays Delivered
 		{StatusDelivered, StatusUndelivered, false}, // equal rank never flips
 		{StatusDelivered, StatusRead, true},
 		{StatusRead, StatusDelivered, false},

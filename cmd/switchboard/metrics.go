@@ -92,7 +92,10 @@ var (
 
 type streamCollector struct{ s *sfdc.Stream }
 
-func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) { ch <- reconnectsDesc; ch <- subscribedDesc }
+func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- reconnectsDesc
+	ch <- subscribedDesc
+}
 func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	for cause, n := range c.s.Stats().Reconnects {
 		ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(n), cause)
