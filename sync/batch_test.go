@@ -103,3 +103,62 @@ func TestBatcherCallerContext(t *testing.T) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
 }
+
+// TestBatcherCoalescesWhileAFlushIsInFlight: items that arrive while a
+// Salesforce call is out go together in the next call, instead of one call
+// per window.
+func TestBatcherCoalescesWhileAFlushIsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	var sizes []int
+	var mu gosync.Mutex
+	b := &Batcher[int, int]{
+		Max:    200,
+		Window: time.Millisecond,
+		Flush: func(_ context.Context, in []int) ([]int, error) {
+			mu.Lock()
+			sizes = append(sizes, len(in))
+			first := len(sizes) == 1
+			mu.Unlock()
+			if first {
+				<-release
+			}
+			return in, nil
+		},
+	}
+	var wg gosync.WaitGroup
+	do := func(i int) {
+		defer wg.Done()
+		if got, err := b.Do(context.Background(), i); err != nil || got != i {
+			t.Errorf("item %d: %d %v", i, got, err)
+		}
+	}
+	wg.Add(1)
+	go do(0)
+	waitFor := func(cond func() bool) {
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatal("timed out")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor(func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
+	for i := 1; i <= 250; i++ {
+		wg.Add(1)
+		go do(i)
+	}
+	time.Sleep(20 * time.Millisecond) // many windows pass while the first flush is out
+	mu.Lock()
+	if len(sizes) != 1 {
+		t.Errorf("a second flush started while the first was in flight: %v", sizes)
+	}
+	mu.Unlock()
+	close(release)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 3 || sizes[0] != 1 || sizes[1] != 200 || sizes[2] != 50 {
+		t.Errorf("flush sizes %v, want [1 200 50]", sizes)
+	}
+}
