@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"sync/atomic"
@@ -51,8 +52,11 @@ type tuning struct {
 	PollInterval time.Duration
 	// RecoverInterval is how often unresolved ledger entries are requeued.
 	RecoverInterval time.Duration
-	// StreamHold shortens the stream's watchdog and retries (tests).
+	// StreamRetryMin shortens the stream's backoff between sessions (tests).
 	StreamRetryMin time.Duration
+	// OutageRetry is the least wait before a job that met a Salesforce
+	// outage runs again (5 s by default, up to twice that with jitter).
+	OutageRetry time.Duration
 	// HTTPClient is the transport for Salesforce calls (nil: default).
 	HTTPClient *http.Client
 }
@@ -347,7 +351,7 @@ func (m *Main) registerJobs() error {
 		kindRecover: func(ctx context.Context, _ store.Job) error { return m.recoverSends(ctx) },
 	}
 	for kind, h := range handlers {
-		if err := m.store.Handle(kind, h); err != nil {
+		if err := m.store.Handle(kind, m.outageTolerant(h)); err != nil {
 			return err
 		}
 	}
@@ -368,6 +372,31 @@ func (m *Main) registerJobs() error {
 		}
 	}
 	return nil
+}
+
+// outageTolerant turns a transient Salesforce failure (503, row locks,
+// network; the client has already retried it a few times) into a snooze
+// that uses no attempt: an outage of any length delays work but never
+// dead-letters a message (SPEC §3 "Nothing is lost").
+func (m *Main) outageTolerant(h store.Handler) store.Handler {
+	base := m.tun.OutageRetry
+	if base <= 0 {
+		base = 5 * time.Second
+	}
+	return func(ctx context.Context, j store.Job) error {
+		err := h(ctx, j)
+		if err == nil || sbsync.IsPermanent(err) || !sfdc.IsRetryable(err) {
+			return err
+		}
+		var re *sbsync.RetryError
+		if errors.As(err, &re) {
+			return err
+		}
+		after := base + rand.N(base)
+		m.log.Warn("salesforce unavailable; the job will run again", zap.String("kind", j.Kind),
+			zap.String("key", j.Key), zap.Duration("after", after), zap.Error(err))
+		return &sbsync.RetryError{After: after, Err: err}
+	}
 }
 
 // overBudget: the org has used more than engine.api_budget of its daily

@@ -30,6 +30,7 @@ func e2eTuning() tuning {
 		PollInterval:    time.Second,
 		RecoverInterval: 2 * time.Second,
 		StreamRetryMin:  50 * time.Millisecond,
+		OutageRetry:     200 * time.Millisecond,
 	}
 }
 
