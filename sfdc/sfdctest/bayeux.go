@@ -27,9 +27,11 @@ const (
 	defaultHold             = 110 * time.Second // ref §3.3 socket timeout
 	defaultReconnectTimeout = 40 * time.Second  // ref §3.3 reconnect timeout
 	defaultRetention        = 24 * time.Hour    // ref §3.5 PushTopic retention
-	// Developer Edition allocations (ref §3.8), the org most tests model.
-	defaultClientLimit     = 20
-	defaultDailyEventLimit = 50000
+	// defaultClientLimit is the Developer Edition allocation (ref §3.8),
+	// the FAKE default of ref §3.9. The daily delivered-events allocation
+	// has no default (unlimited): long benchmarks and demos on one org
+	// would otherwise run into it; tests set it with DailyEventLimit.
+	defaultClientLimit = 20
 	// maxCometdBody is Salesforce's POST body cap (ref §3.1).
 	maxCometdBody = 32768
 	// maxEventsPerReply bounds one /meta/connect reply so a client that is
@@ -149,7 +151,7 @@ func newBayeuxState(o *Org) *bayeuxState {
 		org: o, now: time.Now, done: make(chan struct{}),
 		clients: map[string]*cometClient{}, browsers: map[string]bool{}, logs: map[string]*replayLog{},
 		hold: defaultHold, reconnectTimeout: defaultReconnectTimeout, retention: defaultRetention, step: 1,
-		clientLimit: defaultClientLimit, dailyLimit: defaultDailyEventLimit, delivered: map[string]int{},
+		clientLimit: defaultClientLimit, delivered: map[string]int{},
 	}
 }
 

@@ -887,7 +887,10 @@ func BenchmarkStreamingDrain(b *testing.B) {
 			org.Publish(tasksChannel, "created", map[string]any{"Id": fmt.Sprintf("00T%06d", i), "Message_Status__c": "Pending"})
 		}
 		for got := 0; got < n; {
-			_, evs := c.connect()
+			ack, evs := c.connect()
+			if !ack.successful() {
+				b.Fatalf("connect: %v", ack)
+			}
 			got += len(evs)
 		}
 		c.one(map[string]any{"channel": "/meta/disconnect"})

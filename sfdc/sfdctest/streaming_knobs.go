@@ -186,8 +186,8 @@ func (o *Org) ConcurrentClientLimit(n int) {
 }
 
 // DailyEventLimit sets the delivered-events allocation per 24 h, shared by
-// all clients (default 50,000, Developer Edition, ref §3.8), and starts a
-// new 24 h window. Once used up, a connect with events waiting gets
+// all clients (ref §3.8: 50,000 on Developer Edition, 10,000 on free orgs;
+// unlimited until set), and starts a new 24 h window. Once used up, a connect with events waiting gets
 // 403::Organization total events daily limit exceeded; the events stay in
 // the log for replay (ref §3.5). n ≤ 0 removes the limit.
 func (o *Org) DailyEventLimit(n int) {
