@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 func runCLI(t *testing.T, environ []string, args ...string) (int, string, string) {
@@ -60,5 +64,49 @@ func TestSetupBadConfig(t *testing.T) {
 	}
 	if strings.Contains(errs, "TWILIO") {
 		t.Errorf("setup must not ask for Twilio settings:\n%s", errs)
+	}
+}
+
+// TestSetupCommand runs `switchboard setup` as an admin would, against the
+// simulated org: the first run creates the SPEC PushTopics and default
+// External Channels, the second reports no change, and a missing field is
+// named by API name with a non-zero exit.
+func TestSetupCommand(t *testing.T) {
+	org, err := sfdctest.NewOrg(sfdctest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer org.Close()
+	key := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(key, org.JWTPrivateKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"SWITCHBOARD_SALESFORCE_LOGIN_URL=" + org.URL(),
+		"SWITCHBOARD_SALESFORCE_CLIENT_ID=" + sfdctest.DefaultClientID,
+		"SWITCHBOARD_SALESFORCE_USERNAME=" + sfdctest.DefaultUsername,
+		"SWITCHBOARD_SALESFORCE_PRIVATE_KEY_FILE=" + key,
+		"SWITCHBOARD_LOG_LEVEL=warn",
+	}
+	code, out, errs := runCLI(t, env, "setup")
+	if code != exitOK {
+		t.Fatalf("first setup: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"PushTopic SwitchboardTasks", "PushTopic SwitchboardConversations", "External_Channel__c Contact.MobilePhone", "External_Channel__c Lead.Phone"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("first setup does not report %q:\n%s", want, out)
+		}
+	}
+	if n := len(org.Records("PushTopic")); n != 2 {
+		t.Errorf("%d PushTopics after setup", n)
+	}
+	code, out, _ = runCLI(t, env, "setup")
+	if code != exitOK || !strings.HasPrefix(out, "no change") {
+		t.Errorf("second setup: exit %d\n%s", code, out)
+	}
+	org.DropField("Task", "Message_Sid__c")
+	code, out, errs = runCLI(t, env, "setup")
+	if code != exitFailure || !strings.Contains(out, "Task.Message_Sid__c") || !strings.Contains(errs, "sf project deploy start") {
+		t.Errorf("setup with a missing field: exit %d\n%s\n%s", code, out, errs)
 	}
 }
