@@ -59,6 +59,11 @@ type restState struct {
 	// notifyHook, when set (by internal tests), sees every notification
 	// the engine publishes.
 	notifyHook func(channel, event string, sobject map[string]any)
+
+	// outer is set only on the view a /composite request dispatches its
+	// subrequests through (composite.go): apply then runs as a savepoint of
+	// the composite's one transaction instead of committing on its own.
+	outer *tx
 }
 
 type locator struct {
@@ -102,6 +107,10 @@ func (r *restState) pushTopicActive(name string) bool {
 // commit. Committed changes go through the notification engine, and the
 // notifications are published in commit order after mu is released.
 func (s *restState) apply(by string, api bool, fn func(t *tx) bool) {
+	if s.outer != nil {
+		s.outer.savepoint(fn)
+		return
+	}
 	s.mu.Lock()
 	t := s.db.begin(by, api)
 	var notes []notification
@@ -216,7 +225,9 @@ func (s *restState) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &sfError{status: http.StatusUnauthorized, code: "INVALID_SESSION_ID", msg: "Session expired or invalid"})
 		return
 	}
-	if e := s.admit(w, r, isWrite(r.Method, req.segs)); e != nil {
+	// A /composite call takes its row locks per write subrequest
+	// (composite.go), as Salesforce reports them per subrequest.
+	if e := s.admit(w, r, isWrite(r.Method, req.segs) && !isComposite(req.segs)); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -343,6 +354,11 @@ func (s *restState) route(req *request) (int, any, *sfError) {
 		return s.query(req)
 	case segs[0] == "sobjects":
 		return s.routeSObjects(req, allow)
+	case isComposite(segs):
+		if e := allow("POST"); e != nil {
+			return 0, nil, e
+		}
+		return s.composite(req)
 	case segs[0] == "composite" && len(segs) >= 2 && segs[1] == "sobjects":
 		switch {
 		case len(segs) == 2 && m == http.MethodPost:
