@@ -34,7 +34,7 @@ func e2eTuning() tuning {
 	}
 }
 
-func newWorld(t *testing.T, opts simOptions) *simWorld {
+func newWorld(t testing.TB, opts simOptions) *simWorld {
 	t.Helper()
 	w, err := newSimWorld(context.Background(), t.TempDir(), opts)
 	if err != nil {
@@ -46,7 +46,7 @@ func newWorld(t *testing.T, opts simOptions) *simWorld {
 
 // startDaemon runs the real daemon on storeURL (a fresh SQLite file when
 // empty) and stops it when the test ends.
-func startDaemon(t *testing.T, w *simWorld, storeURL string, tun tuning, extraEnv ...string) *daemon {
+func startDaemon(t testing.TB, w *simWorld, storeURL string, tun tuning, extraEnv ...string) *daemon {
 	t.Helper()
 	if storeURL == "" {
 		storeURL = "sqlite://" + filepath.Join(t.TempDir(), "switchboard.db")
@@ -72,7 +72,7 @@ func startDaemon(t *testing.T, w *simWorld, storeURL string, tun tuning, extraEn
 	return d
 }
 
-func (d *daemon) stop(t *testing.T) {
+func (d *daemon) stop(t testing.TB) {
 	t.Helper()
 	if d.cancel == nil {
 		return
@@ -89,7 +89,7 @@ func (d *daemon) stop(t *testing.T) {
 	}
 }
 
-func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+func waitUntil(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
