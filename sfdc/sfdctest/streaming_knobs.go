@@ -11,8 +11,9 @@ import (
 // Publish appends a raw event to channel's replay log, as if a PushTopic had
 // fired, without a REST write, and returns its replay id. eventType is
 // created, updated, deleted or undeleted; sobject is the notification's
-// field map. Subscribing still needs an active PushTopic of that name
-// (insert the PushTopic record first).
+// field map; a value encoding/json cannot encode is a bug in the test and
+// panics. Subscribing still needs an active PushTopic of that name (insert
+// the PushTopic record first).
 func (o *Org) Publish(channel, eventType string, sobject map[string]any) int64 {
 	return o.bayeux.publish(channel, eventType, sobject)
 }
