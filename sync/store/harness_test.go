@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 )
 
@@ -36,6 +37,14 @@ func TestMain(m *testing.M) {
 	drop := setupPostgres()
 	code := m.Run()
 	drop()
+	if code == 0 {
+		// Every test closed its stores: River, the pgx pools and the WAL
+		// syncer must have stopped all their goroutines.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

@@ -152,6 +152,7 @@ func (s *Store) Start(ctx context.Context) error {
 		return fmt.Errorf("%w: Start called twice", ErrInvalid)
 	}
 	s.started = true
+	s.runCtx.Store(&ctx)
 	s.mu.Unlock()
 	if err := s.eng.start(ctx); err != nil {
 		return fmt.Errorf("starting the queue: %w", err)
@@ -193,12 +194,21 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[jobArgs]) error {
 		// message into a dead letter.
 		return river.JobSnooze(max(re.After, 0))
 	}
-	if w.s.closing.Load() && ctx.Err() != nil {
+	if ctx.Err() != nil && w.s.stopping() {
 		// Interrupted by shutdown, not a failure: run it again at once on
 		// the next start.
 		return river.JobSnooze(0)
 	}
 	return err
+}
+
+// stopping reports a shutdown: Close, or Start's context cancelled.
+func (s *Store) stopping() bool {
+	if s.closing.Load() {
+		return true
+	}
+	ctx := s.runCtx.Load()
+	return ctx != nil && (*ctx).Err() != nil
 }
 
 // backoff is jittered exponential backoff: base·2^(attempt-1) capped at max,

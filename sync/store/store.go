@@ -142,6 +142,7 @@ type Store struct {
 	started  bool
 	closed   bool
 	closing  atomic.Bool
+	runCtx   atomic.Pointer[context.Context] // Start's context
 }
 
 // Open opens (creating if needed) the store named by rawURL, the value of

@@ -806,3 +806,35 @@ func TestWALSyncerSharesFsyncs(t *testing.T) {
 		t.Fatalf("sync after close: %v", err)
 	}
 }
+
+func TestCancelledStartContextDoesNotUseAnAttempt(t *testing.T) {
+	url := sqliteURL(t)
+	s, err := Open(bg, url, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := make(chan struct{})
+	returned := make(chan struct{})
+	if err := s.Handle("stuck", func(ctx context.Context, j Job) error {
+		close(running)
+		<-ctx.Done()
+		defer close(returned)
+		return fmt.Errorf("calling salesforce: %w", ctx.Err())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(bg, Job{Kind: "stuck", Key: "k", MaxAttempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-running
+	cancel()
+	<-returned
+	waitFor(t, "the job back to available", func() bool { return jobStates(t, s, "stuck")["available"] == 1 })
+	if err := s.Close(bg); err != nil {
+		t.Fatal(err)
+	}
+}
