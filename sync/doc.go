@@ -1,8 +1,9 @@
 // Package sync is switchboard's domain and engine: messages, conversations,
 // channels, the delivery-status order, and the workers that move messages
-// between Salesforce and Twilio. It depends on nothing outside the standard
-// library but its own sub-package store; sfdc and twilio implement what it
-// needs, and cmd/switchboard wires them together.
+// between Salesforce and Twilio. It imports neither Salesforce nor Twilio
+// code nor its own sub-package store: it defines the small interfaces it
+// needs (Org, Messenger, Ledger, Parking); sfdc, twilio and sync/store
+// implement them, and cmd/switchboard wires them together.
 //
 // The name shadows the standard library's sync on purpose: it is what the
 // product does, and the directory layout is the one the project was designed

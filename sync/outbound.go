@@ -81,6 +81,11 @@ type OutboundConfig struct {
 	// create is looked for at Twilio.
 	FindWindow time.Duration
 
+	// IntentGrace is how long a send intent may belong to a job still
+	// waiting on Twilio: above the longest a create call can take (the job
+	// timeout). Younger intents found by other jobs are left alone.
+	IntentGrace time.Duration
+
 	// OnRecorded, if set, is called after a Task's SID is written, so that
 	// status callbacks that arrived first (parked) are applied now. Its
 	// error is logged only: parked callbacks are rechecked on their own.
@@ -102,6 +107,9 @@ func (c *OutboundConfig) defaults() {
 	}
 	if c.FindWindow <= 0 {
 		c.FindWindow = 10 * time.Minute
+	}
+	if c.IntentGrace <= 0 {
+		c.IntentGrace = 30 * time.Second
 	}
 }
 
@@ -248,27 +256,60 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 		return errors.New("resolving the task's recipient or channel failed; will retry")
 	}
 
-	key := t.ID + "@" + t.SystemModstamp
-	entry, fresh, err := o.ledger.BeginSend(ctx, SendIntent{
-		Key: key, TaskID: t.ID, AccountSID: msg.accountSID, To: msg.out.To, From: msg.sender(), Body: msg.out.Body,
-	})
-	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	if !fresh {
+	// One ledger key per Pending transition. SystemModstamp alone is not
+	// enough: Salesforce datetimes have second precision, so a user who
+	// sets a refused Task back to Pending within the second of our
+	// write-back produces the same stamp. The generation suffix tells those
+	// transitions apart (see the LedgerRecorded case).
+	base := t.ID + "@" + t.SystemModstamp
+	for gen := 1; gen <= maxGenerations; gen++ {
+		key := base
+		if gen > 1 {
+			key = fmt.Sprintf("%s#%d", base, gen)
+		}
+		entry, fresh, err := o.ledger.BeginSend(ctx, SendIntent{
+			Key: key, TaskID: t.ID, AccountSID: msg.accountSID, To: msg.out.To, From: msg.sender(), Body: msg.out.Body,
+		})
+		if err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		if fresh {
+			return o.sendNow(ctx, log, key, t, msg)
+		}
 		switch entry.State {
 		case LedgerRecorded:
-			// A duplicate job that read the Task before the first one wrote
-			// it back. Writing again could put "Queued" over a newer
-			// "Delivered", so the outcome stands as recorded.
-			log.Debug("already sent and recorded; duplicate job", zap.String("message_sid", entry.SID))
-			return nil
+			// Either a duplicate job that read the Task before the first one
+			// wrote it back, or the user set the Task back to Pending since.
+			// Our write-back made the Task non-Pending and read-after-write
+			// holds, so a fresh read tells them apart.
+			cur, err := o.load.Do(ctx, t.ID)
+			if err != nil {
+				return fmt.Errorf("re-reading task: %w", err)
+			}
+			if cur == nil || cur.MessageType != "Outbound" || cur.MessageStatus != StatusPending {
+				log.Debug("already sent and recorded; duplicate job", zap.String("message_sid", entry.SID))
+				return nil
+			}
+			if cur.SystemModstamp != t.SystemModstamp {
+				// Changed again since this job read it: start over from the
+				// current record, so its current recipient and body are used.
+				return o.Send(ctx, t.ID)
+			}
+			log.Info("task set back to Pending within the second of the last outcome; a new transition", zap.Int("generation", gen+1))
+			continue
 		case LedgerSent:
 			log.Info("already sent; recording the outcome", zap.String("message_sid", entry.SID))
 			return o.recordSent(ctx, key, t, msg, Sent{SID: entry.SID, Status: entry.Status, DateCreated: entry.CreatedAt})
 		case LedgerFailed:
 			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
 		case LedgerIntent:
+			if age := time.Since(entry.CreatedAt); age < o.cfg.IntentGrace {
+				// Another job may still be waiting on Twilio with this intent
+				// (a duplicate event, a sweep, a rescued job): a lookup now
+				// could miss a create in flight and send twice. Once the
+				// intent is older than any send can take, a lookup is final.
+				return &RetryError{After: o.cfg.IntentGrace - age, Err: fmt.Errorf("send %s is in flight elsewhere", key)}
+			}
 			found, err := o.resolveAmbiguous(ctx, entry)
 			if err != nil {
 				return err
@@ -282,9 +323,14 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			}
 			log.Info("ambiguous send not found at Twilio; sending")
 		}
+		return o.sendNow(ctx, log, key, t, msg)
 	}
-	return o.sendNow(ctx, log, key, t, msg)
+	return &PermanentError{Err: fmt.Errorf("task %s was set back to Pending more than %d times within one second", t.ID, maxGenerations)}
 }
+
+// maxGenerations bounds the Pending transitions of one Task within one
+// second of SystemModstamp that are told apart.
+const maxGenerations = 50
 
 // prepared is a validated message ready to send.
 type prepared struct {

@@ -230,6 +230,7 @@ func (m *Main) open(ctx context.Context) error {
 		BatchWindow:        window,
 		MaxConcurrentSends: cfg.Twilio.MaxConcurrency,
 		SenderRate:         cfg.Twilio.SenderRates,
+		IntentGrace:        intentGrace(m.tun.Store),
 		OnRecorded:         func(ctx context.Context, sid string) error { return m.cb.ApplyParked(ctx, []string{sid}) },
 		OnOptOut:           consent.OptOut,
 	}, org, messenger, m.store, m.log.Named("outbound"))
@@ -270,6 +271,16 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.addr.Store(m.ln.Addr().String())
 	return nil
+}
+
+// intentGrace is twice the job timeout: a job's Twilio call is cancelled
+// at its timeout, and the margin covers a create Twilio still completes.
+func intentGrace(o store.Options) time.Duration {
+	t := o.JobTimeout
+	if t <= 0 {
+		t = 10 * time.Second // the store's default
+	}
+	return 2 * t
 }
 
 // ready is /readyz: org authenticated and stream subscribed (a subscribed

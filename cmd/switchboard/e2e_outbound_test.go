@@ -122,7 +122,7 @@ func TestRetryByUser(t *testing.T) {
 // twice while a sweep runs → one message.
 func TestDuplicateEventAndConcurrentSweep(t *testing.T) {
 	w := newWorld(t, simOptions{})
-	w.Twilio.SetLatency(100 * time.Millisecond) // keep the first send in flight while the others arrive
+	w.Twilio.SetLatency(500 * time.Millisecond) // keep the first send in flight while the duplicates run
 	d := startDaemon(t, w, "", e2eTuning())
 	conv := w.newConversation(t, "+14155550111")
 	id := w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Only once"})
