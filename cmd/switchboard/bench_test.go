@@ -7,7 +7,9 @@ package main
 //
 // SB_BENCH_SF_LATENCY and SB_BENCH_TWILIO_LATENCY (Go durations) add a
 // delay to every Salesforce REST call and every Twilio API call; both are
-// zero ("instant simulators") by default.
+// zero ("instant simulators") by default. SB_BENCH_STORE_URL selects the
+// store (a fresh SQLite file by default; a postgres:// URL must name an
+// empty database).
 
 import (
 	"context"
@@ -39,7 +41,7 @@ func benchWorld(b *testing.B, customers int, tun tuning, extraEnv ...string) (*s
 		convs[i] = w.newConversation(b, fmt.Sprintf("+1415556%04d", i))
 	}
 	tun.PollInterval = time.Hour // background polling is not measured
-	d := startDaemon(b, w, "", tun, extraEnv...)
+	d := startDaemon(b, w, os.Getenv("SB_BENCH_STORE_URL"), tun, extraEnv...)
 	time.Sleep(300 * time.Millisecond) // the start-up sweep and recovery
 	w.Org.SetLatency(benchLatency("SB_BENCH_SF_LATENCY"))
 	w.Twilio.SetLatency(benchLatency("SB_BENCH_TWILIO_LATENCY"))
