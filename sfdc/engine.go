@@ -2,48 +2,349 @@ package sfdc
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
 
 	sbsync "github.com/switchboard/switchboard/sync"
 )
 
+// OrgOptions tune the adapter Org returns. Zero values select the defaults.
+type OrgOptions struct {
+	// Window is how long the first waiting call waits for company before
+	// it goes out (2 ms by default): short enough that a lone call is not
+	// noticeably delayed, long enough for the engine's batchers, which
+	// flush together under load, to meet in one composite.
+	Window time.Duration
+	// MaxInFlight is how many Salesforce calls the adapter has out at once
+	// (2 by default). While they are out, new calls queue and leave
+	// together in the next composite, so packing grows with load.
+	MaxInFlight int
+	// Pace is the least time between the starts of two calls that are not
+	// full (50 ms by default; negative: none). Idle, a call still leaves
+	// after Window; in a burst, calls go at most one per Pace, each
+	// carrying what every batcher queued meanwhile — the packing a real
+	// org's 50–300 ms round trip gives smart batching by itself, which a
+	// fast org (the simulator, a nearby pod) would otherwise defeat.
+	Pace time.Duration
+}
+
 // Org adapts the client to what the engine needs from Salesforce
 // (sbsync.Org). It is the only place sfdc knows the engine's types: the
 // arrow points inward, as in the Standard Package Layout.
-func (c *Client) Org() sbsync.Org { return engineOrg{c} }
+//
+// Calls from different goroutines that wait at about the same moment
+// share one POST /composite, which Salesforce counts as one API call
+// (ref §2.7): every query and every sObject Collections request of ≤200
+// records is one subrequest, five to a composite (the limit for query and
+// collection subrequests). Each caller gets its own result or error; a
+// failed subrequest fails only its owner. Each Org value multiplexes only
+// its own callers, so the engine should share one.
+func (c *Client) Org() sbsync.Org { return c.OrgWith(OrgOptions{}) }
 
-type engineOrg struct{ c *Client }
+// OrgWith is Org with tuning.
+func (c *Client) OrgWith(opts OrgOptions) sbsync.Org {
+	o := &engineOrg{c: c, window: opts.Window, pace: opts.Pace, maxInFlight: opts.MaxInFlight}
+	if o.window <= 0 {
+		o.window = 2 * time.Millisecond
+	}
+	if o.maxInFlight <= 0 {
+		o.maxInFlight = 2
+	}
+	if o.pace == 0 {
+		o.pace = 50 * time.Millisecond
+	}
+	return o
+}
 
-func (o engineOrg) Query(ctx context.Context, soql string, dst any) error {
-	return o.c.Query(ctx, soql, dst)
+// engineOrg is the multiplexer: the smart batching of sync.Batcher, one
+// level down, across batchers. A flush takes up to MaxHeavySubrequests
+// waiting calls when a slot is free and the batch is full or its oldest
+// call has waited the window.
+type engineOrg struct {
+	c           *Client
+	window      time.Duration
+	pace        time.Duration
+	maxInFlight int
+
+	mu        sync.Mutex
+	pending   []*muxCall
+	firstAt   time.Time // when the oldest pending call arrived
+	lastStart time.Time // when the latest flush started
+	busy      bool      // the latest flush was shared, or found a call out
+	timer     *time.Timer
+	timerAt   time.Time
+	inFlight  int
+}
+
+// muxCall is one query or collection request waiting for a flush: sub is
+// its form as a composite subrequest, plain as a REST call of its own.
+type muxCall struct {
+	ctx   context.Context
+	sub   Subrequest
+	plain request
+	done  chan muxResult
+}
+
+type muxResult struct {
+	body json.RawMessage
+	err  error
+	// sub marks an error of the call's own subrequest, which nothing has
+	// retried yet (a plain call's error has been through send's retries).
+	sub bool
+}
+
+// do runs one call through the multiplexer. A subrequest that failed for a
+// transient reason (a row lock, ref §2.8) is queued again after a backoff,
+// as send would retry a plain call; a create only when Salesforce provably
+// wrote nothing. Any other subrequest error is its owner's answer.
+func (o *engineOrg) do(ctx context.Context, sub Subrequest, plain request) (json.RawMessage, error) {
+	for attempt := 0; ; attempt++ {
+		r := o.submit(ctx, sub, plain)
+		if r.err == nil {
+			return r.body, nil
+		}
+		var ae *APIError
+		if r.sub && attempt < o.c.retries && errors.As(r.err, &ae) && ((!plain.create && ae.retryable()) || ae.rejected()) {
+			if err := o.c.sleep(ctx, attempt); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return nil, r.err
+	}
+}
+
+func (o *engineOrg) submit(ctx context.Context, sub Subrequest, plain request) muxResult {
+	c := &muxCall{ctx: ctx, sub: sub, plain: plain, done: make(chan muxResult, 1)}
+	o.mu.Lock()
+	o.pending = append(o.pending, c)
+	if len(o.pending) == 1 {
+		o.firstAt = time.Now()
+	}
+	o.startLocked()
+	o.mu.Unlock()
+	select {
+	case r := <-c.done:
+		return r
+	case <-ctx.Done():
+		// A call whose caller has left is dropped at flush time if it has
+		// not gone out yet; the caller (a job) will come back for it.
+		return muxResult{err: ctx.Err()}
+	}
+}
+
+func (o *engineOrg) timerFired() {
+	o.mu.Lock()
+	o.timer = nil
+	o.startLocked()
+	o.mu.Unlock()
+}
+
+// startLocked starts flushes while a slot is free and a batch is due: full
+// (MaxHeavySubrequests waiting), or its oldest call has waited the window
+// and the previous flush started at least the pace ago. Otherwise it arms
+// the timer for the moment the batch becomes due.
+func (o *engineOrg) startLocked() {
+	for o.inFlight < o.maxInFlight && len(o.pending) > 0 {
+		now := time.Now()
+		dueAt := o.firstAt.Add(o.window)
+		if paced := o.lastStart.Add(o.pace); o.busy && paced.After(dueAt) {
+			dueAt = paced
+		}
+		if len(o.pending) < MaxHeavySubrequests && now.Before(dueAt) {
+			o.armLocked(dueAt.Sub(now))
+			return
+		}
+		n := min(len(o.pending), MaxHeavySubrequests)
+		batch := o.pending[:n:n]
+		o.pending = append([]*muxCall(nil), o.pending[n:]...)
+		o.lastStart = now
+		o.busy = n > 1 || o.inFlight > 0
+		o.inFlight++
+		go o.flush(batch)
+	}
+	if len(o.pending) == 0 && o.timer != nil {
+		o.timer.Stop()
+		o.timer = nil
+	}
+}
+
+func (o *engineOrg) armLocked(d time.Duration) {
+	at := time.Now().Add(d)
+	if o.timer != nil {
+		if !at.Before(o.timerAt) {
+			return // already armed for no later than that
+		}
+		o.timer.Stop()
+	}
+	o.timer, o.timerAt = time.AfterFunc(d, o.timerFired), at
+}
+
+func (o *engineOrg) flush(batch []*muxCall) {
+	live := batch[:0]
+	for _, c := range batch {
+		if c.ctx.Err() == nil {
+			live = append(live, c)
+		}
+	}
+	switch len(live) {
+	case 0:
+	case 1:
+		// Nothing to share the call with: a plain REST call costs the same
+		// one API call, keeps the org's per-resource counters and gateway
+		// behaviour exactly as before, and spares the composite envelope.
+		// It runs on its caller's context, since no one else depends on it.
+		c := live[0]
+		resp, err := o.c.send(c.ctx, c.plain)
+		c.done <- muxResult{body: resp.body, err: err}
+	default:
+		subs := make([]Subrequest, len(live))
+		for i, c := range live {
+			subs[i] = c.sub
+			subs[i].ReferenceID = fmt.Sprintf("r%d", i)
+		}
+		// Its own context, as sync.Batcher's flushes: one impatient caller
+		// must not cancel the other four. The client's HTTP timeout bounds it.
+		// allOrNone=false: the engine's writes are independent of each other.
+		res, err := o.c.Composite(context.Background(), false, subs)
+		for i, c := range live {
+			if err != nil {
+				c.done <- muxResult{err: err}
+				continue
+			}
+			r := muxResult{body: res[i].Body, sub: true}
+			if res[i].Err != nil {
+				r.err = res[i].Err
+			}
+			c.done <- r
+		}
+	}
+	o.mu.Lock()
+	o.inFlight--
+	o.startLocked()
+	o.mu.Unlock()
+}
+
+// Query runs soql and decodes every record into dst, a pointer to a slice,
+// like Client.Query. The first page travels in a composite when other calls
+// are waiting; later pages (nextRecordsUrl, ref §2.2) are plain GETs.
+func (o *engineOrg) Query(ctx context.Context, soql string, dst any) error {
+	v := reflect.ValueOf(dst)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Slice {
+		return fmt.Errorf("sfdc: Query needs a non-nil pointer to a slice, got %T", dst)
+	}
+	slice := v.Elem()
+	slice.SetLen(0)
+	elemType := slice.Type().Elem()
+	sub, err := o.c.QuerySubrequest("q", soql)
+	if err != nil {
+		return err
+	}
+	body, err := o.do(ctx, sub, request{method: http.MethodGet, path: o.c.dataPath("query"), query: url.Values{"q": {soql}}})
+	if err != nil {
+		return err
+	}
+	for {
+		var page QueryPage
+		if err := json.Unmarshal(body, &page); err != nil {
+			return fmt.Errorf("sfdc: decode query response: %w", err)
+		}
+		for _, raw := range page.Records {
+			e := reflect.New(elemType)
+			if err := json.Unmarshal(raw, e.Interface()); err != nil {
+				return fmt.Errorf("sfdc: decode query record into %s: %w", elemType, err)
+			}
+			slice.Set(reflect.Append(slice, e.Elem()))
+		}
+		if page.Done || page.NextURL == "" {
+			return nil
+		}
+		// Instance-relative, as in QueryPages: never send the token elsewhere.
+		if !strings.HasPrefix(page.NextURL, "/services/data/") {
+			return fmt.Errorf("sfdc: unexpected nextRecordsUrl %q", page.NextURL)
+		}
+		resp, err := o.c.send(ctx, request{method: http.MethodGet, path: page.NextURL})
+		if err != nil {
+			return err
+		}
+		body = resp.body
+	}
 }
 
 // Save always sends allOrNone=false: one record that fails validation must
-// not hold back the other 199 of its request.
-func (o engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, records []sbsync.Record) ([]sbsync.SaveResult, error) {
+// not hold back the other 199 of its request. Records go 200 to a
+// subrequest; the chunks of one Save are waiting at the same moment, so
+// they share composites with each other and with other callers.
+func (o *engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, records []sbsync.Record) ([]sbsync.SaveResult, error) {
 	if len(records) == 0 {
 		return nil, nil
 	}
 	var (
-		res []SaveResult
-		err error
+		method, path string
+		check        func(int, map[string]json.RawMessage) error
+		create       bool
 	)
 	switch op.Kind {
 	case sbsync.Create:
-		res, err = o.c.CreateMany(ctx, object, records, false)
+		method, path, check, create = http.MethodPost, o.c.dataPath("composite", "sobjects"), createCheck, true
 	case sbsync.Update:
-		res, err = o.c.UpdateMany(ctx, object, records, false)
+		method, path, check = http.MethodPatch, o.c.dataPath("composite", "sobjects"), updateCheck
 	case sbsync.Upsert:
-		res, err = o.c.UpsertMany(ctx, object, op.ExtIDField, records, false)
+		if err := need("Save upsert", "external ID field", op.ExtIDField); err != nil {
+			return nil, err
+		}
+		method, path, check = http.MethodPatch, o.c.dataPath("composite", "sobjects", object, op.ExtIDField), upsertCheck(op.ExtIDField)
 	default:
 		return nil, fmt.Errorf("sfdc: unknown save kind %d", op.Kind)
 	}
+	objs, err := collectionRecords(object, records, check)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]sbsync.SaveResult, len(res))
-	for i, r := range res {
-		out[i] = sbsync.SaveResult{ID: r.ID, Created: r.Created, Err: engineRecordError(r)}
+	type chunkResult struct {
+		res []SaveResult
+		err error
+	}
+	chunks := (len(objs) + collectionLimit - 1) / collectionLimit
+	results := make([]chunkResult, chunks)
+	var wg sync.WaitGroup
+	for k := range chunks {
+		chunk := objs[k*collectionLimit : min((k+1)*collectionLimit, len(objs))]
+		b, err := json.Marshal(collectionBody{false, chunk})
+		if err != nil {
+			return nil, fmt.Errorf("sfdc: encode %s records: %w", object, err)
+		}
+		sub := Subrequest{Method: method, URL: path, ReferenceID: "s", Body: json.RawMessage(b)}
+		plain := request{method: method, path: path, body: b, create: create}
+		wg.Go(func() {
+			body, err := o.do(ctx, sub, plain)
+			if err == nil {
+				err = json.Unmarshal(body, &results[k].res)
+				if err != nil {
+					err = fmt.Errorf("sfdc: decode collection %s response: %w", method, err)
+				} else if len(results[k].res) != len(chunk) {
+					err = fmt.Errorf("sfdc: collection %s returned %d results for %d records", method, len(results[k].res), len(chunk))
+				}
+			}
+			results[k].err = err
+		})
+	}
+	wg.Wait()
+	out := make([]sbsync.SaveResult, 0, len(records))
+	for _, cr := range results {
+		if cr.err != nil {
+			return nil, cr.err
+		}
+		for _, r := range cr.res {
+			out = append(out, sbsync.SaveResult{ID: r.ID, Created: r.Created, Err: engineRecordError(r)})
+		}
 	}
 	return out, nil
 }
