@@ -92,6 +92,11 @@ type muxCall struct {
 	done  chan muxResult
 }
 
+// plainURLBudget is the longest request URI a lone call is sent with as a
+// plain GET: Salesforce refuses URIs over 16,384 bytes (414) and URI plus
+// headers over that (431, ref §2.1), so half of it leaves room for headers.
+const plainURLBudget = 8192
+
 type muxResult struct {
 	body json.RawMessage
 	err  error
@@ -197,13 +202,20 @@ func (o *engineOrg) flush(batch []*muxCall) {
 	switch len(live) {
 	case 0:
 	case 1:
-		// Nothing to share the call with: a plain REST call costs the same
-		// one API call, keeps the org's per-resource counters and gateway
-		// behaviour exactly as before, and spares the composite envelope.
-		// It runs on its caller's context, since no one else depends on it.
-		c := live[0]
-		resp, err := o.c.send(c.ctx, c.plain)
-		c.done <- muxResult{body: resp.body, err: err}
+		if len(live[0].sub.URL) <= plainURLBudget {
+			// Nothing to share the call with: a plain REST call costs the
+			// same one API call, keeps the org's per-resource counters and
+			// gateway behaviour exactly as before, and spares the composite
+			// envelope. It runs on its caller's context: no one else
+			// depends on it.
+			c := live[0]
+			resp, err := o.c.send(c.ctx, c.plain)
+			c.done <- muxResult{body: resp.body, err: err}
+			break
+		}
+		// A query too long for a GET's URI travels in a composite body,
+		// where the 16 KB URI limit does not apply (ref §2.1, §2.9).
+		fallthrough
 	default:
 		subs := make([]Subrequest, len(live))
 		for i, c := range live {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -352,4 +353,26 @@ func newAuthB(b *testing.B, org *sfdctest.Org) *Auth {
 		b.Fatal(err)
 	}
 	return a
+}
+
+// A lone query too long for a GET still goes out: inside a composite body.
+func TestOrgLongLoneQueryTravelsInAComposite(t *testing.T) {
+	org := newOrg(t)
+	c := newClient(t, org)
+	eng := c.Org()
+	id, _ := org.Insert("Task", map[string]any{"Subject": "needle"})
+	in := make([]string, 600)
+	for i := range in {
+		in[i] = fmt.Sprintf("'haystack %04d'", i)
+	}
+	in[599] = "'needle'"
+	soql := "SELECT Id FROM Task WHERE Subject IN (" + strings.Join(in, ", ") + ")"
+	org.ResetCalls()
+	var rows []subjectRow
+	if err := eng.Query(context.Background(), soql, &rows); err != nil || len(rows) != 1 || rows[0].ID != id {
+		t.Fatalf("long query: %v %+v", err, rows)
+	}
+	if c := org.Calls(); c["POST composite"] != 1 || org.TotalCalls() != 1 {
+		t.Fatalf("calls %v, want one composite", c)
+	}
 }
