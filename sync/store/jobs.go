@@ -244,6 +244,10 @@ func (s *Store) Enqueue(ctx context.Context, jobs ...Job) error {
 }
 
 // EnqueueReport is Enqueue that also reports what was inserted.
+//
+// Concurrent calls share one transaction and one fsync (group.go): a burst
+// of webhooks becomes one InsertMany. Each caller still gets its own report,
+// as if the calls had run one after the other in arrival order.
 func (s *Store) EnqueueReport(ctx context.Context, jobs ...Job) (EnqueueReport, error) {
 	params, dups, err := s.insertParams(jobs)
 	if err != nil || len(params) == 0 {
@@ -252,27 +256,65 @@ func (s *Store) EnqueueReport(ctx context.Context, jobs ...Job) (EnqueueReport, 
 	if err := s.checkOpen(); err != nil {
 		return EnqueueReport{}, err
 	}
-	res, err := s.eng.insert(ctx, params)
+	r, err := s.enqueues.do(ctx, params)
 	if err != nil {
-		return EnqueueReport{}, fmt.Errorf("enqueueing %d jobs: %w", len(params), err)
-	}
-	// A webhook acknowledges Twilio once this returns (SPEC §3).
-	if err := s.eng.durable(ctx); err != nil {
 		return EnqueueReport{}, err
 	}
-	return report(res, dups), nil
+	r.Skipped += dups
+	return r, nil
 }
 
-func report(res []*rivertype.JobInsertResult, dups int) EnqueueReport {
-	r := EnqueueReport{Skipped: dups}
-	for _, x := range res {
-		if x.UniqueSkippedAsDuplicate {
-			r.Skipped++
-		} else {
-			r.Inserted++
+// enqueueBatch inserts several callers' jobs with one InsertMany. A key
+// already taken by an earlier caller of the batch is a skip for the later
+// one and is not passed to River again: v0.32 would report it inserted twice
+// on SQLite and fail the whole batch on PostgreSQL (dependencies.md §1.3,
+// §1.4). River's results are matched back by kind and key, not by position.
+func (s *Store) enqueueBatch(ctx context.Context, calls [][]river.InsertManyParams) ([]groupResult[EnqueueReport], bool, error) {
+	res := make([]groupResult[EnqueueReport], len(calls))
+	owners := map[[2]string]int{}
+	var all []river.InsertManyParams
+	for i, ps := range calls {
+		for _, p := range ps {
+			a := p.Args.(jobArgs)
+			if a.Key == "" {
+				all = append(all, p)
+				res[i].out.Inserted++
+				continue
+			}
+			k := [2]string{a.kind, a.Key}
+			if _, taken := owners[k]; taken {
+				res[i].out.Skipped++
+				continue
+			}
+			owners[k] = i
+			all = append(all, p)
+			res[i].out.Inserted++
 		}
 	}
-	return r
+	var out []*rivertype.JobInsertResult
+	err := s.eng.tx(ctx, func(_ querier, insert inserter) error {
+		var err error
+		out, err = insert(ctx, all)
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("enqueueing %d jobs: %w", len(all), err)
+	}
+	for _, x := range out {
+		if !x.UniqueSkippedAsDuplicate || x.Job == nil {
+			continue
+		}
+		var a jobArgs
+		if err := json.Unmarshal(x.Job.EncodedArgs, &a); err != nil {
+			return nil, false, fmt.Errorf("enqueueing %d jobs: reading back job %d: %w", len(all), x.Job.ID, err)
+		}
+		if i, ok := owners[[2]string{x.Job.Kind, a.Key}]; ok {
+			res[i].out.Inserted--
+			res[i].out.Skipped++
+		}
+	}
+	// A webhook acknowledges Twilio once its Enqueue returns (SPEC §3).
+	return res, true, nil
 }
 
 // insertParams validates jobs and drops later duplicates within the batch:

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	sbsync "github.com/switchboard/switchboard/sync"
@@ -19,6 +21,8 @@ const ledgerCols = `send_key, task_id, account_sid, to_number, from_number, body
 
 // BeginSend records the intent to send in.Key. fresh is true for the one
 // caller that created the entry; every other caller gets the stored entry.
+//
+// Concurrent calls share one transaction and one fsync (group.go).
 func (s *Store) BeginSend(ctx context.Context, in sbsync.SendIntent) (sbsync.LedgerEntry, bool, error) {
 	if in.Key == "" {
 		return sbsync.LedgerEntry{}, false, fmt.Errorf("%w: ledger: empty send key", ErrInvalid)
@@ -26,33 +30,132 @@ func (s *Store) BeginSend(ctx context.Context, in sbsync.SendIntent) (sbsync.Led
 	if err := s.checkOpen(); err != nil {
 		return sbsync.LedgerEntry{}, false, err
 	}
-	// A concurrent AbandonSend can delete the entry between the insert and
-	// the read; then the next insert decides again.
-	for range 5 {
-		now := time.Now()
-		n, err := s.eng.q().exec(ctx, `INSERT INTO sb_send_ledger (`+ledgerCols+`, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, '', '', '', ?, ?) ON CONFLICT (send_key) DO NOTHING`,
-			in.Key, in.TaskID, in.AccountSID, in.To, in.From, in.Body, string(sbsync.LedgerIntent), now.UnixNano(), now.UnixNano())
-		if err != nil {
-			return sbsync.LedgerEntry{}, false, fmt.Errorf("ledger: recording the intent for %s: %w", in.Key, err)
-		}
-		if n == 1 {
-			// The caller calls Twilio next: the intent must survive a power
-			// loss, or the retry would send again.
-			if err := s.eng.durable(ctx); err != nil {
-				return sbsync.LedgerEntry{}, false, fmt.Errorf("ledger: recording the intent for %s: %w", in.Key, err)
-			}
-			return sbsync.LedgerEntry{SendIntent: in, State: sbsync.LedgerIntent, CreatedAt: time.Unix(0, now.UnixNano())}, true, nil
-		}
-		e, ok, err := s.ledgerEntry(ctx, in.Key)
-		if err != nil {
-			return sbsync.LedgerEntry{}, false, err
-		}
-		if ok {
-			return e, false, nil
+	r, err := s.begins.do(ctx, in)
+	if err != nil {
+		return sbsync.LedgerEntry{}, false, err
+	}
+	return r.entry, r.fresh, nil
+}
+
+type beginResult struct {
+	entry sbsync.LedgerEntry
+	fresh bool
+}
+
+// ledgerRowArgs is how many values one ledger row binds; ledgerChunk rows go
+// in one statement (far below SQLite's 32,766 variables).
+const (
+	ledgerRowArgs = 9
+	ledgerChunk   = 200
+)
+
+// beginBatch records the intents of several callers: one multi-row INSERT …
+// ON CONFLICT DO NOTHING RETURNING per chunk, then one read of the keys that
+// already existed. The database still decides which caller is fresh: a key
+// it inserted goes to its first caller in the batch, every later caller of
+// the same key gets that entry with fresh false. Keys are written in sorted
+// order so two processes' batches never wait on each other's rows in a cycle
+// (PostgreSQL would abort one as a deadlock).
+func (s *Store) beginBatch(ctx context.Context, items []sbsync.SendIntent) ([]groupResult[beginResult], bool, error) {
+	first := map[string]int{} // key → its first caller
+	var keys []string
+	for i, in := range items {
+		if _, ok := first[in.Key]; !ok {
+			first[in.Key] = i
+			keys = append(keys, in.Key)
 		}
 	}
-	return sbsync.LedgerEntry{}, false, fmt.Errorf("%w: ledger: %s is being created and abandoned repeatedly", ErrConflict, in.Key)
+	slices.Sort(keys)
+	entries := make(map[string]sbsync.LedgerEntry, len(keys))
+	fresh := map[string]bool{}
+	err := s.eng.tx(ctx, func(q querier, _ inserter) error {
+		todo := keys
+		// A concurrent AbandonSend can delete an entry between the insert
+		// and the read; then the next insert decides again.
+		for attempt := 0; attempt < 5 && len(todo) > 0; attempt++ {
+			now := time.Now().UnixNano()
+			for start := 0; start < len(todo); start += ledgerChunk {
+				part := todo[start:min(start+ledgerChunk, len(todo))]
+				args := make([]any, 0, len(part)*ledgerRowArgs)
+				for _, k := range part {
+					in := items[first[k]]
+					args = append(args, in.Key, in.TaskID, in.AccountSID, in.To, in.From, in.Body, string(sbsync.LedgerIntent), now, now)
+				}
+				r, err := q.query(ctx, `INSERT INTO sb_send_ledger (`+ledgerCols+`, updated_at) VALUES `+
+					repeatRows("(?, ?, ?, ?, ?, ?, ?, '', '', '', ?, ?)", len(part))+
+					` ON CONFLICT (send_key) DO NOTHING RETURNING send_key`, args...)
+				if err != nil {
+					return err
+				}
+				for r.Next() {
+					var k string
+					if err := r.Scan(&k); err != nil {
+						r.Close()
+						return err
+					}
+					fresh[k] = true
+					entries[k] = sbsync.LedgerEntry{SendIntent: items[first[k]], State: sbsync.LedgerIntent, CreatedAt: time.Unix(0, now)}
+				}
+				err = r.Err()
+				r.Close()
+				if err != nil {
+					return err
+				}
+			}
+			var existing []string
+			for _, k := range todo {
+				if !fresh[k] {
+					existing = append(existing, k)
+				}
+			}
+			todo = nil
+			for start := 0; start < len(existing); start += ledgerChunk {
+				part := existing[start:min(start+ledgerChunk, len(existing))]
+				args := make([]any, len(part))
+				for i, k := range part {
+					args[i] = k
+				}
+				es, err := ledgerQuery(ctx, q, `SELECT `+ledgerCols+` FROM sb_send_ledger WHERE send_key IN (`+placeholders(len(part))+`)`, args...)
+				if err != nil {
+					return err
+				}
+				for _, e := range es {
+					entries[e.Key] = e
+				}
+			}
+			for _, k := range existing {
+				if _, ok := entries[k]; !ok {
+					todo = append(todo, k)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("ledger: recording %d intents: %w", len(keys), err)
+	}
+	res := make([]groupResult[beginResult], len(items))
+	anyFresh := false
+	for i, in := range items {
+		e, ok := entries[in.Key]
+		switch {
+		case !ok:
+			res[i].err = fmt.Errorf("%w: ledger: %s is being created and abandoned repeatedly", ErrConflict, in.Key)
+		case fresh[in.Key] && first[in.Key] == i:
+			// The caller calls Twilio next: the intent must survive a
+			// power loss, or the retry would send again.
+			res[i].out = beginResult{entry: e, fresh: true}
+			anyFresh = true
+		default:
+			res[i].out = beginResult{entry: e}
+		}
+	}
+	return res, anyFresh, nil
+}
+
+// repeatRows returns n copies of row joined by ", ".
+func repeatRows(row string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // LedgerEntry returns the entry for key.
@@ -71,15 +174,19 @@ func (s *Store) LedgerEntry(ctx context.Context, key string) (sbsync.LedgerEntry
 }
 
 func (s *Store) ledgerEntry(ctx context.Context, key string) (sbsync.LedgerEntry, bool, error) {
-	es, err := s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM sb_send_ledger WHERE send_key = ?`, key)
+	return ledgerEntryQ(ctx, s.eng.q(), key)
+}
+
+func ledgerEntryQ(ctx context.Context, q querier, key string) (sbsync.LedgerEntry, bool, error) {
+	es, err := ledgerQuery(ctx, q, `SELECT `+ledgerCols+` FROM sb_send_ledger WHERE send_key = ?`, key)
 	if err != nil || len(es) == 0 {
 		return sbsync.LedgerEntry{}, false, err
 	}
 	return es[0], true, nil
 }
 
-func (s *Store) ledgerQuery(ctx context.Context, q string, args ...any) ([]sbsync.LedgerEntry, error) {
-	r, err := s.eng.q().query(ctx, q, args...)
+func ledgerQuery(ctx context.Context, q querier, sql string, args ...any) ([]sbsync.LedgerEntry, error) {
+	r, err := q.query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading: %w", err)
 	}
@@ -106,28 +213,61 @@ func (s *Store) ledgerQuery(ctx context.Context, q string, args ...any) ([]sbsyn
 // nothing matched, it explains why: no entry (ErrNotFound), an entry already
 // at or past the target (nil: the call is a repeat), or a contradiction
 // (ErrConflict).
+//
+// Concurrent transitions (CompleteSend, FailSend, AbandonSend, MarkRecorded
+// of any keys) share one transaction (group.go).
 func (s *Store) transition(ctx context.Context, op, key string, done func(sbsync.LedgerEntry) bool, q string, args ...any) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	n, err := s.eng.q().exec(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("ledger: %s %s: %w", op, key, err)
+	_, err := s.transitions.do(ctx, transitionCall{op: op, key: key, done: done, q: q, args: args})
+	return err
+}
+
+type transitionCall struct {
+	op, key string
+	done    func(sbsync.LedgerEntry) bool
+	q       string
+	args    []any
+}
+
+// transitionBatch applies the updates in key order (so two processes'
+// batches cannot deadlock on PostgreSQL), those of one key in arrival order.
+// A refused transition (ErrNotFound, ErrConflict) is that caller's answer,
+// not a failed transaction.
+func (s *Store) transitionBatch(ctx context.Context, items []transitionCall) ([]groupResult[struct{}], bool, error) {
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
 	}
-	if n > 0 {
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(items[a].key, items[b].key) })
+	res := make([]groupResult[struct{}], len(items))
+	err := s.eng.tx(ctx, func(q querier, _ inserter) error {
+		for _, i := range order {
+			t := items[i]
+			n, err := q.exec(ctx, t.q, t.args...)
+			if err != nil {
+				return fmt.Errorf("ledger: %s %s: %w", t.op, t.key, err)
+			}
+			if n > 0 {
+				continue
+			}
+			e, ok, err := ledgerEntryQ(ctx, q, t.key)
+			switch {
+			case err != nil:
+				return err
+			case !ok:
+				res[i].err = fmt.Errorf("%w: ledger: %s %s: no such entry", ErrNotFound, t.op, t.key)
+			case !t.done(e):
+				res[i].err = fmt.Errorf("%w: ledger: %s %s: the entry is %s", ErrConflict, t.op, t.key, e.State)
+			}
+		}
 		return nil
-	}
-	e, ok, err := s.ledgerEntry(ctx, key)
+	})
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	if !ok {
-		return fmt.Errorf("%w: ledger: %s %s: no such entry", ErrNotFound, op, key)
-	}
-	if done(e) {
-		return nil
-	}
-	return fmt.Errorf("%w: ledger: %s %s: the entry is %s", ErrConflict, op, key, e.State)
+	return res, false, nil
 }
 
 // CompleteSend records Twilio's SID for key.
@@ -179,7 +319,7 @@ func (s *Store) UnresolvedSends(ctx context.Context, olderThan time.Duration) ([
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
-	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM sb_send_ledger
+	return ledgerQuery(ctx, s.eng.q(), `SELECT `+ledgerCols+` FROM sb_send_ledger
 		WHERE state IN (?, ?, ?) AND updated_at <= ? ORDER BY created_at LIMIT 1000`,
 		string(sbsync.LedgerIntent), string(sbsync.LedgerSent), string(sbsync.LedgerFailed),
 		time.Now().Add(-olderThan).UnixNano())

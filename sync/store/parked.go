@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -30,26 +32,116 @@ func (s *Store) Park(ctx context.Context, sid string, payload []byte, expires ti
 	if payload == nil {
 		payload = []byte{}
 	}
-	_, err := s.eng.q().exec(ctx, `INSERT INTO sb_parked (sid, payload, expires_at, created_at) VALUES (?, ?, ?, ?)`,
-		sid, payload, expires.UnixNano(), time.Now().UnixNano())
+	_, err := s.parks.do(ctx, parkCall{sid: sid, payload: payload, expires: expires.UnixNano(), at: time.Now().UnixNano()})
+	return err
+}
+
+type parkCall struct {
+	sid         string
+	payload     []byte
+	expires, at int64
+}
+
+// parkBatch inserts several callers' callbacks with one multi-row INSERT.
+func (s *Store) parkBatch(ctx context.Context, items []parkCall) ([]groupResult[struct{}], bool, error) {
+	const chunk = 500 // 4 values a row
+	err := s.eng.tx(ctx, func(q querier, _ inserter) error {
+		for start := 0; start < len(items); start += chunk {
+			part := items[start:min(start+chunk, len(items))]
+			args := make([]any, 0, 4*len(part))
+			for _, p := range part {
+				args = append(args, p.sid, p.payload, p.expires, p.at)
+			}
+			if _, err := q.exec(ctx, `INSERT INTO sb_parked (sid, payload, expires_at, created_at) VALUES `+
+				repeatRows("(?, ?, ?, ?)", len(part)), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("parking a callback for %s: %w", sid, err)
+		if len(items) == 1 {
+			return nil, false, fmt.Errorf("parking a callback for %s: %w", items[0].sid, err)
+		}
+		return nil, false, fmt.Errorf("parking %d callbacks: %w", len(items), err)
 	}
-	return nil
+	return make([]groupResult[struct{}], len(items)), false, nil
 }
 
 // TakeParked removes and returns the unexpired callbacks kept for sids, in
 // the order they were parked. Taken callbacks are gone: a caller that may
 // crash before applying them should use RequeueParked instead.
+//
+// Concurrent calls share one transaction (group.go); a callback wanted by
+// two of them goes to the one that asked first.
 func (s *Store) TakeParked(ctx context.Context, sids []string) (map[string][][]byte, error) {
-	out := map[string][][]byte{}
-	err := s.takeParked(ctx, sids, func(q querier, ins inserter, ps []Parked) error {
-		for _, p := range ps {
-			out[p.SID] = append(out[p.SID], p.Payload)
+	if len(sids) == 0 {
+		return map[string][][]byte{}, nil
+	}
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	return s.takes.do(ctx, sids)
+}
+
+// takeBatch takes the callbacks of every caller's SIDs in one transaction.
+func (s *Store) takeBatch(ctx context.Context, items [][]string) ([]groupResult[map[string][][]byte], bool, error) {
+	var all []string
+	seen := map[string]bool{}
+	for _, sids := range items {
+		for _, sid := range sids {
+			if !seen[sid] {
+				seen[sid] = true
+				all = append(all, sid)
+			}
+		}
+	}
+	slices.Sort(all)
+	var got []Parked
+	err := s.eng.tx(ctx, func(q querier, _ inserter) error {
+		now := time.Now().UnixNano()
+		const chunk = 500
+		for start := 0; start < len(all); start += chunk {
+			part := all[start:min(start+chunk, len(all))]
+			args := make([]any, 0, len(part)+1)
+			for _, sid := range part {
+				args = append(args, sid)
+			}
+			args = append(args, now)
+			ps, err := queryParked(ctx, q, `SELECT id, sid, payload, expires_at, created_at FROM sb_parked
+				WHERE sid IN (`+placeholders(len(part))+`) AND expires_at > ? ORDER BY id`, args...)
+			if err != nil {
+				return err
+			}
+			if len(ps) > 0 {
+				if err := deleteParked(ctx, q, ps); err != nil {
+					return err
+				}
+			}
+			got = append(got, ps...)
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, false, fmt.Errorf("taking parked callbacks: %w", err)
+	}
+	// Parking order, across chunks too.
+	slices.SortFunc(got, func(a, b Parked) int { return cmp.Compare(a.ID, b.ID) })
+	owner := map[string]int{}
+	res := make([]groupResult[map[string][][]byte], len(items))
+	for i, sids := range items {
+		res[i].out = map[string][][]byte{}
+		for _, sid := range sids {
+			if _, ok := owner[sid]; !ok {
+				owner[sid] = i
+			}
+		}
+	}
+	for _, p := range got {
+		m := res[owner[p.SID]].out
+		m[p.SID] = append(m[p.SID], p.Payload)
+	}
+	return res, false, nil
 }
 
 // RequeueParked turns the unexpired callbacks kept for sids into jobs of

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboard/switchboard/config"
+	sbsync "github.com/switchboard/switchboard/sync"
 )
 
 // Errors callers branch on. Each returned error wraps one of them.
@@ -143,6 +144,37 @@ type Store struct {
 	closed   bool
 	closing  atomic.Bool
 	runCtx   atomic.Pointer[context.Context] // Start's context
+
+	// Group commits (group.go): concurrent calls of one operation share a
+	// transaction.
+	enqueues    *groupCommit[[]river.InsertManyParams, EnqueueReport]
+	begins      *groupCommit[sbsync.SendIntent, beginResult]
+	transitions *groupCommit[transitionCall, struct{}]
+	parks       *groupCommit[parkCall, struct{}]
+	takes       *groupCommit[[]string, map[string][][]byte]
+}
+
+// groupMax bounds one group commit: enough to take a whole burst of
+// MaxWorkers handlers, small enough that one transaction stays short.
+const groupMax = 1000
+
+func (s *Store) initGroups() {
+	durable := s.eng.durable
+	s.enqueues = &groupCommit[[]river.InsertManyParams, EnqueueReport]{run: s.enqueueBatch, sync: durable,
+		maxSize: groupMax, size: func(ps []river.InsertManyParams) int { return len(ps) }}
+	s.begins = &groupCommit[sbsync.SendIntent, beginResult]{run: s.beginBatch, sync: durable, maxSize: groupMax}
+	s.transitions = &groupCommit[transitionCall, struct{}]{run: s.transitionBatch, maxSize: groupMax}
+	s.parks = &groupCommit[parkCall, struct{}]{run: s.parkBatch, maxSize: groupMax}
+	s.takes = &groupCommit[[]string, map[string][][]byte]{run: s.takeBatch,
+		maxSize: groupMax, size: func(sids []string) int { return len(sids) }}
+}
+
+func (s *Store) closeGroups() {
+	s.enqueues.close()
+	s.begins.close()
+	s.transitions.close()
+	s.parks.close()
+	s.takes.close()
 }
 
 // Open opens (creating if needed) the store named by rawURL, the value of
@@ -175,6 +207,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.initGroups()
 	return s, nil
 }
 
@@ -244,6 +277,9 @@ func (s *Store) Close(ctx context.Context) error {
 			}
 		}
 	}
+	// Handlers are done; answer the calls still queued before the
+	// database goes away.
+	s.closeGroups()
 	if err := s.eng.close(); err != nil && stopErr == nil {
 		stopErr = fmt.Errorf("closing the database: %w", err)
 	}
