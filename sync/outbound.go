@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
@@ -131,7 +133,9 @@ type Outbound struct {
 
 	mu       gosync.Mutex
 	limiters map[string]*rate.Limiter
-	channels map[string]*Channel // by Name, with ChannelType; invalidated by events
+
+	resolving [64]gosync.Mutex    // see lockResolution
+	channels  map[string]*Channel // by Name, with ChannelType; invalidated by events
 }
 
 // NewOutbound builds the outbound engine.
@@ -310,17 +314,27 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 				// intent is older than any send can take, a lookup is final.
 				return &RetryError{After: o.cfg.IntentGrace - age, Err: fmt.Errorf("send %s is in flight elsewhere", key)}
 			}
+			// One resolution at a time per customer and sender, held until
+			// the SID is on the Task: two Tasks with the same words must not
+			// both take the same message for theirs.
+			unlock := o.lockResolution(entry.To + "|" + entry.From)
 			found, err := o.resolveAmbiguous(ctx, entry)
 			if err != nil {
+				unlock()
 				return err
 			}
 			if found != nil {
 				log.Info("ambiguous send found at Twilio; not sending again", zap.String("message_sid", found.SID))
-				if err := o.ledger.CompleteSend(ctx, key, found.SID, found.Status); err != nil {
-					return fmt.Errorf("ledger: %w", err)
+				err := o.ledger.CompleteSend(ctx, key, found.SID, found.Status)
+				if err == nil {
+					err = o.recordSent(ctx, key, t, msg, *found)
+				} else {
+					err = fmt.Errorf("ledger: %w", err)
 				}
-				return o.recordSent(ctx, key, t, msg, *found)
+				unlock()
+				return err
 			}
+			unlock()
 			log.Info("ambiguous send not found at Twilio; sending")
 		}
 		return o.sendNow(ctx, log, key, t, msg)
@@ -541,7 +555,10 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, t *
 }
 
 // resolveAmbiguous looks for a message the ledger may have sent: same
-// recipient, sender and body, created around the intent.
+// recipient, sender and body, created around the intent. Two Tasks may
+// send the same words to the same customer, so a candidate is only ours if
+// Twilio created it after our intent was written (less clock skew) and no
+// other Task already carries its SID.
 func (o *Outbound) resolveAmbiguous(ctx context.Context, e LedgerEntry) (*Sent, error) {
 	found, err := o.tw.Find(ctx, e.AccountSID, FindQuery{
 		To: e.To, From: e.From,
@@ -551,12 +568,67 @@ func (o *Outbound) resolveAmbiguous(ctx context.Context, e LedgerEntry) (*Sent, 
 	if err != nil {
 		return nil, &RetryError{After: 2 * time.Second, Err: fmt.Errorf("looking up an ambiguous send: %w", err)}
 	}
-	for i := range found {
-		if found[i].Body == e.Body {
-			return &found[i], nil
+	var candidates []Sent
+	for _, m := range found {
+		// Twilio's date_created has second precision and its clock is not
+		// ours: allow a few seconds before the intent.
+		if m.Body == e.Body && (m.DateCreated.IsZero() || !m.DateCreated.Before(e.CreatedAt.Add(-clockSkew))) {
+			candidates = append(candidates, m)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	claimed, err := o.sidsCarried(ctx, candidates, e.TaskID)
+	if err != nil {
+		return nil, &RetryError{After: 2 * time.Second, Err: fmt.Errorf("checking which messages other tasks carry: %w", err)}
+	}
+	// Oldest first: our create was the first of its kind after the intent.
+	slices.SortFunc(candidates, func(a, b Sent) int { return a.DateCreated.Compare(b.DateCreated) })
+	for i := range candidates {
+		if !claimed[candidates[i].SID] {
+			return &candidates[i], nil
 		}
 	}
 	return nil, nil
+}
+
+// lockResolution serialises ambiguous-send resolutions that could claim
+// the same Twilio message (same customer and sender). Striped, so memory
+// stays bounded; a collision only serialises two unrelated resolutions.
+func (o *Outbound) lockResolution(key string) (unlock func()) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	mu := &o.resolving[h.Sum32()%uint32(len(o.resolving))]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// clockSkew is how far Twilio's clock may be behind ours.
+const clockSkew = 5 * time.Second
+
+// sidsCarried returns which of the messages' SIDs a Task other than
+// taskID already carries. It runs only on the rare ambiguous path.
+func (o *Outbound) sidsCarried(ctx context.Context, ms []Sent, taskID string) (map[string]bool, error) {
+	sids := make([]string, len(ms))
+	for i, m := range ms {
+		sids[i] = m.SID
+	}
+	in, err := soql.InList(sids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Task
+	if err := o.org.Query(ctx, "SELECT Id, Message_Sid__c FROM Task WHERE Message_Sid__c IN "+in, &rows); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, r := range rows {
+		if r.ID != taskID {
+			out[r.MessageSID] = true
+		}
+	}
+	return out, nil
 }
 
 func (o *Outbound) recordSent(ctx context.Context, key string, t *Task, msg *prepared, s Sent) error {

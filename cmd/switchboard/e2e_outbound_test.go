@@ -196,3 +196,32 @@ func TestCreatedButServerError(t *testing.T) {
 		t.Errorf("%d messages for %d tasks", n, len(ids))
 	}
 }
+
+// TestCreatedButServerErrorSameWords: four Tasks say the same words to the
+// same customer and two creates answer 500 after creating: the lookup must
+// not take another Task's message for its own. Exactly four messages.
+func TestCreatedButServerErrorSameWords(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	w.Twilio.CreatedBut500(2)
+	startDaemon(t, w, "", e2eTuning())
+	conv := w.newConversation(t, "+14155550222")
+	ids := make([]string, 4)
+	for i := range ids {
+		ids[i] = w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Your appointment is confirmed."})
+	}
+	waitUntil(t, 60*time.Second, "every task sent", func() bool {
+		for _, id := range ids {
+			if str(w.task(t, id)["Message_Sid__c"]) == "" {
+				return false
+			}
+		}
+		return true
+	})
+	sids := map[string]bool{}
+	for _, id := range ids {
+		sids[str(w.task(t, id)["Message_Sid__c"])] = true
+	}
+	if n := len(w.Twilio.Messages()); n != 4 || len(sids) != 4 {
+		t.Errorf("%d Twilio messages and %d distinct SIDs on 4 tasks, want 4 and 4", n, len(sids))
+	}
+}
