@@ -169,6 +169,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		acct, collection = m[1], true
 	} else if m := messagePath.FindStringSubmatch(r.URL.Path); m != nil {
 		acct, sid = m[1], m[2]
+	} else if s.serveRouting(w, r) { // numbers.go: IncomingPhoneNumbers, Messaging Services
+		return
 	} else {
 		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 		return

@@ -52,6 +52,7 @@ type Server struct {
 	services map[string]*service // MG sid → service
 	numOwner map[string]string   // E.164 → account SID
 	numSvc   map[string]string   // E.164 → MG sid
+	routing  routingState        // webhook URLs of numbers and services (numbers.go)
 	messages []*message          // every message, in creation order
 	bySID    map[string]*message
 	optedOut map[optKey]bool
