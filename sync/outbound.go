@@ -135,6 +135,7 @@ type Outbound struct {
 	limiters map[string]*rate.Limiter
 
 	resolving [64]gosync.Mutex    // see lockResolution
+	backlog   backlog             // estimated queue per sender at Twilio
 	channels  map[string]*Channel // by Name, with ChannelType; invalidated by events
 }
 
@@ -515,6 +516,12 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, t *
 	<-o.sem
 	if err == nil {
 		log.Info("sent", zap.String("message_sid", sent.SID), zap.String("twilio_status", sent.Status))
+		if o.cfg.SenderRate[msg.channel.Name] <= 0 {
+			if drain, warn := o.backlog.add(msg.sender(), max(sent.Segments, 1), time.Now()); warn {
+				log.Warn("this sender's queue at Twilio is close to full; Twilio fails what waits longer than 10 hours. Pace it with twilio.sender_rates or add numbers",
+					zap.String("sender", msg.sender()), zap.String("channel", msg.channel.Name), zap.Duration("estimated_drain", drain.Round(time.Minute)))
+			}
+		}
 		if err := o.ledger.CompleteSend(ctx, key, sent.SID, sent.Status); err != nil {
 			// Twilio has the message; the ledger entry stays "intent" and a
 			// retry will find it by lookup instead of sending again.

@@ -77,6 +77,7 @@ type Sent struct {
 	ErrorMessage string
 	DateCreated  time.Time
 	DateSent     time.Time
+	Segments     int // num_segments Twilio billed (0 if unknown)
 }
 
 // FindQuery filters Messenger.Find.

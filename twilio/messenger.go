@@ -48,7 +48,7 @@ func toSent(m Message) sbsync.Sent {
 	return sbsync.Sent{
 		SID: m.SID, To: m.To, From: m.From, Body: m.Body, Status: m.Status,
 		ErrorCode: m.ErrorCode, ErrorMessage: m.ErrorMessage,
-		DateCreated: m.DateCreated, DateSent: m.DateSent,
+		DateCreated: m.DateCreated, DateSent: m.DateSent, Segments: m.NumSegments,
 	}
 }
 
