@@ -103,7 +103,7 @@ switchboard.yaml, in that order of precedence. Every setting is also a flag:
 	pf.StringVar(&g.envFile, "env-file", "", "dotenv file (default ./.env if present)")
 	config.RegisterFlags(pf)
 
-	root.AddCommand(newVersionCmd(g), newSetupCmd(g), newRunCmd(g))
+	root.AddCommand(newVersionCmd(g), newSetupCmd(g), newRunCmd(g), newDeadLettersCmd(g))
 	return root
 }
 
