@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,10 @@ type groupCommit[In, Out any] struct {
 	// a batch always takes at least one item.
 	maxSize int
 	size    func(In) int
+
+	// For tests: transactions run (fallback ones included) and the largest
+	// batch taken.
+	flushes, maxBatch atomic.Int64
 
 	mu      gosync.Mutex
 	pending []groupCall[In, Out]
@@ -113,6 +118,9 @@ func (g *groupCommit[In, Out]) take() (batch []groupCall[In, Out], ok bool) {
 		n++
 	}
 	batch = g.pending[:n:n]
+	if int64(n) > g.maxBatch.Load() {
+		g.maxBatch.Store(int64(n))
+	}
 	g.pending = append([]groupCall[In, Out](nil), g.pending[n:]...)
 	return batch, true
 }
@@ -182,6 +190,7 @@ func (g *groupCommit[In, Out]) flush(batch []groupCall[In, Out]) ([]groupResult[
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
+	g.flushes.Add(1)
 	res, durable, err := g.run(ctx, items)
 	if err == nil && len(res) == len(items) {
 		return res, durable
@@ -196,6 +205,7 @@ func (g *groupCommit[In, Out]) flush(batch []groupCall[In, Out]) ([]groupResult[
 	res = make([]groupResult[Out], len(items))
 	durable = false
 	for i := range items {
+		g.flushes.Add(1)
 		r, d, err := g.run(ctx, items[i:i+1])
 		switch {
 		case err != nil:
