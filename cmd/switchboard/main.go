@@ -104,6 +104,7 @@ switchboard.yaml, in that order of precedence. Every setting is also a flag:
 	config.RegisterFlags(pf)
 
 	root.AddCommand(newVersionCmd(g), newSetupCmd(g), newRunCmd(g), newDeadLettersCmd(g))
+	root.AddCommand(newDemoCmd(g))
 	return root
 }
 
