@@ -26,12 +26,13 @@ type OrgOptions struct {
 	// (2 by default). While they are out, new calls queue and leave
 	// together in the next composite, so packing grows with load.
 	MaxInFlight int
-	// Pace is the least time between the starts of two calls that are not
-	// full (50 ms by default; negative: none). Idle, a call still leaves
-	// after Window; in a burst, calls go at most one per Pace, each
-	// carrying what every batcher queued meanwhile — the packing a real
-	// org's 50–300 ms round trip gives smart batching by itself, which a
-	// fast org (the simulator, a nearby pod) would otherwise defeat.
+	// Pace is the least time between the starts of two flushes while the
+	// adapter is busy — its latest flush was shared, or found another call
+	// still out (50 ms by default; negative: none). A full batch never
+	// waits for it, and a call in a quiet or strictly sequential flow never
+	// meets it. It gives the waiting calls of the other batchers time to
+	// join, the packing a real org's 50–300 ms round trip gives smart
+	// batching by itself and a fast org (the simulator) would defeat.
 	Pace time.Duration
 }
 
@@ -110,13 +111,28 @@ type muxResult struct {
 // as send would retry a plain call; a create only when Salesforce provably
 // wrote nothing. Any other subrequest error is its owner's answer.
 func (o *engineOrg) do(ctx context.Context, sub Subrequest, plain request) (json.RawMessage, error) {
+	return o.await(ctx, o.enqueue(ctx, sub, plain))
+}
+
+// await waits for first, a call already queued, and requeues it as do says.
+func (o *engineOrg) await(ctx context.Context, first *muxCall) (json.RawMessage, error) {
+	sub, plain := first.sub, first.plain
 	for attempt := 0; ; attempt++ {
-		r := o.submit(ctx, sub, plain)
+		c := first
+		if attempt > 0 {
+			c = o.enqueue(ctx, sub, plain)
+		}
+		r := o.wait(ctx, c)
 		if r.err == nil {
 			return r.body, nil
 		}
 		var ae *APIError
-		if r.sub && attempt < o.c.retries && errors.As(r.err, &ae) && ((!plain.create && ae.retryable()) || ae.rejected()) {
+		retry := r.sub && errors.As(r.err, &ae) && ((!plain.create && ae.retryable()) || ae.rejected())
+		// A composite that carried someone's create is not replayed after an
+		// ambiguous failure (ErrOutcomeUnknown); this call, if idempotent,
+		// may safely go again on its own.
+		retry = retry || (!plain.create && errors.Is(r.err, ErrOutcomeUnknown))
+		if retry && attempt < o.c.retries {
 			if err := o.c.sleep(ctx, attempt); err != nil {
 				return nil, err
 			}
@@ -126,15 +142,28 @@ func (o *engineOrg) do(ctx context.Context, sub Subrequest, plain request) (json
 	}
 }
 
-func (o *engineOrg) submit(ctx context.Context, sub Subrequest, plain request) muxResult {
-	c := &muxCall{ctx: ctx, sub: sub, plain: plain, done: make(chan muxResult, 1)}
+func (o *engineOrg) enqueue(ctx context.Context, sub Subrequest, plain request) *muxCall {
+	return o.enqueueAll(newMuxCall(ctx, sub, plain))[0]
+}
+
+func newMuxCall(ctx context.Context, sub Subrequest, plain request) *muxCall {
+	return &muxCall{ctx: ctx, sub: sub, plain: plain, done: make(chan muxResult, 1)}
+}
+
+// enqueueAll queues calls under one lock, so a Save's chunks meet in one
+// flush however the scheduler runs their goroutines.
+func (o *engineOrg) enqueueAll(calls ...*muxCall) []*muxCall {
 	o.mu.Lock()
-	o.pending = append(o.pending, c)
-	if len(o.pending) == 1 {
+	if len(o.pending) == 0 {
 		o.firstAt = time.Now()
 	}
+	o.pending = append(o.pending, calls...)
 	o.startLocked()
 	o.mu.Unlock()
+	return calls
+}
+
+func (o *engineOrg) wait(ctx context.Context, c *muxCall) muxResult {
 	select {
 	case r := <-c.done:
 		return r
@@ -154,8 +183,8 @@ func (o *engineOrg) timerFired() {
 
 // startLocked starts flushes while a slot is free and a batch is due: full
 // (MaxHeavySubrequests waiting), or its oldest call has waited the window
-// and the previous flush started at least the pace ago. Otherwise it arms
-// the timer for the moment the batch becomes due.
+// and, when busy, the previous flush started at least the pace ago.
+// Otherwise it arms the timer for the moment the batch becomes due.
 func (o *engineOrg) startLocked() {
 	for o.inFlight < o.maxInFlight && len(o.pending) > 0 {
 		now := time.Now()
@@ -326,7 +355,7 @@ func (o *engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, r
 	}
 	chunks := (len(objs) + collectionLimit - 1) / collectionLimit
 	results := make([]chunkResult, chunks)
-	var wg sync.WaitGroup
+	calls := make([]*muxCall, chunks)
 	for k := range chunks {
 		chunk := objs[k*collectionLimit : min((k+1)*collectionLimit, len(objs))]
 		b, err := json.Marshal(collectionBody{false, chunk})
@@ -334,15 +363,20 @@ func (o *engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, r
 			return nil, fmt.Errorf("sfdc: encode %s records: %w", object, err)
 		}
 		sub := Subrequest{Method: method, URL: path, ReferenceID: "s", Body: json.RawMessage(b)}
-		plain := request{method: method, path: path, body: b, create: create}
+		calls[k] = newMuxCall(ctx, sub, request{method: method, path: path, body: b, create: create})
+	}
+	o.enqueueAll(calls...)
+	var wg sync.WaitGroup
+	for k := range chunks {
+		size := min((k+1)*collectionLimit, len(objs)) - k*collectionLimit
 		wg.Go(func() {
-			body, err := o.do(ctx, sub, plain)
+			body, err := o.await(ctx, calls[k])
 			if err == nil {
 				err = json.Unmarshal(body, &results[k].res)
 				if err != nil {
 					err = fmt.Errorf("sfdc: decode collection %s response: %w", method, err)
-				} else if len(results[k].res) != len(chunk) {
-					err = fmt.Errorf("sfdc: collection %s returned %d results for %d records", method, len(results[k].res), len(chunk))
+				} else if len(results[k].res) != size {
+					err = fmt.Errorf("sfdc: collection %s returned %d results for %d records", method, len(results[k].res), size)
 				}
 			}
 			results[k].err = err

@@ -376,3 +376,29 @@ func TestOrgLongLoneQueryTravelsInAComposite(t *testing.T) {
 		t.Fatalf("calls %v, want one composite", c)
 	}
 }
+
+// When a composite carrying a create fails ambiguously, the create's owner
+// learns the outcome is unknown, while an idempotent neighbour is simply
+// sent again.
+func TestOrgAmbiguousCompositeFailureRetriesOnlyIdempotentCalls(t *testing.T) {
+	org := newOrg(t)
+	c := newClient(t, org)
+	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond})
+	org.FailNext(http.MethodPost, "/composite", 1, 504, "", "gateway timeout")
+	var wg sync.WaitGroup
+	var createErr, queryErr error
+	wg.Go(func() {
+		_, createErr = eng.Save(context.Background(), sbsync.SaveOp{Kind: sbsync.Create}, "Task", []sbsync.Record{{"Subject": "maybe"}})
+	})
+	wg.Go(func() {
+		var rows []subjectRow
+		queryErr = eng.Query(context.Background(), "SELECT Id FROM Task", &rows)
+	})
+	wg.Wait()
+	if !errors.Is(createErr, ErrOutcomeUnknown) {
+		t.Fatalf("create: %v, want ErrOutcomeUnknown", createErr)
+	}
+	if queryErr != nil {
+		t.Fatalf("query: %v, want it retried and answered", queryErr)
+	}
+}
