@@ -369,10 +369,12 @@ func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
 	var ch *Channel
 	var recipient string
 	if t.Conversation != nil {
-		ch = t.Conversation.Channel
 		recipient = t.Conversation.Recipient
-		if ch != nil {
-			ch.ID = t.Conversation.ChannelID
+		if t.Conversation.Channel != nil {
+			// A copy: duplicate jobs for one Task share the loaded record.
+			c := *t.Conversation.Channel
+			c.ID = t.Conversation.ChannelID
+			ch = &c
 		}
 	}
 	if ch == nil {

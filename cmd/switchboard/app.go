@@ -83,13 +83,14 @@ type Main struct {
 
 	ln      net.Listener
 	httpSrv *http.Server
-	addr    atomic.Value // string: the listener's address once serving
+	addr    atomic.Value  // string: the listener's address once serving
+	opened  chan struct{} // closed once every part is built
 }
 
 // NewMain builds the daemon from validated configuration. Nothing is
 // contacted until Run.
 func NewMain(cfg *config.Config, log *zap.Logger, tun tuning) *Main {
-	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics()}
+	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics(), opened: make(chan struct{})}
 }
 
 // Addr is the HTTP listener's address once Run has bound it.
@@ -107,6 +108,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.closeAll()
 		return err
 	}
+	close(m.opened)
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
 	g, gctx := errgroup.WithContext(runCtx)
@@ -281,6 +283,18 @@ func intentGrace(o store.Options) time.Duration {
 		t = 10 * time.Second // the store's default
 	}
 	return 2 * t
+}
+
+// Subscribed reports whether Run has built everything and the stream is
+// subscribed to every PushTopic. Safe to call from any goroutine; once it
+// is true, the parts of m may be read.
+func (m *Main) Subscribed() bool {
+	select {
+	case <-m.opened:
+		return m.stream.Subscribed()
+	default:
+		return false
+	}
 }
 
 // ready is /readyz: org authenticated and stream subscribed (a subscribed

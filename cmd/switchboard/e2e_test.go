@@ -67,7 +67,7 @@ func startDaemon(t testing.TB, w *simWorld, storeURL string, tun tuning, extraEn
 	go func() { d.done <- d.m.Run(ctx) }()
 	t.Cleanup(func() { d.stop(t) })
 	waitUntil(t, 20*time.Second, "the daemon's stream to subscribe", func() bool {
-		return d.m.stream != nil && d.m.stream.Subscribed()
+		return d.m.Subscribed()
 	})
 	return d
 }
