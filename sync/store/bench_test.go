@@ -117,3 +117,56 @@ func BenchmarkWork(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConcurrent: 200 goroutines each making one call at a time, as
+// River's handlers and the webhook server do: "enqueue" is a webhook's
+// Enqueue of one job, "ledger" a send's BeginSend + CompleteSend +
+// MarkRecorded, "park" a Park + TakeParked. No River workers run, so this
+// measures the store's writes alone.
+func BenchmarkConcurrent(b *testing.B) {
+	for _, be := range benchBackends() {
+		for _, op := range []string{"enqueue", "ledger", "park"} {
+			b.Run(be.name+"/"+op, func(b *testing.B) {
+				s := openStore(b, be.url(b), benchOptions())
+				ctx := context.Background()
+				var next atomic.Int64
+				errs := make(chan error, 200)
+				b.ResetTimer()
+				t0 := time.Now()
+				for range 200 {
+					go func() {
+						var err error
+						for err == nil {
+							i := next.Add(1)
+							if i > int64(b.N) {
+								break
+							}
+							k := fmt.Sprintf("k%d", i)
+							switch op {
+							case "enqueue":
+								err = s.Enqueue(ctx, Job{Kind: "bench", Key: k, Payload: []byte(`{"sid":"SM00000000000000000000000000000000"}`)})
+							case "ledger":
+								if _, _, err = s.BeginSend(ctx, intent(k)); err == nil {
+									if err = s.CompleteSend(ctx, k, "SM"+k, "queued"); err == nil {
+										err = s.MarkRecorded(ctx, k)
+									}
+								}
+							case "park":
+								if err = s.Park(ctx, "SM"+k, []byte(`{"MessageStatus":"sent"}`), time.Now().Add(time.Hour)); err == nil {
+									_, err = s.TakeParked(ctx, []string{"SM" + k})
+								}
+							}
+						}
+						errs <- err
+					}()
+				}
+				for range 200 {
+					if err := <-errs; err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), op+"s/s")
+			})
+		}
+	}
+}

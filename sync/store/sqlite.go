@@ -13,7 +13,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"go.uber.org/zap"
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
 // sqliteTarget is a parsed sqlite:// URL.
@@ -83,10 +82,11 @@ func openSQLite(ctx context.Context, raw string, s *Store) (engine, error) {
 	// a second process opening at the same moment may hold.
 	dsn := "file:" + t.path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" +
 		t.synchronous + ")&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	connector, err := newCachingConnector(dsn)
 	if err != nil {
 		return nil, &URLError{URL: raw, Problem: "cannot open the database: " + err.Error(), Err: ErrUnavailable}
 	}
+	db := sql.OpenDB(connector)
 	// River's recommendation, and the setting that gave zero lock errors.
 	db.SetMaxOpenConns(1)
 	fail := func(problem string, err error) (engine, error) {
