@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
-	"github.com/switchboard/switchboard/config"
 	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/sync/store"
 	"github.com/switchboard/switchboard/twilio/twiliotest"
@@ -96,14 +96,23 @@ Nothing in your switchboard.yaml, .env or SWITCHBOARD_* environment is used.`,
 	return cmd
 }
 
-// demoLogger logs warnings and errors only, as plain console lines, so the
-// transcript on stdout reads cleanly; --log.level still overrides it.
+// demoLogger logs warnings and errors only, as plain console lines without
+// colour codes or stack traces, so the transcript on stdout reads cleanly
+// in a terminal and in CI logs; --log.level still overrides the level. The
+// only secrets in play are the simulators' published ones, so the
+// configuration's redacting logger is not needed here.
 func demoLogger(cmd *cobra.Command, stderr io.Writer) (*zap.Logger, error) {
-	lc := config.Log{Level: "warn", Format: "console"}
+	level := zapcore.WarnLevel
 	if fl := cmd.Flags().Lookup("log.level"); fl != nil && fl.Changed {
-		lc.Level = strings.ToLower(fl.Value.String())
+		if err := level.UnmarshalText([]byte(fl.Value.String())); err != nil {
+			return nil, fmt.Errorf("--log.level: %q is not one of debug, info, warn, error", fl.Value.String())
+		}
 	}
-	return config.NewLogger(lc, []string{simAuthToken}, stderr)
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.EncodeLevel = zapcore.CapitalLevelEncoder
+	enc.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
+	enc.StacktraceKey = ""
+	return zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(stderr), level)), nil
 }
 
 // demoHookKey carries a function that changes the simulated world before
@@ -143,6 +152,9 @@ type stepError struct {
 }
 
 func (e *stepError) Error() string {
+	if errors.Is(e.err, errInterrupted) {
+		return fmt.Sprintf("demo: interrupted during step %d (%s)", e.n, e.title)
+	}
 	return fmt.Sprintf("demo: step %d (%s) was not observed: %v", e.n, e.title, e.err)
 }
 func (e *stepError) Unwrap() error { return e.err }

@@ -49,6 +49,9 @@ func TestDemoStory(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
 	}
+	if strings.Contains(stderr.String(), "ERROR") {
+		t.Errorf("a clean run logged errors:\n%s", stderr.String())
+	}
 	id := `[0-9A-Za-z]{18}`
 	sid := `SM[0-9a-f]{32}`
 	for _, want := range []string{
