@@ -105,6 +105,7 @@ switchboard.yaml, in that order of precedence. Every setting is also a flag:
 
 	root.AddCommand(newVersionCmd(g), newSetupCmd(g), newRunCmd(g), newDeadLettersCmd(g))
 	root.AddCommand(newDemoCmd(g))
+	root.AddCommand(newDoctorCmd(g))
 	return root
 }
 
