@@ -126,11 +126,20 @@ func (d *doctor) pass(what string) { fmt.Fprintf(d.out, "%s %s\n", markPass, wha
 
 func (d *doctor) fail(what, problem, fix string) {
 	d.failures++
-	fmt.Fprintf(d.out, "%s %s: %s — fix: %s\n", markFail, what, problem, fix)
+	fmt.Fprintf(d.out, "%s %s: %s — fix: %s\n", markFail, what, flat(problem), flat(fix))
 }
 
 func (d *doctor) warn(what, problem, fix string) {
-	fmt.Fprintf(d.out, "%s %s: %s — fix: %s\n", markWarn, what, problem, fix)
+	fmt.Fprintf(d.out, "%s %s: %s — fix: %s\n", markWarn, what, flat(problem), flat(fix))
+}
+
+// flat keeps a check on one line: driver errors (pgx's, for one) span
+// several.
+func flat(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func (d *doctor) skip(what, why string) {
@@ -181,7 +190,9 @@ func (d *doctor) checkConfig() {
 		if src == "unset" && red[k] == "" {
 			continue
 		}
-		val := red[k]
+		// Redacted hides the keys marked secret, but a password inside
+		// store.url (postgres://user:pass@…) is not one of them.
+		val := redactURL(red[k])
 		if val == "" {
 			val = `""`
 		}
