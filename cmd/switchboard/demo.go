@@ -48,7 +48,12 @@ type demoFlags struct {
 	serve bool
 	addr  string
 	story bool
+	pace  time.Duration
 }
+
+// demoServePace is the pause between steps with --serve, long enough to
+// follow each step on the page.
+const demoServePace = 3 * time.Second
 
 func newDemoCmd(g *globals) *cobra.Command {
 	var f demoFlags
@@ -72,14 +77,20 @@ only when every step was observed (1 and the step's name otherwise).
 
 With --serve it also serves a local web page (default http://127.0.0.1:8090)
 that shows the simulated org's records live, with a phone to text from and a
-box to send as an agent. The page is up while the story plays and stays up
-afterwards until Ctrl-C.
+box to send as an agent. The page is up while the story plays (paced 3 s per
+step; --pace changes it) and stays up afterwards until Ctrl-C.
 
 Nothing in your switchboard.yaml, .env or SWITCHBOARD_* environment is used.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !f.serve && !f.story {
 				return &exitError{code: exitBadInput, err: errors.New("--story=false leaves nothing to do without --serve")}
+			}
+			if f.pace < 0 || f.pace > time.Minute {
+				return &exitError{code: exitBadInput, err: fmt.Errorf("--pace %s: give a pause between 0s and 1m", f.pace)}
+			}
+			if f.serve && !cmd.Flags().Changed("pace") {
+				f.pace = demoServePace
 			}
 			log, err := demoLogger(cmd, g.stderr)
 			if err != nil {
@@ -93,6 +104,7 @@ Nothing in your switchboard.yaml, .env or SWITCHBOARD_* environment is used.`,
 	fl.BoolVar(&f.serve, "serve", false, "serve a live web page of the simulated org, with a phone to text from, until Ctrl-C")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8090", "with --serve: where the page listens (keep it on loopback)")
 	fl.BoolVar(&f.story, "story", true, "play the scripted story (--serve --story=false serves the freshly seeded org only)")
+	fl.DurationVar(&f.pace, "pace", 0, "pause between the story's steps (default 0, or 3s with --serve so you can follow it on the page)")
 	return cmd
 }
 
@@ -235,7 +247,7 @@ func runDemo(ctx context.Context, stdout io.Writer, log *zap.Logger, f demoFlags
 
 	var storyErr error
 	if f.story {
-		storyErr = d.play(ctx)
+		storyErr = d.play(ctx, f.pace)
 		if storyErr == nil {
 			out.printf("All 5 steps observed in %.1f s.", time.Since(began).Seconds())
 			d.summary()
@@ -359,7 +371,7 @@ func (d *demoRun) intro(f demoFlags) {
 	o.printf("  Contact            %s  Ada Lovelace, MobilePhone = %q\n", d.contact, demoCustomerTyped)
 }
 
-func (d *demoRun) play(ctx context.Context) error {
+func (d *demoRun) play(ctx context.Context, pace time.Duration) error {
 	steps := []struct {
 		title string
 		run   func(context.Context) error
@@ -371,6 +383,13 @@ func (d *demoRun) play(ctx context.Context) error {
 		{"a lost delivery receipt is recovered by polling", d.stepLostCallback},
 	}
 	for i, s := range steps {
+		if i > 0 && pace > 0 {
+			select {
+			case <-ctx.Done():
+				return &stepError{n: i + 1, title: s.title, err: errInterrupted}
+			case <-time.After(pace):
+			}
+		}
 		start := time.Now()
 		d.out.printf("Step %d of %d: %s", i+1, len(steps), s.title)
 		if err := s.run(ctx); err != nil {

@@ -159,6 +159,8 @@ func TestDemoBadFlags(t *testing.T) {
 		{[]string{"demo", "--serve", "--addr", busy.Addr().String()}, exitBadInput, "--addr " + busy.Addr().String()},
 		{[]string{"demo", "--serve", "--addr", "not an address"}, exitBadInput, "--addr not an address"},
 		{[]string{"demo", "extra"}, exitBadInput, `unknown command "extra"`},
+		{[]string{"demo", "--pace", "-1s"}, exitBadInput, "--pace -1s: give a pause between 0s and 1m"},
+		{[]string{"demo", "--pace", "soon"}, exitBadInput, `invalid argument "soon" for "--pace"`},
 	}
 	for _, c := range cases {
 		var stdout, stderr syncBuffer
@@ -176,7 +178,7 @@ func servedDemo(t *testing.T, story bool) string {
 	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	args := []string{"demo", "--serve", "--addr", "127.0.0.1:0", fmt.Sprintf("--story=%t", story)}
+	args := []string{"demo", "--serve", "--addr", "127.0.0.1:0", "--pace=0", fmt.Sprintf("--story=%t", story)}
 	go func() { done <- execute(ctx, args, &stdout, &stderr, nil) }()
 	t.Cleanup(func() {
 		cancel()
@@ -376,7 +378,8 @@ func TestDemoPageInChromium(t *testing.T) {
 		 document.querySelector('#tasks tr[data-status="Error"]') !== null &&
 		 document.getElementById("story").textContent.includes("All 5 steps observed")`)
 
-	const text = "Hello from the browser's phone"
+	// Markup in a customer's text is shown as text, never run.
+	const text = "Hello from the browser's phone <b>not bold</b>"
 	if err := chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS("#phone-from"), "(415) 555-0177"),
 		chromedp.SendKeys(chromedp.CSS("#phone-body"), text),
@@ -387,6 +390,9 @@ func TestDemoPageInChromium(t *testing.T) {
 	poll("the text sent from the page's phone, shown as a Received inbound Task",
 		fmt.Sprintf(`[...document.querySelectorAll('#tasks tr[data-type="Inbound"]')].some(r =>
 			r.dataset.status === "Received" && r.textContent.includes(%q))`, text))
+	poll("the customer's markup shown as text in the thread",
+		fmt.Sprintf(`document.querySelector(".msg .body b") === null &&
+			[...document.querySelectorAll(".msg.Inbound .body")].some(b => b.textContent === %q)`, text))
 	result, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#phone-result")))
 	if err != nil {
 		t.Fatal(err)
