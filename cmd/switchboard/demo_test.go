@@ -175,8 +175,15 @@ func TestDemoBadFlags(t *testing.T) {
 // unless story is false).
 func servedDemo(t *testing.T, story bool) string {
 	t.Helper()
+	return servedDemoWith(t, context.Background(), story, exitOK)
+}
+
+// servedDemoWith is servedDemo on ctx (which may carry a demo hook),
+// expecting exit code want after Ctrl-C.
+func servedDemoWith(t *testing.T, parent context.Context, story bool, want int) string {
+	t.Helper()
 	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(parent)
 	done := make(chan int, 1)
 	args := []string{"demo", "--serve", "--addr", "127.0.0.1:0", "--pace=0", fmt.Sprintf("--story=%t", story)}
 	go func() { done <- execute(ctx, args, &stdout, &stderr, nil) }()
@@ -184,8 +191,8 @@ func servedDemo(t *testing.T, story bool) string {
 		cancel()
 		select {
 		case code := <-done:
-			if code != exitOK {
-				t.Errorf("demo --serve exited %d after Ctrl-C\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+			if code != want {
+				t.Errorf("demo --serve exited %d after Ctrl-C, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout.String(), stderr.String())
 			}
 		case <-time.After(30 * time.Second):
 			t.Error("demo --serve did not stop within 30 s of Ctrl-C")
@@ -326,6 +333,20 @@ func TestDemoPageAPI(t *testing.T) {
 			tk, ok := getState(t, base).task(func(tk webTask) bool { return tk.ID == out["taskId"] })
 			return ok && tk.Status == c.status && tk.Conversation == conv && strings.Contains(tk.Error, c.errText)
 		})
+	}
+}
+
+// TestDemoServeAfterAFailedStep: with --serve a failed step leaves the
+// page up, showing what went wrong, and Ctrl-C then exits 1.
+func TestDemoServeAfterAFailedStep(t *testing.T) {
+	base := servedDemoWith(t, withDemoHook(context.Background(), func(w *simWorld) { w.Twilio.BlockRegion("+") }), true, exitFailure)
+	st := getState(t, base)
+	tk, ok := st.task(func(tk webTask) bool { return tk.Type == "Outbound" })
+	if !ok || tk.Status != "Failed" || !strings.HasPrefix(tk.Error, "21408") {
+		t.Errorf("the page shows the agent's Task as %+v, want Failed with 21408", tk)
+	}
+	if !strings.Contains(strings.Join(st.Transcript, "\n"), "FAILED: demo: step 1 (an agent texts a customer)") {
+		t.Errorf("the page's transcript does not show the failure:\n%s", strings.Join(st.Transcript, "\n"))
 	}
 }
 
