@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
 	"github.com/switchboard/switchboard/sfdc"
@@ -236,6 +238,19 @@ func TestDoctorMisconfigurations(t *testing.T) {
 			what: "daily API calls", says: []string{"used all of its daily API calls (100000 of 100000", "rolling 24-hour window"}},
 		{name: "daily API calls nearly used up", world: func(t *testing.T, dw *doctorWorld) { dw.w.Org.SetAPIUsage(95000, 100000) },
 			mark: markWarn, what: "daily API calls: 4999 of 100000 left (5%)", says: []string{"less than 10%", "API Usage report"}},
+		{name: "Messaging Service status callback elsewhere (warning)", world: func(t *testing.T, dw *doctorWorld) {
+			const mg = "MG0123456789abcdef0123456789abcdef"
+			must(t, dw.w.Twilio.AddMessagingService(simAccountSID, mg, "+14155550001"))
+			must(t, dw.w.Twilio.SetServiceURLs(mg, dw.publicURL+"/twilio/inbound", "https://old-app.example.com/status", false))
+			must(t, dw.w.Org.Update("Channel__c", dw.w.ChannelID, map[string]any{"Messaging_Service_Sid__c": mg}))
+		}, mark: markWarn, what: "channel Support", says: []string{"sends delivery status to https://old-app.example.com/status", "set it to {public}/twilio/status"}},
+		{name: "Messaging Service defers to a misrouted number", world: func(t *testing.T, dw *doctorWorld) {
+			const mg = "MG0123456789abcdef0123456789abcdef"
+			must(t, dw.w.Twilio.AddMessagingService(simAccountSID, mg))
+			must(t, dw.w.Twilio.SetServiceURLs(mg, "https://ignored.example.com/in", "", true))
+			must(t, dw.w.Twilio.SetNumberURLs(simNumber, "https://old-app.example.com/sms", ""))
+			must(t, dw.w.Org.Update("Channel__c", dw.w.ChannelID, map[string]any{"Messaging_Service_Sid__c": mg}))
+		}, what: "channel Support", says: []string{"+14155550000 sends inbound messages to POST https://old-app.example.com/sms", "A message comes in"}},
 		{name: "missing field", world: func(t *testing.T, dw *doctorWorld) { dw.w.Org.DropField("Task", "Message_Status_Check_Date__c") },
 			what: "schema", says: []string{"Task.Message_Status_Check_Date__c: field missing", "sf project deploy start --source-dir force-app", "Switchboard_Integration"}},
 		{name: "PushTopic missing", world: func(t *testing.T, dw *doctorWorld) {
@@ -305,6 +320,38 @@ func TestDoctorMisconfigurations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDoctorPostgresStore: the store check passes on PostgreSQL too (a
+// database of its own, dropped afterwards).
+func TestDoctorPostgresStore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at 127.0.0.1:5432 is unreachable (%v); CI=true requires it", err)
+		}
+		t.Skipf("PostgreSQL at 127.0.0.1:5432 is unreachable (%v)", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) }) // after the drop below: cleanups run last-in first-out
+	name := fmt.Sprintf("sb_doctor_test_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+name)
+	must(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	dw := newDoctorWorld(t)
+	storeURL := "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
+	code, out, errs := doctorRun(t, with(dw.env, "SWITCHBOARD_STORE_URL="+storeURL))
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	line(t, out, markPass, "(postgres): opens, writable, 0 job(s) queued, 0 dead letter(s)")
 }
 
 // TestDoctorSkipsWhatNeedsAFailedLogin: a failed login says which org
