@@ -550,7 +550,33 @@ func (c *Config) Redacted() map[string]string {
 		}
 		out[k.Name] = val
 	}
+	// A PostgreSQL URL may carry a password; the rest of it is useful.
+	out["store.url"] = RedactURL(c.Store.URL)
 	return out
+}
+
+// RedactURL hides the password of a URL such as
+// postgres://user:secret@host/db; anything else comes back unchanged.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); !has {
+		return raw
+	}
+	u.User = url.UserPassword(u.User.Username(), "redacted")
+	return u.String()
+}
+
+// storePassword is the password in store.url, if any.
+func (c *Config) storePassword() string {
+	u, err := url.Parse(c.Store.URL)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	p, _ := u.User.Password()
+	return p
 }
 
 // String renders the redacted configuration, one key per line, sorted, so a
@@ -582,6 +608,9 @@ func (c *Config) Secrets() []string {
 		if tok != "" {
 			out = append(out, tok)
 		}
+	}
+	if p := c.storePassword(); p != "" {
+		out = append(out, p)
 	}
 	return out
 }

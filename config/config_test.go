@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -384,5 +385,27 @@ func TestEngineSettings(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("validation error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+// TestStoreURLPasswordRedacted: a password in store.url never reaches a
+// dump or a log line; the rest of the URL stays readable.
+func TestStoreURLPasswordRedacted(t *testing.T) {
+	chdir(t)
+	cfg, err := Load(LoadOptions{Environ: []string{"SWITCHBOARD_STORE_URL=postgres://sb:hunter2@db.internal:5432/switchboard?sslmode=require"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Redacted()["store.url"]; got != "postgres://sb:redacted@db.internal:5432/switchboard?sslmode=require" {
+		t.Errorf("redacted store.url = %q", got)
+	}
+	if strings.Contains(cfg.String(), "hunter2") {
+		t.Errorf("String() leaks the store password:\n%s", cfg)
+	}
+	if !slices.Contains(cfg.Secrets(), "hunter2") {
+		t.Error("Secrets() does not list the store password, so logs would not scrub it")
+	}
+	if got := RedactURL("sqlite://switchboard.db"); got != "sqlite://switchboard.db" {
+		t.Errorf("RedactURL(sqlite) = %q", got)
 	}
 }
