@@ -58,7 +58,7 @@ func TestDemoStory(t *testing.T) {
 		`Contact +` + id + `  Ada Lovelace, MobilePhone = "\(415\) 555-0100"`,
 		`Step 1 of 5: an agent texts a customer`,
 		`Task 00T[0-9A-Za-z]{15}  Message_Type__c = Outbound, Message_Status__c = Pending`,
-		`Message_Status__c: Pending -> Queued -> .*Delivered`,
+		`Message_Status__c: Pending -> .*Delivered`,
 		`Message_Sid__c = ` + sid,
 		`from \+14155550000 to \+14155550100 .* status delivered`,
 		`It opened Conversation__c a0X[0-9A-Za-z]{15} C-\d+: Message_Recipient__c = \+14155550100, Record_Id__c = 003`,
