@@ -240,8 +240,8 @@ func compareObject(want ObjectSpec, d *ObjectDescribe) []Problem {
 	return out
 }
 
-// pushTopic is a PushTopic record (ref §4.1, §4.5).
-type pushTopic struct {
+// PushTopic is a PushTopic record (ref §4.1, §4.5).
+type PushTopic struct {
 	ID                         string  `json:"Id,omitempty"`
 	Name                       string  `json:"Name"`
 	Query                      string  `json:"Query"`
@@ -276,10 +276,9 @@ func setupPushTopics(ctx context.Context, c *Client, rep *Report) error {
 	for i, s := range specs {
 		names[i] = s.name
 	}
-	in, _ := soql.InList(names)
-	var existing []pushTopic
-	if err := c.Query(ctx, "SELECT Id, Name, Query, ApiVersion, IsActive, NotifyForFields, NotifyForOperationCreate, NotifyForOperationUpdate, NotifyForOperationDelete, NotifyForOperationUndelete FROM PushTopic WHERE Name IN "+in, &existing); err != nil {
-		return fmt.Errorf("sfdc: read PushTopics: %w", err)
+	existing, err := ListPushTopics(ctx, c, names...)
+	if err != nil {
+		return err
 	}
 	for _, s := range specs {
 		item := "PushTopic " + s.name
@@ -287,11 +286,11 @@ func setupPushTopics(ctx context.Context, c *Client, rep *Report) error {
 			rep.Skipped = append(rep.Skipped, item+" (needs "+blocked+")")
 			continue
 		}
-		want := pushTopic{
+		want := PushTopic{
 			Name: s.name, Query: s.query, APIVersion: version, IsActive: true,
 			NotifyForFields: "Referenced", NotifyForOperationCreate: true, NotifyForOperationUpdate: true,
 		}
-		i := slices.IndexFunc(existing, func(p pushTopic) bool { return p.Name == s.name })
+		i := slices.IndexFunc(existing, func(p PushTopic) bool { return p.Name == s.name })
 		switch {
 		case i < 0:
 			if _, err := c.Create(ctx, "PushTopic", want); err != nil {
@@ -310,7 +309,20 @@ func setupPushTopics(ctx context.Context, c *Client, rep *Report) error {
 	return nil
 }
 
-func sameTopic(have, want pushTopic) bool {
+// ListPushTopics reads the PushTopics with the given names (ref §4.5).
+func ListPushTopics(ctx context.Context, c *Client, names ...string) ([]PushTopic, error) {
+	in, err := soql.InList(names)
+	if err != nil {
+		return nil, err
+	}
+	var topics []PushTopic
+	if err := c.Query(ctx, "SELECT Id, Name, Query, ApiVersion, IsActive, NotifyForFields, NotifyForOperationCreate, NotifyForOperationUpdate, NotifyForOperationDelete, NotifyForOperationUndelete FROM PushTopic WHERE Name IN "+in, &topics); err != nil {
+		return nil, fmt.Errorf("sfdc: read PushTopics: %w", err)
+	}
+	return topics, nil
+}
+
+func sameTopic(have, want PushTopic) bool {
 	have.ID = ""
 	return have == want
 }

@@ -25,7 +25,7 @@ func TestSetupCreatesSpecTopicsAndChannelsThenChangesNothing(t *testing.T) {
 		t.Fatalf("first run:\n%s", rep)
 	}
 
-	var topics []pushTopic
+	var topics []PushTopic
 	if err := c.Query(ctx, "SELECT Id, Name, Query, ApiVersion, IsActive, NotifyForFields, NotifyForOperationCreate, NotifyForOperationUpdate, NotifyForOperationDelete, NotifyForOperationUndelete FROM PushTopic", &topics); err != nil {
 		t.Fatal(err)
 	}

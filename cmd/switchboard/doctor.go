@@ -20,7 +20,6 @@ import (
 
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/sfdc"
-	"github.com/switchboard/switchboard/sfdc/soql"
 	"github.com/switchboard/switchboard/sync/store"
 	"github.com/switchboard/switchboard/twilio"
 )
@@ -81,7 +80,7 @@ type doctor struct {
 	client  *sfdc.Client
 	orgOK   bool // logged in, and the API version is served
 	missing []sfdc.Problem
-	topics  []pushTopicRow
+	topics  []sfdc.PushTopic
 	topicOK bool // both PushTopics exist and are active
 
 	tw      *twilio.Accounts
@@ -192,7 +191,7 @@ func (d *doctor) checkConfig() {
 		}
 		// Redacted hides the keys marked secret, but a password inside
 		// store.url (postgres://user:pass@…) is not one of them.
-		val := redactURL(red[k])
+		val := config.RedactURL(red[k])
 		if val == "" {
 			val = `""`
 		}
@@ -401,20 +400,6 @@ func versionLess(a, b string) bool {
 	return x < y
 }
 
-// pushTopicRow is a PushTopic as queried (ref §4.5).
-type pushTopicRow struct {
-	ID                         string  `json:"Id"`
-	Name                       string  `json:"Name"`
-	Query                      string  `json:"Query"`
-	APIVersion                 float64 `json:"ApiVersion"`
-	IsActive                   bool    `json:"IsActive"`
-	NotifyForFields            string  `json:"NotifyForFields"`
-	NotifyForOperationCreate   bool    `json:"NotifyForOperationCreate"`
-	NotifyForOperationUpdate   bool    `json:"NotifyForOperationUpdate"`
-	NotifyForOperationDelete   bool    `json:"NotifyForOperationDelete"`
-	NotifyForOperationUndelete bool    `json:"NotifyForOperationUndelete"`
-}
-
 var errLimitExhausted = errors.New("daily API calls exhausted")
 
 // checkLimits reads the PushTopics (a counted call, so its answer carries
@@ -422,10 +407,10 @@ var errLimitExhausted = errors.New("daily API calls exhausted")
 // the org's remaining daily calls. It returns the PushTopic query's error
 // for checkTopics, or errLimitExhausted.
 func (d *doctor) checkLimits(ctx context.Context) error {
-	in, _ := soql.InList([]string{sfdc.TopicTasks, sfdc.TopicConversations})
 	qctx, cancel := d.ctx(ctx)
-	err := d.client.Query(qctx, "SELECT Id, Name, Query, ApiVersion, IsActive, NotifyForFields, NotifyForOperationCreate, NotifyForOperationUpdate, NotifyForOperationDelete, NotifyForOperationUndelete FROM PushTopic WHERE Name IN "+in, &d.topics)
+	topics, err := sfdc.ListPushTopics(qctx, d.client, sfdc.TopicTasks, sfdc.TopicConversations)
 	cancel()
+	d.topics = topics
 	l := d.client.Limits()
 	var ae *sfdc.APIError
 	if errors.As(err, &ae) && ae.Code == sfdc.CodeRequestLimitExceeded && !strings.Contains(ae.Message, "ConcurrentPerOrgLongTxn") {
@@ -502,7 +487,7 @@ func (d *doctor) checkTopics(queryErr error) {
 				break
 			}
 		}
-		i := slices.IndexFunc(d.topics, func(t pushTopicRow) bool { return t.Name == s.name })
+		i := slices.IndexFunc(d.topics, func(t sfdc.PushTopic) bool { return t.Name == s.name })
 		if i < 0 {
 			d.topicOK = false
 			d.fail(what, "does not exist, so switchboard hears nothing on /topic/"+s.name, fix)
@@ -956,7 +941,7 @@ func shortErr(err error) string {
 // ---- store ------------------------------------------------------------
 
 func (d *doctor) checkStore(ctx context.Context) {
-	what := "store " + redactURL(d.cfg.Store.URL)
+	what := "store " + config.RedactURL(d.cfg.Store.URL)
 	if d.problems["store"] {
 		d.skip("store", "see the configuration problems above")
 		return
@@ -1004,16 +989,4 @@ func (d *doctor) checkStore(ctx context.Context) {
 	}
 	d.warn(summary, fmt.Sprintf("work that used up its attempts and will not run again by itself (%s)%s", strings.Join(kinds, ", "), last),
 		"list them with `switchboard dead-letters`, fix the cause, then queue them again with `switchboard dead-letters replay --all`")
-}
-
-// redactURL drops a password from a store URL.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }

@@ -232,7 +232,7 @@ func TestDoctorMisconfigurations(t *testing.T) {
 			what: "Twilio credentials of " + simAccountSID, says: []string{"no answer from Twilio", "connection refused", "SWITCHBOARD_TWILIO_API_BASE_URL"}},
 		{name: "PostgreSQL store unreachable", env: func(e []string) []string {
 			return with(e, "SWITCHBOARD_STORE_URL=postgres://postgres:hunter2@127.0.0.1:1/switchboard")
-		}, what: "store postgres://postgres:xxxxx@127.0.0.1:1/switchboard", says: []string{"cannot be opened", "SWITCHBOARD_STORE_URL"}},
+		}, what: "store postgres://postgres:redacted@127.0.0.1:1/switchboard", says: []string{"cannot be opened", "SWITCHBOARD_STORE_URL"}},
 
 		{name: "daily API calls used up", world: func(t *testing.T, dw *doctorWorld) { dw.w.Org.SetAPIUsage(100000, 100000) },
 			what: "daily API calls", says: []string{"used all of its daily API calls (100000 of 100000", "rolling 24-hour window"}},
