@@ -33,6 +33,9 @@ type groupCommit[In, Out any] struct {
 	// a batch always takes at least one item.
 	maxSize int
 	size    func(In) int
+	// base bounds every flush; the store cancels it when Close gives up
+	// waiting.
+	base context.Context
 
 	// For tests: transactions run (fallback ones included) and the largest
 	// batch taken.
@@ -88,13 +91,15 @@ func (g *groupCommit[In, Out]) do(ctx context.Context, in In) (Out, error) {
 	}
 }
 
-// close refuses new calls and waits until every queued one is answered.
+// close refuses new calls; wait then returns once every queued one is
+// answered.
 func (g *groupCommit[In, Out]) close() {
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()
-	g.wg.Wait()
 }
+
+func (g *groupCommit[In, Out]) wait() { g.wg.Wait() }
 
 // take removes the next batch from pending; ok is false (and the flusher
 // role is given up) when nothing is waiting.
@@ -159,7 +164,7 @@ func (g *groupCommit[In, Out]) flusher() {
 		res, durable := g.flush(live)
 		if durable && g.sync != nil {
 			g.handOver()
-			ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+			ctx, cancel := context.WithTimeout(g.base, flushTimeout)
 			err := g.sync(ctx)
 			cancel()
 			if err != nil {
@@ -188,7 +193,7 @@ func (g *groupCommit[In, Out]) flush(batch []groupCall[In, Out]) ([]groupResult[
 	for i, c := range batch {
 		items[i] = c.in
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	ctx, cancel := context.WithTimeout(g.base, flushTimeout)
 	defer cancel()
 	g.flushes.Add(1)
 	res, durable, err := g.run(ctx, items)

@@ -152,6 +152,8 @@ type Store struct {
 	transitions *groupCommit[transitionCall, struct{}]
 	parks       *groupCommit[parkCall, struct{}]
 	takes       *groupCommit[[]string, map[string][][]byte]
+	// cancelGroups cancels the flushes still running when Close gives up.
+	cancelGroups context.CancelFunc
 }
 
 // groupMax bounds one group commit: enough to take a whole burst of
@@ -160,21 +162,43 @@ const groupMax = 1000
 
 func (s *Store) initGroups() {
 	durable := s.eng.durable
-	s.enqueues = &groupCommit[[]river.InsertManyParams, EnqueueReport]{run: s.enqueueBatch, sync: durable,
+	base, cancel := context.WithCancel(context.Background())
+	s.cancelGroups = cancel
+	s.enqueues = &groupCommit[[]river.InsertManyParams, EnqueueReport]{run: s.enqueueBatch, sync: durable, base: base,
 		maxSize: groupMax, size: func(ps []river.InsertManyParams) int { return len(ps) }}
-	s.begins = &groupCommit[sbsync.SendIntent, beginResult]{run: s.beginBatch, sync: durable, maxSize: groupMax}
-	s.transitions = &groupCommit[transitionCall, struct{}]{run: s.transitionBatch, maxSize: groupMax}
-	s.parks = &groupCommit[parkCall, struct{}]{run: s.parkBatch, maxSize: groupMax}
-	s.takes = &groupCommit[[]string, map[string][][]byte]{run: s.takeBatch,
+	s.begins = &groupCommit[sbsync.SendIntent, beginResult]{run: s.beginBatch, sync: durable, base: base, maxSize: groupMax}
+	s.transitions = &groupCommit[transitionCall, struct{}]{run: s.transitionBatch, base: base, maxSize: groupMax}
+	s.parks = &groupCommit[parkCall, struct{}]{run: s.parkBatch, base: base, maxSize: groupMax}
+	s.takes = &groupCommit[[]string, map[string][][]byte]{run: s.takeBatch, base: base,
 		maxSize: groupMax, size: func(sids []string) int { return len(sids) }}
 }
 
-func (s *Store) closeGroups() {
-	s.enqueues.close()
-	s.begins.close()
-	s.transitions.close()
-	s.parks.close()
-	s.takes.close()
+// closeGroups refuses new calls and answers the queued ones; once ctx is
+// done, flushes still running are cancelled (their callers get an error, as
+// when the database goes away under them).
+func (s *Store) closeGroups(ctx context.Context) {
+	type closer interface {
+		close()
+		wait()
+	}
+	all := []closer{s.enqueues, s.begins, s.transitions, s.parks, s.takes}
+	for _, g := range all {
+		g.close()
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, g := range all {
+			g.wait()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.cancelGroups()
+		<-done
+	}
+	s.cancelGroups()
 }
 
 // Open opens (creating if needed) the store named by rawURL, the value of
@@ -279,7 +303,7 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	// Handlers are done; answer the calls still queued before the
 	// database goes away.
-	s.closeGroups()
+	s.closeGroups(ctx)
 	if err := s.eng.close(); err != nil && stopErr == nil {
 		stopErr = fmt.Errorf("closing the database: %w", err)
 	}
