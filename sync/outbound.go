@@ -74,6 +74,10 @@ type OutboundConfig struct {
 	// BatchWindow is how long a Salesforce read or write waits to fill a
 	// batch of up to 200 records.
 	BatchWindow time.Duration
+	// WriteWindow is the same for Task write-backs (SID, status, errors).
+	// They are not on the way to Twilio, so they can wait longer and share
+	// calls under a burst (200 ms by default).
+	WriteWindow time.Duration
 	// MaxConcurrentSends caps Twilio create calls in flight.
 	MaxConcurrentSends int
 	// SenderRate is messages per second per sender (Channel__c Name);
@@ -103,6 +107,9 @@ func (c *OutboundConfig) defaults() {
 	}
 	if c.BatchWindow <= 0 {
 		c.BatchWindow = 25 * time.Millisecond
+	}
+	if c.WriteWindow <= 0 {
+		c.WriteWindow = 200 * time.Millisecond
 	}
 	if c.MaxConcurrentSends <= 0 {
 		c.MaxConcurrentSends = 64
@@ -153,7 +160,7 @@ func NewOutbound(cfg OutboundConfig, org Org, tw Messenger, ledger Ledger, log *
 	}
 	o.dir = newDirectory(org, cfg.DefaultRegion, cfg)
 	o.load = &Batcher[string, *Task]{Window: cfg.BatchWindow, Flush: o.loadTasks}
-	o.write = &Batcher[Record, error]{Window: cfg.BatchWindow, Flush: o.writeTasks}
+	o.write = &Batcher[Record, error]{Window: cfg.WriteWindow, Flush: o.writeTasks}
 	o.optin = &Batcher[string, bool]{Window: cfg.BatchWindow, Flush: o.loadOptOuts}
 	return o
 }
@@ -170,9 +177,11 @@ var taskFields = []string{
 	"Conversation__r.Channel__r.Channel_Type__r.Max_Message_Length__c",
 }
 
-// inBudget keeps a 200-Id IN list in one query: about 6 kB of URL, well
-// under the 16 kB URI limit (salesforce.md §2.9).
-const inBudget = 8000
+// inBudget keeps a 200-item IN list in one query: 200 Opt_In__c keys
+// ("+14155550100|a0Z…", about 45 bytes each once URL-encoded) are 9 kB,
+// still well under the 16 kB URI limit with the rest of the query
+// (salesforce.md §2.1, §2.9).
+const inBudget = 12000
 
 func (o *Outbound) loadTasks(ctx context.Context, ids []string) ([]*Task, error) {
 	byID := map[string]*Task{}
