@@ -109,8 +109,10 @@ func TestConversationMovesManyTasksInCollections(t *testing.T) {
 	if err := sbsync.NewConversations(e.eng, nil, 0).Handle(context.Background(), convID); err != nil {
 		t.Fatal(err)
 	}
-	if c := e.org.Calls(); c["PATCH composite/sobjects"] != 3 || c["GET query"] != 2 {
-		t.Fatalf("moving 450 tasks: %v, want 2 reads and 3 collection updates", c)
+	// Two reads and three 200-record updates at most; the engine's adapter
+	// may pack some of them into one /composite call.
+	if n := e.org.TotalCalls(); n > 5 {
+		t.Fatalf("moving 450 tasks took %d calls (%v), want at most 2 reads and 3 collection updates", n, e.org.Calls())
 	}
 	if rows := e.query(t, "SELECT Id FROM Task WHERE WhoId = '"+contact+"'"); len(rows) != 450 {
 		t.Fatalf("%d tasks moved, want 450", len(rows))

@@ -265,9 +265,10 @@ func TestPollerAppliesInBatches(t *testing.T) {
 	}
 	c := e.org.Calls()
 	t.Logf("polled %d tasks in %s: %v", n, time.Since(start), c)
-	// One query for the due Tasks, then per page of 200: one read, one write.
-	if c["GET query"] != 4 || c["PATCH composite/sobjects"] != 3 {
-		t.Fatalf("calls %v, want 4 queries and 3 collection updates", c)
+	// One query for the due Tasks, then per page of 200: one read, one
+	// write (some may share a /composite call).
+	if n := e.org.TotalCalls(); n > 7 {
+		t.Fatalf("%d calls (%v), want at most 4 queries and 3 collection updates", n, c)
 	}
 	for _, id := range ids {
 		if r := e.task(t, id); r["Message_Status__c"] != "Delivered" {
