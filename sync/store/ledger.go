@@ -209,57 +209,167 @@ func ledgerQuery(ctx context.Context, q querier, sql string, args ...any) ([]sbs
 	return out, nil
 }
 
-// transition applies an update guarded by the states it may start from. When
-// nothing matched, it explains why: no entry (ErrNotFound), an entry already
-// at or past the target (nil: the call is a repeat), or a contradiction
-// (ErrConflict).
+// transition applies one of the four ledger transitions, guarded by the
+// states it may start from. When nothing matched, it explains why: no entry
+// (ErrNotFound), an entry already at or past the target (nil: the call is a
+// repeat), or a contradiction (ErrConflict).
 //
 // Concurrent transitions (CompleteSend, FailSend, AbandonSend, MarkRecorded
 // of any keys) share one transaction (group.go).
-func (s *Store) transition(ctx context.Context, op, key string, done func(sbsync.LedgerEntry) bool, q string, args ...any) error {
+func (s *Store) transition(ctx context.Context, t transitionCall) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	_, err := s.transitions.do(ctx, transitionCall{op: op, key: key, done: done, q: q, args: args})
+	_, err := s.transitions.do(ctx, t)
 	return err
 }
 
+type transitionKind int
+
+const (
+	tComplete transitionKind = iota
+	tFail
+	tAbandon
+	tRecord
+)
+
+var transitionOps = [...]string{tComplete: "completing", tFail: "failing", tAbandon: "abandoning", tRecord: "recording"}
+
 type transitionCall struct {
-	op, key string
-	done    func(sbsync.LedgerEntry) bool
-	q       string
-	args    []any
+	kind transitionKind
+	key  string
+	// sid and status (tComplete) or reason (tFail, in sid).
+	sid, status string
+	// done says whether an entry the update did not match is already where
+	// the call wanted it (a repeat).
+	done func(sbsync.LedgerEntry) bool
 }
 
-// transitionBatch applies the updates in key order (so two processes'
-// batches cannot deadlock on PostgreSQL), those of one key in arrival order.
-// A refused transition (ErrNotFound, ErrConflict) is that caller's answer,
-// not a failed transaction.
-func (s *Store) transitionBatch(ctx context.Context, items []transitionCall) ([]groupResult[struct{}], bool, error) {
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
+// bulkTransition is one statement applying rows (distinct keys, one kind);
+// it returns the keys it changed.
+func bulkTransition(k transitionKind, rows []transitionCall, now int64) (string, []any) {
+	var args []any
+	switch k {
+	case tComplete, tFail:
+		set, where, width := `sid = v.column2, status = v.column3`, `(sb_send_ledger.state = ? OR (sb_send_ledger.state = ? AND sb_send_ledger.sid = v.column2))`, 3
+		args = append(args, string(sbsync.LedgerSent), now)
+		if k == tFail {
+			set, where, width = `reason = v.column2`, `sb_send_ledger.state IN (?, ?)`, 2
+			args[0] = string(sbsync.LedgerFailed)
+		}
+		for _, r := range rows {
+			args = append(args, r.key, r.sid)
+			if width == 3 {
+				args = append(args, r.status)
+			}
+		}
+		if k == tComplete {
+			args = append(args, string(sbsync.LedgerIntent), string(sbsync.LedgerSent))
+		} else {
+			args = append(args, string(sbsync.LedgerIntent), string(sbsync.LedgerFailed))
+		}
+		row := "(" + placeholders(width) + ")"
+		return `UPDATE sb_send_ledger SET state = ?, ` + set + `, updated_at = ? FROM (VALUES ` + repeatRows(row, len(rows)) +
+			`) AS v WHERE sb_send_ledger.send_key = v.column1 AND ` + where + ` RETURNING sb_send_ledger.send_key`, args
+	case tAbandon:
+		for _, r := range rows {
+			args = append(args, r.key)
+		}
+		args = append(args, string(sbsync.LedgerIntent))
+		return `DELETE FROM sb_send_ledger WHERE send_key IN (` + placeholders(len(rows)) + `) AND state = ? RETURNING send_key`, args
+	default: // tRecord
+		args = append(args, string(sbsync.LedgerRecorded), now)
+		for _, r := range rows {
+			args = append(args, r.key)
+		}
+		args = append(args, string(sbsync.LedgerSent), string(sbsync.LedgerFailed), string(sbsync.LedgerRecorded))
+		return `UPDATE sb_send_ledger SET state = ?, updated_at = ? WHERE send_key IN (` + placeholders(len(rows)) +
+			`) AND state IN (?, ?, ?) RETURNING send_key`, args
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(items[a].key, items[b].key) })
+}
+
+// transitionBatch applies the calls in rounds in which each key appears
+// once: calls of one key run in arrival order, calls of distinct keys
+// commute, so each round is one statement per kind (RETURNING the keys it
+// changed) and one read of the entries it did not. A refused transition
+// (ErrNotFound, ErrConflict) is that caller's answer, not a failed
+// transaction.
+func (s *Store) transitionBatch(ctx context.Context, items []transitionCall) ([]groupResult[struct{}], bool, error) {
+	var rounds [][]int
+	seen := map[string]int{} // key → calls of it so far
+	for i, t := range items {
+		r := seen[t.key]
+		seen[t.key]++
+		if r == len(rounds) {
+			rounds = append(rounds, nil)
+		}
+		rounds[r] = append(rounds[r], i)
+	}
 	res := make([]groupResult[struct{}], len(items))
 	err := s.eng.tx(ctx, func(q querier, _ inserter) error {
-		for _, i := range order {
-			t := items[i]
-			n, err := q.exec(ctx, t.q, t.args...)
-			if err != nil {
-				return fmt.Errorf("ledger: %s %s: %w", t.op, t.key, err)
+		now := time.Now().UnixNano()
+		for _, round := range rounds {
+			changed := map[string]bool{}
+			for k := tComplete; k <= tRecord; k++ {
+				var rows []transitionCall
+				for _, i := range round {
+					if items[i].kind == k {
+						rows = append(rows, items[i])
+					}
+				}
+				slices.SortFunc(rows, func(a, b transitionCall) int { return strings.Compare(a.key, b.key) })
+				for start := 0; start < len(rows); start += ledgerChunk {
+					part := rows[start:min(start+ledgerChunk, len(rows))]
+					sql, args := bulkTransition(k, part, now)
+					r, err := q.query(ctx, sql, args...)
+					if err != nil {
+						return fmt.Errorf("ledger: %s %d entries: %w", transitionOps[k], len(part), err)
+					}
+					for r.Next() {
+						var key string
+						if err := r.Scan(&key); err != nil {
+							r.Close()
+							return err
+						}
+						changed[key] = true
+					}
+					err = r.Err()
+					r.Close()
+					if err != nil {
+						return fmt.Errorf("ledger: %s %d entries: %w", transitionOps[k], len(part), err)
+					}
+				}
 			}
-			if n > 0 {
-				continue
+			var missed []any
+			for _, i := range round {
+				if !changed[items[i].key] {
+					missed = append(missed, items[i].key)
+				}
 			}
-			e, ok, err := ledgerEntryQ(ctx, q, t.key)
-			switch {
-			case err != nil:
-				return err
-			case !ok:
-				res[i].err = fmt.Errorf("%w: ledger: %s %s: no such entry", ErrNotFound, t.op, t.key)
-			case !t.done(e):
-				res[i].err = fmt.Errorf("%w: ledger: %s %s: the entry is %s", ErrConflict, t.op, t.key, e.State)
+			entries := map[string]sbsync.LedgerEntry{}
+			for start := 0; start < len(missed); start += ledgerChunk {
+				part := missed[start:min(start+ledgerChunk, len(missed))]
+				es, err := ledgerQuery(ctx, q, `SELECT `+ledgerCols+` FROM sb_send_ledger WHERE send_key IN (`+placeholders(len(part))+`)`, part...)
+				if err != nil {
+					return err
+				}
+				for _, e := range es {
+					entries[e.Key] = e
+				}
+			}
+			for _, i := range round {
+				t := items[i]
+				if changed[t.key] {
+					continue
+				}
+				op := transitionOps[t.kind]
+				e, ok := entries[t.key]
+				switch {
+				case !ok:
+					res[i].err = fmt.Errorf("%w: ledger: %s %s: no such entry", ErrNotFound, op, t.key)
+				case !t.done(e):
+					res[i].err = fmt.Errorf("%w: ledger: %s %s: the entry is %s", ErrConflict, op, t.key, e.State)
+				}
 			}
 		}
 		return nil
@@ -275,28 +385,20 @@ func (s *Store) CompleteSend(ctx context.Context, key, sid, status string) error
 	if sid == "" {
 		return fmt.Errorf("%w: ledger: completing %s without a SID", ErrInvalid, key)
 	}
-	return s.transition(ctx, "completing", key,
-		func(e sbsync.LedgerEntry) bool { return e.State == sbsync.LedgerRecorded && e.SID == sid },
-		`UPDATE sb_send_ledger SET state = ?, sid = ?, status = ?, updated_at = ?
-			WHERE send_key = ? AND (state = ? OR (state = ? AND sid = ?))`,
-		string(sbsync.LedgerSent), sid, status, time.Now().UnixNano(), key,
-		string(sbsync.LedgerIntent), string(sbsync.LedgerSent), sid)
+	return s.transition(ctx, transitionCall{kind: tComplete, key: key, sid: sid, status: status,
+		done: func(e sbsync.LedgerEntry) bool { return e.State == sbsync.LedgerRecorded && e.SID == sid }})
 }
 
 // FailSend records that Twilio refused the message for good.
 func (s *Store) FailSend(ctx context.Context, key, reason string) error {
-	return s.transition(ctx, "failing", key,
-		func(e sbsync.LedgerEntry) bool { return e.State == sbsync.LedgerRecorded && e.SID == "" },
-		`UPDATE sb_send_ledger SET state = ?, reason = ?, updated_at = ? WHERE send_key = ? AND state IN (?, ?)`,
-		string(sbsync.LedgerFailed), reason, time.Now().UnixNano(), key,
-		string(sbsync.LedgerIntent), string(sbsync.LedgerFailed))
+	return s.transition(ctx, transitionCall{kind: tFail, key: key, sid: reason,
+		done: func(e sbsync.LedgerEntry) bool { return e.State == sbsync.LedgerRecorded && e.SID == "" }})
 }
 
 // AbandonSend deletes an intent whose create provably did not reach Twilio.
 // Abandoning a missing entry is a no-op; abandoning a sent one is refused.
 func (s *Store) AbandonSend(ctx context.Context, key string) error {
-	err := s.transition(ctx, "abandoning", key, func(sbsync.LedgerEntry) bool { return false },
-		`DELETE FROM sb_send_ledger WHERE send_key = ? AND state = ?`, key, string(sbsync.LedgerIntent))
+	err := s.transition(ctx, transitionCall{kind: tAbandon, key: key, done: func(sbsync.LedgerEntry) bool { return false }})
 	if err != nil && isNotFound(err) {
 		return nil
 	}
@@ -305,10 +407,7 @@ func (s *Store) AbandonSend(ctx context.Context, key string) error {
 
 // MarkRecorded notes that the outcome is written to Salesforce.
 func (s *Store) MarkRecorded(ctx context.Context, key string) error {
-	return s.transition(ctx, "recording", key, func(sbsync.LedgerEntry) bool { return false },
-		`UPDATE sb_send_ledger SET state = ?, updated_at = ? WHERE send_key = ? AND state IN (?, ?, ?)`,
-		string(sbsync.LedgerRecorded), time.Now().UnixNano(), key,
-		string(sbsync.LedgerSent), string(sbsync.LedgerFailed), string(sbsync.LedgerRecorded))
+	return s.transition(ctx, transitionCall{kind: tRecord, key: key, done: func(sbsync.LedgerEntry) bool { return false }})
 }
 
 // UnresolvedSends lists entries untouched for at least olderThan that are
