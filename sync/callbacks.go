@@ -43,6 +43,12 @@ type CallbacksConfig struct {
 	// SID was written without ApplyParked being called (a crash, another
 	// replica). ApplyParked normally applies it long before.
 	ParkRecheck time.Duration
+	// Unrecorded, if set, says that this process is about to write sid to
+	// its Task (Outbound.Unrecorded): such a callback waits UnrecordedWait
+	// (200 ms by default) without a Salesforce call, rather than reading,
+	// finding no Task and being parked.
+	Unrecorded     func(sid string) bool
+	UnrecordedWait time.Duration
 	// Describe turns a Twilio error code into Error_Description__c text,
 	// e.g. "30007 — message filtered by the carrier". nil: "Twilio error N".
 	Describe func(code int) string
@@ -54,6 +60,9 @@ func (c *CallbacksConfig) defaults() {
 	}
 	if c.ParkTTL <= 0 {
 		c.ParkTTL = time.Hour
+	}
+	if c.UnrecordedWait <= 0 {
+		c.UnrecordedWait = 200 * time.Millisecond
 	}
 	if c.ParkRecheck <= 0 {
 		c.ParkRecheck = 30 * time.Second
@@ -107,7 +116,10 @@ type statusOutcome struct {
 	err   error
 }
 
-var errNoTask = errors.New("no Task carries this message SID yet")
+var (
+	errNoTask        = errors.New("no Task carries this message SID yet")
+	errBeingRecorded = errors.New("the SID is being written to its Task")
+)
 
 // Handle applies one status callback. nil: applied, or nothing to apply (a
 // duplicate, a status that does not advance). A *RetryError: the Task does
@@ -130,6 +142,9 @@ func (c *Callbacks) Handle(ctx context.Context, u StatusUpdate) error {
 	dedupe := u.SID + "|" + u.Status
 	if c.done.Has(dedupe) {
 		return nil
+	}
+	if c.cfg.Unrecorded != nil && c.cfg.Unrecorded(u.SID) {
+		return &RetryError{After: c.cfg.UnrecordedWait, Err: errBeingRecorded}
 	}
 	out, err := c.batch.Do(ctx, statusItem{u: u, st: st})
 	if err != nil {

@@ -141,9 +141,11 @@ type Outbound struct {
 	mu       gosync.Mutex
 	limiters map[string]*rate.Limiter
 
-	resolving [64]gosync.Mutex    // see lockResolution
-	backlog   backlog             // estimated queue per sender at Twilio
-	channels  map[string]*Channel // by Name, with ChannelType; invalidated by events
+	resolving [64]gosync.Mutex // see lockResolution
+	backlog   backlog          // estimated queue per sender at Twilio
+
+	unrecorded gosync.Map          // SIDs sent but not yet on their Task (Unrecorded)
+	channels   map[string]*Channel // by Name, with ChannelType; invalidated by events
 }
 
 // NewOutbound builds the outbound engine.
@@ -431,7 +433,7 @@ func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
 			return nil, fmt.Sprintf("No valid phone number found on record %s in any External_Channel__c field.", t.WhoID)
 		}
 		recipient = ph.E164
-		newConv = &convKey{ChannelID: ch.ID, Recipient: ph.E164, RecordID: t.WhoID, ExternalChannelID: ph.ExternalChannelID}
+		newConv = &convKey{ChannelID: ch.ID, Recipient: ph.E164, RecordID: t.WhoID, ExternalChannelID: ph.ExternalChannelID, QueueName: ch.QueueName}
 	}
 	if recipient == "" {
 		return nil, "The Task's conversation has no Message_Recipient__c."
@@ -526,6 +528,7 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, t *
 	sent, err := o.tw.Send(ctx, msg.accountSID, msg.out)
 	<-o.sem
 	if err == nil {
+		o.unrecorded.Store(sent.SID, struct{}{}) // until recordSent has written it
 		log.Info("sent", zap.String("message_sid", sent.SID), zap.String("twilio_status", sent.Status))
 		if o.cfg.SenderRate[msg.channel.Name] <= 0 {
 			if drain, warn := o.backlog.add(msg.sender(), max(sent.Segments, 1), time.Now()); warn {
@@ -649,7 +652,17 @@ func (o *Outbound) sidsCarried(ctx context.Context, ms []Sent, taskID string) (m
 	return out, nil
 }
 
+// Unrecorded reports whether this process has sid from Twilio but has not
+// written it to its Task yet: a status callback for it can wait a moment
+// instead of reading Salesforce, finding nothing and being parked.
+func (o *Outbound) Unrecorded(sid string) bool {
+	_, ok := o.unrecorded.Load(sid)
+	return ok
+}
+
 func (o *Outbound) recordSent(ctx context.Context, key string, t *Task, msg *prepared, s Sent) error {
+	o.unrecorded.Store(s.SID, struct{}{})
+	defer o.unrecorded.Delete(s.SID)
 	st, err := FromTwilio(s.Status)
 	if err != nil || !Advances(StatusPending, st) {
 		st = StatusQueued

@@ -35,6 +35,7 @@ type whoPhone struct {
 
 type convKey struct {
 	ChannelID, Recipient, RecordID, ExternalChannelID string
+	QueueName                                         string // the channel's Queue_Name__c: the new thread's owner
 }
 
 func newDirectory(org Org, region string, cfg OutboundConfig) *Directory {
@@ -143,7 +144,7 @@ func (d *Directory) loadPhones(ctx context.Context, ids []string) ([]whoPhone, e
 func (d *Directory) findOrCreateConversations(ctx context.Context, keys []convKey) ([]string, error) {
 	d.convMu.Lock()
 	defer d.convMu.Unlock()
-	type pair struct{ ch, to string }
+	type pair = struct{ ch, to string }
 	found := map[pair]string{}
 	var recipients []string
 	for _, k := range keys {
@@ -165,6 +166,10 @@ func (d *Directory) findOrCreateConversations(ctx context.Context, keys []convKe
 	}
 	var create []Record
 	var createFor []pair
+	queues, err := d.queueIDs(ctx, keys, found)
+	if err != nil {
+		return nil, err
+	}
 	for _, k := range keys {
 		p := pair{k.ChannelID, k.Recipient}
 		if _, ok := found[p]; ok {
@@ -177,6 +182,9 @@ func (d *Directory) findOrCreateConversations(ctx context.Context, keys []convKe
 		}
 		if k.ExternalChannelID != "" {
 			rec["External_Channel__c"] = k.ExternalChannelID
+		}
+		if q := queues[strings.ToLower(k.QueueName)]; q != "" {
+			rec["OwnerId"] = q // SPEC §1: the queue named by the channel owns its threads
 		}
 		create = append(create, rec)
 		createFor = append(createFor, p)
@@ -196,6 +204,37 @@ func (d *Directory) findOrCreateConversations(ctx context.Context, keys []convKe
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = found[pair{k.ChannelID, k.Recipient}]
+	}
+	return out, nil
+}
+
+// queueIDs resolves the queues named by the keys whose thread does not
+// exist yet (Group of Type Queue by DeveloperName, lower-cased), in one
+// query, and only when a thread is about to be created.
+func (d *Directory) queueIDs(ctx context.Context, keys []convKey, found map[struct{ ch, to string }]string) (map[string]string, error) {
+	var names []string
+	for _, k := range keys {
+		if _, exists := found[struct{ ch, to string }{k.ChannelID, k.Recipient}]; !exists && strings.TrimSpace(k.QueueName) != "" {
+			names = append(names, strings.TrimSpace(k.QueueName))
+		}
+	}
+	out := map[string]string{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	in, err := soql.InList(dedupe(names))
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ID            string `json:"Id"`
+		DeveloperName string `json:"DeveloperName"`
+	}
+	if err := d.org.Query(ctx, "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName IN "+in, &rows); err != nil {
+		return nil, fmt.Errorf("reading queues: %w", err)
+	}
+	for _, r := range rows {
+		out[strings.ToLower(r.DeveloperName)] = r.ID
 	}
 	return out, nil
 }

@@ -240,7 +240,10 @@ func (m *Main) open(ctx context.Context) error {
 	// Status callbacks wait longest for company: a status lands a second
 	// later at no cost, and a message's sent and delivered then share one
 	// write (SPEC §3 only asks that it never moves backwards).
-	m.cb = sbsync.NewCallbacks(sbsync.CallbacksConfig{BatchWindow: m.tun.statusWindow(), Describe: twilio.ErrorDescription}, org, m.store, m.log.Named("callbacks"))
+	m.cb = sbsync.NewCallbacks(sbsync.CallbacksConfig{
+		BatchWindow: m.tun.statusWindow(), Describe: twilio.ErrorDescription,
+		Unrecorded: func(sid string) bool { return m.out != nil && m.out.Unrecorded(sid) },
+	}, org, m.store, m.log.Named("callbacks"))
 	consent := sbsync.NewConsent(org, m.log.Named("consent"), window)
 	m.out = sbsync.NewOutbound(sbsync.OutboundConfig{
 		DefaultChannel:     cfg.Twilio.DefaultChannel,

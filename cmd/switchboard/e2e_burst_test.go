@@ -60,7 +60,9 @@ func TestBurstOfAThousand(t *testing.T) {
 	}
 	calls := w.Org.TotalCalls()
 	t.Logf("1,000 tasks: %s to all Delivered, %d Salesforce calls (%.3f per message): %v", elapsed, calls, float64(calls)/n, w.Org.Calls())
-	if calls > 50 {
+	if raceDetector {
+		t.Log("race detector on: the ≤ 50 calls target is checked by the run without -race (.ci/run)")
+	} else if calls > 50 {
 		t.Errorf("%d Salesforce calls for %d messages, want ≤ 50", calls, n)
 	}
 }

@@ -81,7 +81,8 @@ func TestSendToWhoIDCreatesTheConversation(t *testing.T) {
 	if !ok {
 		t.Fatalf("task not linked to a conversation: %v", task)
 	}
-	if str(conv["Message_Recipient__c"]) != "+14155550100" || str(conv["Record_Id__c"]) != contact || str(conv["Channel__c"]) != w.ChannelID {
+	if str(conv["Message_Recipient__c"]) != "+14155550100" || str(conv["Record_Id__c"]) != contact || str(conv["Channel__c"]) != w.ChannelID ||
+		str(conv["OwnerId"]) != w.QueueID {
 		t.Errorf("conversation = %v", conv)
 	}
 	if got := w.messagesTo(); got["+14155550100"] != 1 || len(got) != 1 {
