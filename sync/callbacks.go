@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -88,6 +89,19 @@ type Callbacks struct {
 
 	seenMu    gosync.Mutex
 	firstSeen map[string]time.Time // for updates without At
+
+	applied, ignored atomic.Int64 // statuses written / not advancing (CallbackStats)
+}
+
+// CallbackStats counts what status updates did, for metrics.
+type CallbackStats struct {
+	Applied int64 // a Task's Message_Status__c moved up
+	Ignored int64 // the status did not rank above the Task's (late, duplicate)
+}
+
+// Stats returns the counters since start.
+func (c *Callbacks) Stats() CallbackStats {
+	return CallbackStats{Applied: c.applied.Load(), Ignored: c.ignored.Load()}
 }
 
 // NewCallbacks builds the status engine. park may be nil (then an early
@@ -340,7 +354,10 @@ func (c *Callbacks) flush(ctx context.Context, items []statusItem) ([]statusOutc
 				if b.u.ErrorCode != 0 {
 					rec["Error_Description__c"] = c.cfg.Describe(b.u.ErrorCode)
 				}
+				c.applied.Add(1)
+				c.ignored.Add(int64(len(idxs) - 1))
 			} else if best >= 0 && t.MessageStatus != items[best].st {
+				c.ignored.Add(int64(len(idxs)))
 				c.log.Debug("status does not advance; only the check date is written",
 					zap.String("message_sid", sid), zap.String("current", string(t.MessageStatus)), zap.String("ignored", string(items[best].st)))
 			}

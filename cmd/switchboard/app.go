@@ -32,6 +32,9 @@ const (
 	kindRecover      = "recover"
 )
 
+// jobKinds are every kind the daemon handles.
+var jobKinds = []string{kindSend, kindInbound, kindStatus, kindConversation, kindSweep, kindPoll, kindRecover}
+
 // The PushTopic channels (SPEC §2).
 var (
 	channelTasks         = "/topic/" + sfdc.TopicTasks
@@ -278,7 +281,7 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.metrics.watch(m.stream, m.store)
+	m.metrics.watch(m.stream, m.store, m.client, m.cb)
 
 	ws := &webhookServer{
 		publicURL: cfg.Server.PublicURL, accounts: cfg.Twilio.Accounts, verify: twilio.ValidateSignature,
@@ -429,8 +432,10 @@ func (m *Main) outageTolerant(h store.Handler) store.Handler {
 	if base <= 0 {
 		base = 5 * time.Second
 	}
-	return func(ctx context.Context, j store.Job) error {
-		err := h(ctx, j)
+	return func(ctx context.Context, j store.Job) (err error) {
+		start := time.Now()
+		defer func() { m.metrics.observeJob(j.Kind, time.Since(start), err) }()
+		err = h(ctx, j)
 		if err == nil || sbsync.IsPermanent(err) || !sfdc.IsRetryable(err) {
 			return err
 		}

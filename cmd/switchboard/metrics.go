@@ -27,6 +27,8 @@ type metrics struct {
 	events     *prometheus.CounterVec // channel
 	apiUsed    prometheus.Gauge
 	apiMax     prometheus.Gauge
+	jobs       *prometheus.CounterVec   // kind, result
+	jobTime    *prometheus.HistogramVec // kind
 }
 
 func newMetrics() *metrics {
@@ -66,7 +68,16 @@ func newMetrics() *metrics {
 		Name: "switchboard_salesforce_api_calls_limit",
 		Help: "The org's daily API call limit (Sforce-Limit-Info).",
 	})
-	m.reg.MustRegister(m.webhooks, m.webhookAck, m.sends, m.sendTime, m.inbound, m.events, m.apiUsed, m.apiMax)
+	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_jobs_total",
+		Help: "Queue jobs run, by kind (send, inbound, status, conversation, sweep, poll, recover) and result (done, retry: snoozed without using an attempt, failed: will retry, permanent: dead letter).",
+	}, []string{"kind", "result"})
+	m.jobTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "switchboard_job_seconds",
+		Help:    "Duration of queue jobs by kind: for send, from the job's start to the Task's write-back; for inbound, to the Task in Salesforce.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"kind"})
+	m.reg.MustRegister(m.webhooks, m.webhookAck, m.sends, m.sendTime, m.inbound, m.events, m.apiUsed, m.apiMax, m.jobs, m.jobTime)
 	return m
 }
 
@@ -75,10 +86,42 @@ func (m *metrics) observeLimits(l sfdc.Limits) {
 	m.apiMax.Set(float64(l.Max))
 }
 
-// watch registers collectors read at scrape time: the stream's counters
-// and the queue's depth.
-func (m *metrics) watch(s *sfdc.Stream, st *store.Store) {
-	m.reg.MustRegister(&streamCollector{s: s}, &queueCollector{s: st})
+// watch registers collectors read at scrape time: the stream's counters,
+// the queue's depth, this process's Salesforce calls and what status
+// callbacks did.
+func (m *metrics) watch(s *sfdc.Stream, st *store.Store, c *sfdc.Client, cb *sbsync.Callbacks) {
+	m.reg.MustRegister(&streamCollector{s: s}, &queueCollector{s: st, kinds: jobKinds},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "switchboard_salesforce_calls_total",
+			Help: "Salesforce REST calls this process made (a /composite request is one call, as Salesforce counts it).",
+		}, func() float64 { return float64(c.Calls()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "switchboard_callbacks_applied_total",
+			Help: "Status updates (callbacks or polls) that moved a Task's Message_Status__c up.",
+		}, func() float64 { return float64(cb.Stats().Applied) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "switchboard_callbacks_ignored_total",
+			Help: "Status updates that did not rank above the Task's status (late or duplicate) and were not applied.",
+		}, func() float64 { return float64(cb.Stats().Ignored) }))
+}
+
+// observeJob records one job run.
+func (m *metrics) observeJob(kind string, took time.Duration, err error) {
+	result := "done"
+	var re *sbsync.RetryError
+	switch {
+	case err == nil:
+	case sbsync.IsPermanent(err):
+		result = "permanent"
+	case errors.As(err, &re):
+		result = "retry"
+	default:
+		result = "failed"
+	}
+	m.jobs.WithLabelValues(kind, result).Inc()
+	if err == nil {
+		m.jobTime.WithLabelValues(kind).Observe(took.Seconds())
+	}
 }
 
 var (
@@ -107,7 +150,12 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(subscribedDesc, prometheus.GaugeValue, sub)
 }
 
-type queueCollector struct{ s *store.Store }
+// queueCollector reports every job kind, with zeros for an idle one, so a
+// dashboard's series never vanish.
+type queueCollector struct {
+	s     *store.Store
+	kinds []string
+}
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
@@ -117,6 +165,11 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(queueDesc, err)
 		return
+	}
+	for _, k := range c.kinds {
+		if _, ok := depth[k]; !ok {
+			depth[k] = store.Depth{}
+		}
 	}
 	for kind, d := range depth {
 		for state, n := range map[string]int64{"available": d.Available, "scheduled": d.Scheduled,
