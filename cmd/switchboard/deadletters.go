@@ -18,11 +18,12 @@ func newDeadLettersCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dead-letters",
 		Short: "List the jobs that failed for good, and put them back in the queue",
-		Long: `A job becomes a dead letter after it failed store.max_attempts times for a
-reason no retry fixes: a webhook whose body cannot be parsed, a status
-callback whose Task never appeared, a Salesforce validation rule refusing
-every write. Nothing is deleted: list them, fix the cause, then replay them.
-Outages (Salesforce 503, Twilio 429/5xx) never make dead letters; they wait.
+		Long: `A job becomes a dead letter when it can never succeed as it stands (a
+webhook whose body cannot be parsed, a status callback whose Task never
+appeared within an hour), or after 20 failed attempts spread over about 2.5
+hours (a Salesforce validation rule refusing every write). Nothing is
+deleted: list them, fix the cause, then replay them. Outages (Salesforce
+503, Twilio 429/5xx) never make dead letters; those jobs wait.
 
   switchboard dead-letters                 list the newest 50
   switchboard dead-letters --kind inbound  only one kind (send, inbound, status, conversation)

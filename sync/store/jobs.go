@@ -199,6 +199,14 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[jobArgs]) error {
 		// the next start.
 		return river.JobSnooze(0)
 	}
+	if sbsync.IsPermanent(err) {
+		// No retry can complete it as it stands (a malformed webhook, a
+		// callback that waited in vain): a dead letter now, not after
+		// MaxAttempts of the same failure. River v0.32 has no "discard now",
+		// so it is cancelled; the store counts cancelled jobs as dead
+		// letters because it cancels for no other reason.
+		return river.JobCancel(err)
+	}
 	return err
 }
 
@@ -367,7 +375,8 @@ func (s *Store) insertParams(jobs []Job) ([]river.InsertManyParams, int, error) 
 	return out, dups, nil
 }
 
-// DeadLetter is a job that used up its attempts (River's "discarded").
+// DeadLetter is a job that used up its attempts (River's "discarded") or
+// failed with a permanent error (cancelled at once).
 type DeadLetter struct {
 	ID        int64
 	Kind      string
@@ -390,7 +399,7 @@ func (s *Store) DeadLetters(ctx context.Context, kind string, limit int) ([]Dead
 	// OrderByTime means finalized_at for discarded jobs. (v0.32's
 	// OrderByFinalizedAt rejects a filter of only finalized states: its check
 	// is inverted.)
-	p := river.NewJobListParams().States(rivertype.JobStateDiscarded).
+	p := river.NewJobListParams().States(rivertype.JobStateDiscarded, rivertype.JobStateCancelled).
 		OrderBy(river.JobListOrderByTime, river.SortOrderDesc).First(limit)
 	if kind != "" {
 		p = p.Kinds(kind)
@@ -427,7 +436,7 @@ func (s *Store) Replay(ctx context.Context, id int64) error {
 }
 
 func (s *Store) replay(ctx context.Context, q querier, id int64) error {
-	r, err := q.query(ctx, `SELECT unique_key FROM river_job WHERE id = ? AND state = 'discarded'`, id)
+	r, err := q.query(ctx, `SELECT unique_key FROM river_job WHERE id = ? AND state IN ('discarded', 'cancelled')`, id)
 	if err != nil {
 		return fmt.Errorf("replaying dead letter %d: %w", id, err)
 	}
@@ -465,7 +474,7 @@ func (s *Store) replay(ctx context.Context, q querier, id int64) error {
 	// River's JobRetry adds one attempt to a discarded job; a replay after
 	// fixing the cause deserves the full budget, so attempt goes back to 0.
 	_, err = q.exec(ctx, `UPDATE river_job SET state = 'available', attempt = 0, finalized_at = NULL,
-		scheduled_at = `+s.eng.nowSQL()+` WHERE id = ? AND state = 'discarded'`, id)
+		scheduled_at = `+s.eng.nowSQL()+` WHERE id = ? AND state IN ('discarded', 'cancelled')`, id)
 	if err != nil {
 		return fmt.Errorf("replaying dead letter %d: %w", id, err)
 	}
@@ -515,7 +524,7 @@ func (s *Store) QueueDepth(ctx context.Context) (map[string]Depth, error) {
 		return nil, err
 	}
 	r, err := s.eng.q().query(ctx, `SELECT kind, CAST(state AS TEXT), COUNT(*) FROM river_job
-		WHERE state IN ('available', 'pending', 'scheduled', 'retryable', 'running', 'discarded') GROUP BY kind, state`)
+		WHERE state IN ('available', 'pending', 'scheduled', 'retryable', 'running', 'discarded', 'cancelled') GROUP BY kind, state`)
 	if err != nil {
 		return nil, fmt.Errorf("counting jobs: %w", err)
 	}
@@ -537,7 +546,7 @@ func (s *Store) QueueDepth(ctx context.Context) (map[string]Depth, error) {
 			d.Retryable += n
 		case rivertype.JobStateRunning:
 			d.Running += n
-		case rivertype.JobStateDiscarded:
+		case rivertype.JobStateDiscarded, rivertype.JobStateCancelled:
 			d.Dead += n
 		}
 		out[kind] = d

@@ -244,7 +244,7 @@ func (s *Store) riverConfig() *river.Config {
 	return &river.Config{
 		CompletedJobRetentionPeriod: o.CompletedRetention,
 		DiscardedJobRetentionPeriod: o.DeadLetterRetention,
-		CancelledJobRetentionPeriod: o.CompletedRetention,
+		CancelledJobRetentionPeriod: o.DeadLetterRetention, // permanent failures are dead letters too
 		FetchCooldown:               o.FetchCooldown,
 		FetchPollInterval:           o.FetchPollInterval,
 		JobTimeout:                  o.JobTimeout,

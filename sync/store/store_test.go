@@ -838,3 +838,49 @@ func TestCancelledStartContextDoesNotUseAnAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPermanentErrorIsADeadLetterAtOnce: a handler that says no retry can
+// help (sbsync.PermanentError) uses one attempt, not MaxAttempts; the dead
+// letter is listed, counted and replayable like any other.
+func TestPermanentErrorIsADeadLetterAtOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		s := openStore(t, url, testOptions())
+		var runs atomic.Int32
+		var fixed atomic.Bool
+		if err := s.Handle("status", func(ctx context.Context, j Job) error {
+			runs.Add(1)
+			if fixed.Load() {
+				return nil
+			}
+			return &sbsync.PermanentError{Err: errors.New("MessageStatus is missing")}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Enqueue(bg, Job{Kind: "status", Key: "SMx@sent", MaxAttempts: 20}); err != nil {
+			t.Fatal(err)
+		}
+		start(t, s)
+		var dls []DeadLetter
+		waitFor(t, "the dead letter", func() bool {
+			var err error
+			dls, err = s.DeadLetters(bg, "status", 10)
+			return err == nil && len(dls) == 1
+		})
+		if runs.Load() != 1 || dls[0].Attempts != 1 || !strings.Contains(dls[0].LastError, "MessageStatus is missing") {
+			t.Fatalf("ran %d times; dead letter %+v", runs.Load(), dls[0])
+		}
+		depth, err := s.QueueDepth(bg)
+		if err != nil || depth["status"].Dead != 1 {
+			t.Fatalf("depth %+v %v", depth, err)
+		}
+		fixed.Store(true)
+		if err := s.Replay(bg, dls[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the replayed job", func() bool { return runs.Load() == 2 })
+		waitFor(t, "no dead letters", func() bool {
+			d, err := s.DeadLetters(bg, "status", 10)
+			return err == nil && len(d) == 0
+		})
+	})
+}
