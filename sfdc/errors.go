@@ -24,7 +24,7 @@ const (
 	// CodeNotAttempted marks collection items the client never sent because
 	// an earlier chunk of an allOrNone request failed (see CreateMany).
 	// It is switchboard's own code, not Salesforce's.
-	CodeNotAttempted = "SWITCHBOARD_NOT_ATTEMPTED"
+	CodeNotAttempted = "NOT_ATTEMPTED_BY_SWITCHBOARD"
 )
 
 // ErrSessionInvalid is wrapped by the error a request returns when the org

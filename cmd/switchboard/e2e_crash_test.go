@@ -20,7 +20,7 @@ import (
 
 // childEnv marks a test binary re-executed as the daemon (the helper
 // process pattern), so a test can SIGKILL a real process.
-const childEnv = "SWITCHBOARD_E2E_CHILD"
+const childEnv = "SB_E2E_CHILD" // not a setting: no SWITCHBOARD_ prefix
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
