@@ -87,6 +87,9 @@ type OutboundConfig struct {
 	// create is looked for at Twilio.
 	FindWindow time.Duration
 
+	// MinSendTime is the least time a job must have left before it starts
+	// a Twilio create (the Twilio client's timeout is the natural value).
+	MinSendTime time.Duration
 	// IntentGrace is how long a send intent may belong to a job still
 	// waiting on Twilio: above the longest a create call can take (the job
 	// timeout). Younger intents found by other jobs are left alone.
@@ -119,6 +122,9 @@ func (c *OutboundConfig) defaults() {
 	}
 	if c.IntentGrace <= 0 {
 		c.IntentGrace = 30 * time.Second
+	}
+	if c.MinSendTime <= 0 {
+		c.MinSendTime = 5 * time.Second
 	}
 }
 
@@ -515,15 +521,33 @@ func (o *Outbound) limiter(ch *Channel) *rate.Limiter {
 }
 
 func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, t *Task, msg *prepared) error {
+	// Until Twilio is called the create provably has not happened: giving
+	// up before then drops the intent, so the next run starts fresh
+	// instead of waiting IntentGrace and looking the message up.
+	notSent := func(why error) error {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := o.ledger.AbandonSend(actx, key); err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		return &RetryError{After: 50 * time.Millisecond, Err: why}
+	}
 	if l := o.limiter(msg.channel); l != nil {
 		if err := l.Wait(ctx); err != nil {
-			return err
+			return notSent(err)
 		}
 	}
 	select {
 	case o.sem <- struct{}{}:
 	case <-ctx.Done():
-		return ctx.Err()
+		return notSent(ctx.Err())
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < o.cfg.MinSendTime {
+		// A create cut off by the job's deadline would leave its outcome
+		// unknown; under load (a long wait for a Twilio slot) that turns
+		// into a storm of lookups. Start it only with time to finish.
+		<-o.sem
+		return notSent(fmt.Errorf("less than %s left in this run for the Twilio call", o.cfg.MinSendTime))
 	}
 	sent, err := o.tw.Send(ctx, msg.accountSID, msg.out)
 	<-o.sem

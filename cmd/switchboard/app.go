@@ -256,7 +256,8 @@ func (m *Main) open(ctx context.Context) error {
 		WriteWindow:        m.tun.WriteWindow,
 		MaxConcurrentSends: cfg.Twilio.MaxConcurrency,
 		SenderRate:         cfg.Twilio.SenderRates,
-		IntentGrace:        intentGrace(m.tun.Store),
+		IntentGrace:        2 * jobTimeout(m.tun.Store),
+		MinSendTime:        jobTimeout(m.tun.Store) / 2,
 		OnRecorded:         func(ctx context.Context, sid string) error { return m.cb.ApplyParked(ctx, []string{sid}) },
 		OnOptOut:           consent.OptOut,
 	}, org, messenger, m.store, m.log.Named("outbound"))
@@ -299,14 +300,15 @@ func (m *Main) open(ctx context.Context) error {
 	return nil
 }
 
-// intentGrace is twice the job timeout: a job's Twilio call is cancelled
-// at its timeout, and the margin covers a create Twilio still completes.
-func intentGrace(o store.Options) time.Duration {
-	t := o.JobTimeout
-	if t <= 0 {
-		t = 10 * time.Second // the store's default
+// jobTimeout is the store's job timeout. A job's Twilio call is cancelled
+// at it, so an intent older than twice it belongs to no running job (the
+// margin covers a create Twilio still completes), and a job with less than
+// half of it left does not start a create.
+func jobTimeout(o store.Options) time.Duration {
+	if o.JobTimeout <= 0 {
+		return 10 * time.Second // the store's default
 	}
-	return 2 * t
+	return o.JobTimeout
 }
 
 // Subscribed reports whether Run has built everything and the stream is

@@ -32,7 +32,7 @@ func TestBurstOfAThousand(t *testing.T) {
 		ids[i] = w.pendingTask(t, map[string]any{"Conversation__c": convs[i%customers], "Description": fmt.Sprintf("Burst message %d", i)})
 	}
 	start := time.Now()
-	waitUntil(t, 60*time.Second, "every task delivered", func() bool {
+	waitUntil(t, 180*time.Second, "every task delivered", func() bool {
 		done := 0
 		for _, r := range w.Org.Records("Task") {
 			if str(r["Message_Status__c"]) == "Delivered" {
