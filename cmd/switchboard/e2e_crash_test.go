@@ -23,8 +23,14 @@ import (
 const childEnv = "SB_E2E_CHILD" // not a setting: no SWITCHBOARD_ prefix
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
+	switch os.Getenv(childEnv) {
+	case "1":
 		os.Exit(runChild())
+	case "main":
+		// The real program, signal handling and all: `switchboard run`.
+		os.Args = []string{"switchboard", "run"}
+		main()
+		return
 	}
 	os.Exit(m.Run())
 }
@@ -84,8 +90,13 @@ type childDaemon struct {
 
 func startChild(t *testing.T, env []string) *childDaemon {
 	t.Helper()
+	return startChildAs(t, "1", env)
+}
+
+func startChildAs(t *testing.T, mode string, env []string) *childDaemon {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env, childEnv+"=1")...)
+	cmd.Env = append(os.Environ(), append(env, childEnv+"="+mode)...)
 	cmd.Stderr = &prefixWriter{t: t}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -224,4 +235,58 @@ func TestDownWhileTasksCreated(t *testing.T) {
 	if gaps := d.m.stream.Stats().Gaps; gaps == 0 {
 		t.Error("the stream reported no gap although its replay id was rejected")
 	}
+}
+
+// TestSignals runs the real main: SIGTERM drains in-flight work, says
+// /meta/disconnect to Salesforce and exits 0 within the grace period; a
+// second signal during the drain ends the process at once.
+func TestSignals(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	addr := freePort(t)
+	env := append(w.environ("http://"+addr, "sqlite://"+filepath.Join(t.TempDir(), "switchboard.db")),
+		"SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_LOG_LEVEL=warn")
+
+	child := startChildAs(t, "main", env)
+	waitReady(t, "http://"+addr, 30*time.Second)
+	w.Twilio.SetInboundURL("http://" + addr + "/twilio/inbound")
+	id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550400"), "Description": "before SIGTERM"})
+	waitUntil(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
+	start := time.Now()
+	_ = child.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-child.done:
+		if err != nil {
+			t.Fatalf("after SIGTERM: %v, want exit 0", err)
+		}
+	case <-time.After(shutdownGrace + 5*time.Second):
+		child.kill(t)
+		t.Fatal("no exit within the grace period after SIGTERM")
+	}
+	t.Logf("SIGTERM → exit 0 in %s", time.Since(start).Round(time.Millisecond))
+	if n := w.Org.StreamClients(); n != 0 {
+		t.Errorf("%d streaming clients left: no /meta/disconnect", n)
+	}
+
+	// A drain held up by Twilio: the second signal does not wait for it.
+	child = startChildAs(t, "main", env)
+	waitReady(t, "http://"+addr, 30*time.Second)
+	w.Twilio.SetLatency(time.Minute)
+	w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550401"), "Description": "stuck at Twilio"})
+	time.Sleep(2 * time.Second) // the create is out, held by Twilio's latency
+	_ = child.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-child.done:
+		t.Fatalf("exited (%v) before the drain could finish: the second signal is not tested", err)
+	case <-time.After(time.Second): // still draining: the create is held at Twilio
+	}
+	start = time.Now()
+	_ = child.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-child.done:
+		t.Logf("second signal → exit in %s", time.Since(start).Round(time.Millisecond))
+	case <-time.After(3 * time.Second):
+		child.kill(t)
+		t.Fatal("the second signal did not end the process at once")
+	}
+	w.Twilio.SetLatency(0)
 }
