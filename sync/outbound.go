@@ -29,9 +29,15 @@ type Ledger interface {
 	CompleteSend(ctx context.Context, key, sid, status string) error
 	// FailSend records that Twilio refused the message for good.
 	FailSend(ctx context.Context, key, reason string) error
-	// AbandonSend removes an intent whose create provably did not happen
-	// (429, refused connection), so the retry starts fresh.
-	AbandonSend(ctx context.Context, key string) error
+	// AbandonSend removes the intent created or claimed at owned, whose
+	// create provably did not happen (429, refused connection, no time
+	// left), so the retry starts fresh. An intent another job claimed
+	// since is left alone.
+	AbandonSend(ctx context.Context, key string, owned time.Time) error
+	// ClaimIntent takes over an intent created or last claimed before
+	// staleBefore, for exactly one caller across goroutines, processes and
+	// replicas; the entry it returns carries the claim's new ClaimedAt.
+	ClaimIntent(ctx context.Context, key string, staleBefore time.Time) (e LedgerEntry, claimed bool, err error)
 	// MarkRecorded notes that the outcome is written to Salesforce.
 	MarkRecorded(ctx context.Context, key string) error
 }
@@ -63,7 +69,10 @@ type LedgerEntry struct {
 	SID       string
 	Status    string
 	Reason    string
-	CreatedAt time.Time
+	CreatedAt time.Time // when the intent was first written
+	// ClaimedAt is when an intent was created or last claimed by a job
+	// (ClaimIntent): the owner's token. For other states, the last change.
+	ClaimedAt time.Time
 }
 
 // OutboundConfig tunes the outbound engine.
@@ -296,7 +305,7 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			return fmt.Errorf("ledger: %w", err)
 		}
 		if fresh {
-			return o.sendNow(ctx, log, key, t, msg)
+			return o.sendNow(ctx, log, key, entry.ClaimedAt, t, msg)
 		}
 		switch entry.State {
 		case LedgerRecorded:
@@ -325,16 +334,29 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 		case LedgerFailed:
 			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
 		case LedgerIntent:
-			if age := time.Since(entry.CreatedAt); age < o.cfg.IntentGrace {
+			if age := time.Since(entry.ClaimedAt); age < o.cfg.IntentGrace {
 				// Another job may still be waiting on Twilio with this intent
 				// (a duplicate event, a sweep, a rescued job): a lookup now
 				// could miss a create in flight and send twice. Once the
 				// intent is older than any send can take, a lookup is final.
 				return &RetryError{After: o.cfg.IntentGrace - age, Err: fmt.Errorf("send %s is in flight elsewhere", key)}
 			}
+			// The intent's job is gone. Take it over in the ledger first:
+			// several jobs (a duplicate event, a sweep, a rescued job, another
+			// replica) may find it stale at once, and only the one that wins
+			// the claim may look the message up and send.
+			claimed, ok, err := o.ledger.ClaimIntent(ctx, key, time.Now().Add(-o.cfg.IntentGrace))
+			if err != nil {
+				return fmt.Errorf("ledger: %w", err)
+			}
+			if !ok {
+				return &RetryError{After: o.cfg.IntentGrace, Err: fmt.Errorf("send %s was claimed by another job", key)}
+			}
 			// One resolution at a time per customer and sender, held until
 			// the SID is on the Task: two Tasks with the same words must not
-			// both take the same message for theirs.
+			// both take the same message for theirs. The lookup covers every
+			// owner's sends since the original intent (CreatedAt, which no
+			// claim changes).
 			unlock := o.lockResolution(entry.To + "|" + entry.From)
 			found, err := o.resolveAmbiguous(ctx, entry)
 			if err != nil {
@@ -354,8 +376,9 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			}
 			unlock()
 			log.Info("ambiguous send not found at Twilio; sending")
+			return o.sendNow(ctx, log, key, claimed.ClaimedAt, t, msg)
 		}
-		return o.sendNow(ctx, log, key, t, msg)
+		return fmt.Errorf("ledger: entry %s is in an unknown state %q", key, entry.State)
 	}
 	return &PermanentError{Err: fmt.Errorf("task %s was set back to Pending more than %d times within one second", t.ID, maxGenerations)}
 }
@@ -520,14 +543,16 @@ func (o *Outbound) limiter(ch *Channel) *rate.Limiter {
 	return l
 }
 
-func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, t *Task, msg *prepared) error {
+// sendNow calls Twilio for the intent key that this job owns (created or
+// claimed at owned).
+func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, owned time.Time, t *Task, msg *prepared) error {
 	// Until Twilio is called the create provably has not happened: giving
 	// up before then drops the intent, so the next run starts fresh
 	// instead of waiting IntentGrace and looking the message up.
 	notSent := func(why error) error {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := o.ledger.AbandonSend(actx, key); err != nil {
+		if err := o.ledger.AbandonSend(actx, key, owned); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
 		return &RetryError{After: 50 * time.Millisecond, Err: why}
@@ -587,7 +612,7 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, t *
 		log.Warn("send outcome unknown; will look it up at Twilio before retrying", zap.Error(se))
 		return &RetryError{After: time.Second, Err: se}
 	default:
-		if err := o.ledger.AbandonSend(ctx, key); err != nil {
+		if err := o.ledger.AbandonSend(ctx, key, owned); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
 		after := se.RetryAfter
@@ -622,6 +647,8 @@ func (o *Outbound) resolveAmbiguous(ctx context.Context, e LedgerEntry) (*Sent, 
 		}
 	}
 	if len(candidates) == 0 {
+		o.log.Info("ambiguous send: no candidate at Twilio", zap.String("task_id", e.TaskID), zap.Int("listed", len(found)),
+			zap.Time("intent_at", e.CreatedAt), zap.String("to", e.To), zap.String("from", e.From))
 		return nil, nil
 	}
 	claimed, err := o.sidsCarried(ctx, candidates, e.TaskID)
@@ -635,6 +662,7 @@ func (o *Outbound) resolveAmbiguous(ctx context.Context, e LedgerEntry) (*Sent, 
 			return &candidates[i], nil
 		}
 	}
+	o.log.Info("ambiguous send: every candidate belongs to another task", zap.String("task_id", e.TaskID), zap.Int("candidates", len(candidates)))
 	return nil, nil
 }
 

@@ -47,6 +47,15 @@ func TestBurstOfAThousand(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // late callbacks would add calls: count them
 	msgs := w.Twilio.Messages()
+	byBody := map[string][]string{}
+	for _, m := range msgs {
+		byBody[m.Body] = append(byBody[m.Body], m.SID)
+	}
+	for body, sids := range byBody {
+		if len(sids) > 1 {
+			t.Errorf("%q sent %d times: %v", body, len(sids), sids)
+		}
+	}
 	if len(msgs) != n {
 		t.Fatalf("%d Twilio messages, want %d", len(msgs), n)
 	}

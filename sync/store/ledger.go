@@ -19,6 +19,12 @@ var _ sbsync.Ledger = (*Store)(nil)
 
 const ledgerCols = `send_key, task_id, account_sid, to_number, from_number, body, state, sid, status, reason, created_at`
 
+// ledgerReadCols adds updated_at, which for an intent is when it was
+// created or last claimed (LedgerEntry.ClaimedAt): ownership is that time,
+// while created_at stays the original intent's, the start of the window a
+// lookup at Twilio must cover.
+const ledgerReadCols = ledgerCols + `, updated_at`
+
 // BeginSend records the intent to send in.Key. fresh is true for the one
 // caller that created the entry; every other caller gets the stored entry.
 //
@@ -94,7 +100,7 @@ func (s *Store) beginBatch(ctx context.Context, items []sbsync.SendIntent) ([]gr
 						return err
 					}
 					fresh[k] = true
-					entries[k] = sbsync.LedgerEntry{SendIntent: items[first[k]], State: sbsync.LedgerIntent, CreatedAt: time.Unix(0, now)}
+					entries[k] = sbsync.LedgerEntry{SendIntent: items[first[k]], State: sbsync.LedgerIntent, CreatedAt: time.Unix(0, now), ClaimedAt: time.Unix(0, now)}
 				}
 				err = r.Err()
 				r.Close()
@@ -115,7 +121,7 @@ func (s *Store) beginBatch(ctx context.Context, items []sbsync.SendIntent) ([]gr
 				for i, k := range part {
 					args[i] = k
 				}
-				es, err := ledgerQuery(ctx, q, `SELECT `+ledgerCols+` FROM sb_send_ledger WHERE send_key IN (`+placeholders(len(part))+`)`, args...)
+				es, err := ledgerQuery(ctx, q, `SELECT `+ledgerReadCols+` FROM sb_send_ledger WHERE send_key IN (`+placeholders(len(part))+`)`, args...)
 				if err != nil {
 					return err
 				}
@@ -178,7 +184,7 @@ func (s *Store) ledgerEntry(ctx context.Context, key string) (sbsync.LedgerEntry
 }
 
 func ledgerEntryQ(ctx context.Context, q querier, key string) (sbsync.LedgerEntry, bool, error) {
-	es, err := ledgerQuery(ctx, q, `SELECT `+ledgerCols+` FROM sb_send_ledger WHERE send_key = ?`, key)
+	es, err := ledgerQuery(ctx, q, `SELECT `+ledgerReadCols+` FROM sb_send_ledger WHERE send_key = ?`, key)
 	if err != nil || len(es) == 0 {
 		return sbsync.LedgerEntry{}, false, err
 	}
@@ -195,12 +201,13 @@ func ledgerQuery(ctx context.Context, q querier, sql string, args ...any) ([]sbs
 	for r.Next() {
 		var e sbsync.LedgerEntry
 		var state string
-		var created int64
-		if err := r.Scan(&e.Key, &e.TaskID, &e.AccountSID, &e.To, &e.From, &e.Body, &state, &e.SID, &e.Status, &e.Reason, &created); err != nil {
+		var created, updated int64
+		if err := r.Scan(&e.Key, &e.TaskID, &e.AccountSID, &e.To, &e.From, &e.Body, &state, &e.SID, &e.Status, &e.Reason, &created, &updated); err != nil {
 			return nil, fmt.Errorf("ledger: reading: %w", err)
 		}
 		e.State = sbsync.LedgerState(state)
 		e.CreatedAt = time.Unix(0, created)
+		e.ClaimedAt = time.Unix(0, updated)
 		out = append(out, e)
 	}
 	if err := r.Err(); err != nil {
@@ -240,6 +247,9 @@ type transitionCall struct {
 	key  string
 	// sid and status (tComplete) or reason (tFail, in sid).
 	sid, status string
+	// owned (tAbandon) is the intent's claim time (updated_at) the caller
+	// holds: only that intent is deleted, never one claimed since.
+	owned int64
 	// done says whether an entry the update did not match is already where
 	// the call wanted it (a repeat).
 	done func(sbsync.LedgerEntry) bool
@@ -272,11 +282,13 @@ func bulkTransition(k transitionKind, rows []transitionCall, now int64) (string,
 		return `UPDATE sb_send_ledger SET state = ?, ` + set + `, updated_at = ? FROM (VALUES ` + repeatRows(row, len(rows)) +
 			`) AS v WHERE sb_send_ledger.send_key = v.column1 AND ` + where + ` RETURNING sb_send_ledger.send_key`, args
 	case tAbandon:
-		for _, r := range rows {
-			args = append(args, r.key)
-		}
 		args = append(args, string(sbsync.LedgerIntent))
-		return `DELETE FROM sb_send_ledger WHERE send_key IN (` + placeholders(len(rows)) + `) AND state = ? RETURNING send_key`, args
+		for _, r := range rows {
+			args = append(args, r.key, r.owned)
+		}
+		// CAST: PostgreSQL types a VALUES parameter as text otherwise.
+		return `DELETE FROM sb_send_ledger WHERE state = ? AND (send_key, updated_at) IN (VALUES ` +
+			repeatRows("(?, CAST(? AS BIGINT))", len(rows)) + `) RETURNING send_key`, args
 	default: // tRecord
 		args = append(args, string(sbsync.LedgerRecorded), now)
 		for _, r := range rows {
@@ -349,7 +361,7 @@ func (s *Store) transitionBatch(ctx context.Context, items []transitionCall) ([]
 			entries := map[string]sbsync.LedgerEntry{}
 			for start := 0; start < len(missed); start += ledgerChunk {
 				part := missed[start:min(start+ledgerChunk, len(missed))]
-				es, err := ledgerQuery(ctx, q, `SELECT `+ledgerCols+` FROM sb_send_ledger WHERE send_key IN (`+placeholders(len(part))+`)`, part...)
+				es, err := ledgerQuery(ctx, q, `SELECT `+ledgerReadCols+` FROM sb_send_ledger WHERE send_key IN (`+placeholders(len(part))+`)`, part...)
 				if err != nil {
 					return err
 				}
@@ -395,14 +407,51 @@ func (s *Store) FailSend(ctx context.Context, key, reason string) error {
 		done: func(e sbsync.LedgerEntry) bool { return e.State == sbsync.LedgerRecorded && e.SID == "" }})
 }
 
-// AbandonSend deletes an intent whose create provably did not reach Twilio.
-// Abandoning a missing entry is a no-op; abandoning a sent one is refused.
-func (s *Store) AbandonSend(ctx context.Context, key string) error {
-	err := s.transition(ctx, transitionCall{kind: tAbandon, key: key, done: func(sbsync.LedgerEntry) bool { return false }})
+// AbandonSend deletes the intent created or claimed at owned (ClaimedAt), whose
+// create provably did not reach Twilio. Abandoning a missing entry, or an
+// intent another job has claimed since, is a no-op; abandoning a sent one
+// is refused.
+func (s *Store) AbandonSend(ctx context.Context, key string, owned time.Time) error {
+	err := s.transition(ctx, transitionCall{kind: tAbandon, key: key, owned: owned.UnixNano(),
+		done: func(e sbsync.LedgerEntry) bool { return e.State == sbsync.LedgerIntent && !e.ClaimedAt.Equal(owned) }})
 	if err != nil && isNotFound(err) {
 		return nil
 	}
 	return err
+}
+
+// ClaimIntent takes over an intent created or last claimed before
+// staleBefore: its job is gone (crashed, timed out) or never called
+// Twilio. In one conditional update, so exactly one of several jobs,
+// processes or replicas wins; the winner's entry has the new ClaimedAt
+// (CreatedAt stays the original intent's), and every other job then sees a
+// young claim and leaves it alone. It is durable before it returns, like
+// a fresh BeginSend, because the winner may call Twilio next.
+func (s *Store) ClaimIntent(ctx context.Context, key string, staleBefore time.Time) (sbsync.LedgerEntry, bool, error) {
+	if err := s.checkOpen(); err != nil {
+		return sbsync.LedgerEntry{}, false, err
+	}
+	now := time.Now().UnixNano()
+	if now <= staleBefore.UnixNano() {
+		now = staleBefore.UnixNano() + 1
+	}
+	n, err := s.eng.q().exec(ctx, `UPDATE sb_send_ledger SET updated_at = ?
+		WHERE send_key = ? AND state = ? AND updated_at < ?`,
+		now, key, string(sbsync.LedgerIntent), staleBefore.UnixNano())
+	if err != nil {
+		return sbsync.LedgerEntry{}, false, fmt.Errorf("ledger: claiming %s: %w", key, err)
+	}
+	if n != 1 {
+		return sbsync.LedgerEntry{}, false, nil
+	}
+	if err := s.eng.durable(ctx); err != nil {
+		return sbsync.LedgerEntry{}, false, fmt.Errorf("ledger: claiming %s: %w", key, err)
+	}
+	e, ok, err := s.ledgerEntry(ctx, key)
+	if err != nil || !ok || e.State != sbsync.LedgerIntent || e.ClaimedAt.UnixNano() != now {
+		return sbsync.LedgerEntry{}, false, err
+	}
+	return e, true, nil
 }
 
 // MarkRecorded notes that the outcome is written to Salesforce.
@@ -418,7 +467,7 @@ func (s *Store) UnresolvedSends(ctx context.Context, olderThan time.Duration) ([
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
-	return ledgerQuery(ctx, s.eng.q(), `SELECT `+ledgerCols+` FROM sb_send_ledger
+	return ledgerQuery(ctx, s.eng.q(), `SELECT `+ledgerReadCols+` FROM sb_send_ledger
 		WHERE state IN (?, ?, ?) AND updated_at <= ? ORDER BY created_at LIMIT 1000`,
 		string(sbsync.LedgerIntent), string(sbsync.LedgerSent), string(sbsync.LedgerFailed),
 		time.Now().Add(-olderThan).UnixNano())

@@ -397,17 +397,19 @@ func TestLedgerLifecycle(t *testing.T) {
 	eachBackend(t, func(t *testing.T, url string) {
 		s := openStore(t, url, testOptions())
 		k := "00T1@1"
-		if _, fresh, err := s.BeginSend(bg, intent(k)); err != nil || !fresh {
+		e0, fresh, err := s.BeginSend(bg, intent(k))
+		if err != nil || !fresh {
 			t.Fatalf("BeginSend: %v %v", fresh, err)
 		}
 		// Twilio refused the connection: abandon, and the retry is fresh.
-		if err := s.AbandonSend(bg, k); err != nil {
+		if err := s.AbandonSend(bg, k, e0.ClaimedAt); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AbandonSend(bg, k); err != nil {
+		if err := s.AbandonSend(bg, k, e0.ClaimedAt); err != nil {
 			t.Fatalf("abandoning twice: %v", err)
 		}
-		if _, fresh, _ := s.BeginSend(bg, intent(k)); !fresh {
+		e1, fresh, _ := s.BeginSend(bg, intent(k))
+		if !fresh {
 			t.Fatal("BeginSend after AbandonSend is not fresh")
 		}
 		if un, err := s.UnresolvedSends(bg, 0); err != nil || len(un) != 1 || un[0].State != sbsync.LedgerIntent {
@@ -431,7 +433,7 @@ func TestLedgerLifecycle(t *testing.T) {
 		if err := s.FailSend(bg, k, "21211"); !errors.Is(err, ErrConflict) || err.Error() != "conflict: ledger: failing 00T1@1: the entry is sent" {
 			t.Fatalf("failing a sent entry: %v", err)
 		}
-		if err := s.AbandonSend(bg, k); !errors.Is(err, ErrConflict) {
+		if err := s.AbandonSend(bg, k, e1.ClaimedAt); !errors.Is(err, ErrConflict) {
 			t.Fatalf("abandoning a sent entry: %v", err)
 		}
 		e, fresh, err := s.BeginSend(bg, intent(k))
@@ -882,5 +884,75 @@ func TestPermanentErrorIsADeadLetterAtOnce(t *testing.T) {
 			d, err := s.DeadLetters(bg, "status", 10)
 			return err == nil && len(d) == 0
 		})
+	})
+}
+
+// TestClaimIntent: of many jobs (across two Stores: two processes) that find
+// the same stale intent, exactly one takes it over; the claim renews
+// ClaimedAt but keeps CreatedAt (the window a lookup must cover); the
+// previous owner's AbandonSend then leaves the claimed intent alone, the
+// claimer's removes it.
+func TestClaimIntent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		a := openStore(t, url, testOptions())
+		b := openStore(t, url, testOptions())
+		k := "00T9@claim"
+		e0, fresh, err := a.BeginSend(bg, intent(k))
+		if err != nil || !fresh || !e0.ClaimedAt.Equal(e0.CreatedAt) {
+			t.Fatalf("BeginSend: %+v %v %v", e0, fresh, err)
+		}
+		if _, ok, err := a.ClaimIntent(bg, k, e0.ClaimedAt); err != nil || ok {
+			t.Fatalf("claiming an intent that is not stale: %v %v", ok, err)
+		}
+		claim := func(staleBefore time.Time) sbsync.LedgerEntry {
+			var wins atomic.Int32
+			var won atomic.Value
+			var wg gosync.WaitGroup
+			for i := range 50 {
+				st := a
+				if i%2 == 1 {
+					st = b
+				}
+				wg.Go(func() {
+					e, ok, err := st.ClaimIntent(bg, k, staleBefore)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						wins.Add(1)
+						won.Store(e)
+					}
+				})
+			}
+			wg.Wait()
+			if wins.Load() != 1 {
+				t.Fatalf("%d claims won, want exactly 1", wins.Load())
+			}
+			return won.Load().(sbsync.LedgerEntry)
+		}
+		c1 := claim(e0.ClaimedAt.Add(time.Nanosecond))
+		c2 := claim(c1.ClaimedAt.Add(time.Nanosecond)) // the first claimer died too
+		if !c2.ClaimedAt.After(c1.ClaimedAt) || !c1.ClaimedAt.After(e0.ClaimedAt) || !c2.CreatedAt.Equal(e0.CreatedAt) ||
+			c2.State != sbsync.LedgerIntent || c2.Body != intent(k).Body {
+			t.Fatalf("claims %+v then %+v of %+v: ClaimedAt must advance, CreatedAt stay", c1, c2, e0)
+		}
+		// Earlier owners give up late: the current claim stays.
+		for _, old := range []time.Time{e0.ClaimedAt, c1.ClaimedAt} {
+			if err := a.AbandonSend(bg, k, old); err != nil {
+				t.Fatalf("abandoning an intent claimed by another: %v, want a no-op", err)
+			}
+		}
+		if e, fresh, _ := b.BeginSend(bg, intent(k)); fresh || !e.ClaimedAt.Equal(c2.ClaimedAt) {
+			t.Fatalf("after old owners' abandons: fresh %v, entry %+v", fresh, e)
+		}
+		if err := b.AbandonSend(bg, k, c2.ClaimedAt); err != nil {
+			t.Fatal(err)
+		}
+		if _, fresh, _ := a.BeginSend(bg, intent(k)); !fresh {
+			t.Fatal("the claimer's abandon did not remove the intent")
+		}
+		if _, ok, err := a.ClaimIntent(bg, "00T9@missing", time.Now()); err != nil || ok {
+			t.Fatalf("claiming a missing key: %v %v", ok, err)
+		}
 	})
 }
