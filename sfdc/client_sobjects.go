@@ -57,15 +57,25 @@ func (c *Client) QueryPages(ctx context.Context, soql string, fn func(QueryPage)
 // pointer to a slice of structs or maps, replacing its contents. Records
 // carry an "attributes" object that struct targets may simply not declare.
 func (c *Client) Query(ctx context.Context, soql string, dst any) error {
+	add, err := recordAppender(dst)
+	if err != nil {
+		return err
+	}
+	return c.QueryPages(ctx, soql, func(p QueryPage) error { return add(p.Records) })
+}
+
+// recordAppender empties dst, a pointer to a slice, and returns a function
+// that decodes records onto its end.
+func recordAppender(dst any) (func([]json.RawMessage) error, error) {
 	v := reflect.ValueOf(dst)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Slice {
-		return fmt.Errorf("sfdc: Query needs a non-nil pointer to a slice, got %T", dst)
+		return nil, fmt.Errorf("sfdc: Query needs a non-nil pointer to a slice, got %T", dst)
 	}
 	slice := v.Elem()
 	slice.SetLen(0)
 	elemType := slice.Type().Elem()
-	return c.QueryPages(ctx, soql, func(p QueryPage) error {
-		for _, raw := range p.Records {
+	return func(records []json.RawMessage) error {
+		for _, raw := range records {
 			e := reflect.New(elemType)
 			if err := json.Unmarshal(raw, e.Interface()); err != nil {
 				return fmt.Errorf("sfdc: decode query record into %s: %w", elemType, err)
@@ -73,7 +83,7 @@ func (c *Client) Query(ctx context.Context, soql string, dst any) error {
 			slice.Set(reflect.Append(slice, e.Elem()))
 		}
 		return nil
-	})
+	}, nil
 }
 
 // Get reads one record into dst (a pointer to a struct or map). fields

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -277,13 +276,10 @@ func (o *engineOrg) flush(batch []*muxCall) {
 // like Client.Query. The first page travels in a composite when other calls
 // are waiting; later pages (nextRecordsUrl, ref §2.2) are plain GETs.
 func (o *engineOrg) Query(ctx context.Context, soql string, dst any) error {
-	v := reflect.ValueOf(dst)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Slice {
-		return fmt.Errorf("sfdc: Query needs a non-nil pointer to a slice, got %T", dst)
+	add, err := recordAppender(dst)
+	if err != nil {
+		return err
 	}
-	slice := v.Elem()
-	slice.SetLen(0)
-	elemType := slice.Type().Elem()
 	sub, err := o.c.QuerySubrequest("q", soql)
 	if err != nil {
 		return err
@@ -297,12 +293,8 @@ func (o *engineOrg) Query(ctx context.Context, soql string, dst any) error {
 		if err := json.Unmarshal(body, &page); err != nil {
 			return fmt.Errorf("sfdc: decode query response: %w", err)
 		}
-		for _, raw := range page.Records {
-			e := reflect.New(elemType)
-			if err := json.Unmarshal(raw, e.Interface()); err != nil {
-				return fmt.Errorf("sfdc: decode query record into %s: %w", elemType, err)
-			}
-			slice.Set(reflect.Append(slice, e.Elem()))
+		if err := add(page.Records); err != nil {
+			return err
 		}
 		if page.Done || page.NextURL == "" {
 			return nil

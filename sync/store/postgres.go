@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/switchboard/switchboard/config"
 	"net/url"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ import (
 const migrationLock int64 = 0x7362_7374_6f72_65
 
 func openPostgres(ctx context.Context, raw string, s *Store) (engine, error) {
-	shown := redact(raw)
+	shown := config.RedactURL(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, &URLError{URL: shown, Problem: "is not a valid URL: " + err.Error(), Err: ErrBadURL}

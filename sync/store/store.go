@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -229,7 +228,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		s.backend = "postgres"
 		s.eng, err = openPostgres(ctx, rawURL, s)
 	default:
-		return nil, &URLError{URL: redact(rawURL), Problem: fmt.Sprintf("unknown scheme %q; use sqlite:// or postgres://", scheme), Err: ErrBadURL}
+		return nil, &URLError{URL: config.RedactURL(rawURL), Problem: fmt.Sprintf("unknown scheme %q; use sqlite:// or postgres://", scheme), Err: ErrBadURL}
 	}
 	if err != nil {
 		return nil, err
@@ -320,16 +319,4 @@ func (s *Store) checkOpen() error {
 		return ErrClosed
 	}
 	return nil
-}
-
-// redact removes a password from a URL for messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }

@@ -727,7 +727,7 @@ func TestBadURLs(t *testing.T) {
 		{"sqlite://~/x.db", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://~/x.db": ~ is not expanded; give the path relative to the working directory or absolute (sqlite:///home/...)`},
 		{"sqlite://" + dir + "/missing/x.db", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://` + dir + `/missing/x.db": the directory ` + dir + `/missing does not exist; create it or choose another path`},
 		{"sqlite://" + dir, ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://` + dir + `": ` + dir + ` is a directory; name a file inside it, e.g. sqlite://` + dir + `/switchboard.db`},
-		{"postgres://postgres:secret@127.0.0.1:5432", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "postgres://postgres:xxxxx@127.0.0.1:5432": names no database; use postgres://user@host:5432/switchboard`},
+		{"postgres://postgres:secret@127.0.0.1:5432", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "postgres://postgres:redacted@127.0.0.1:5432": names no database; use postgres://user@host:5432/switchboard`},
 		{"postgres://postgres@127.0.0.1:5432/x?pool_max_conns=1", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "postgres://postgres@127.0.0.1:5432/x?pool_max_conns=1": pool_max_conns must be at least 2: River keeps one connection listening for new jobs`},
 		{"postgres://postgres@127.0.0.1:5432/x?sslmode=bogus", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "postgres://postgres@127.0.0.1:5432/x?sslmode=bogus": cannot be parsed: cannot parse ` + "`postgres://postgres@127.0.0.1:5432/x?sslmode=bogus`" + `: failed to configure TLS (sslmode is invalid)`},
 	}
@@ -747,7 +747,7 @@ func TestBadURLs(t *testing.T) {
 	// the fixed part.
 	url := "postgres://postgres:pw@127.0.0.1:1/switchboard?sslmode=disable&connect_timeout=2"
 	_, err := Open(bg, url, testOptions())
-	prefix := `store.url (SWITCHBOARD_STORE_URL) "postgres://postgres:xxxxx@127.0.0.1:1/switchboard?sslmode=disable&connect_timeout=2": cannot connect to 127.0.0.1:1/switchboard: `
+	prefix := `store.url (SWITCHBOARD_STORE_URL) "postgres://postgres:redacted@127.0.0.1:1/switchboard?sslmode=disable&connect_timeout=2": cannot connect to 127.0.0.1:1/switchboard: `
 	if !errors.Is(err, ErrUnavailable) || !strings.HasPrefix(fmt.Sprint(err), prefix) || strings.Contains(fmt.Sprint(err), ":pw@") {
 		t.Errorf("unreachable database:\n got %v\nwant %s...", err, prefix)
 	}
