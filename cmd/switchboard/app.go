@@ -29,11 +29,10 @@ const (
 	kindConversation = "conversation"
 	kindSweep        = "sweep"
 	kindPoll         = "poll"
-	kindRecover      = "recover"
 )
 
 // jobKinds are every kind the daemon handles.
-var jobKinds = []string{kindSend, kindInbound, kindStatus, kindConversation, kindSweep, kindPoll, kindRecover}
+var jobKinds = []string{kindSend, kindInbound, kindStatus, kindConversation, kindSweep, kindPoll}
 
 // The PushTopic channels (SPEC §2).
 var (
@@ -56,15 +55,11 @@ type tuning struct {
 	WriteWindow, StatusWindow time.Duration
 	// PollInterval is how often the status poller runs (1 min by default).
 	PollInterval time.Duration
-	// RecoverInterval is how often unresolved ledger entries are requeued.
-	RecoverInterval time.Duration
 	// StreamRetryMin shortens the stream's backoff between sessions (tests).
 	StreamRetryMin time.Duration
 	// OutageRetry is the least wait before a job that met a Salesforce
 	// outage runs again (5 s by default, up to twice that with jitter).
 	OutageRetry time.Duration
-	// HTTPClient is the transport for Salesforce calls (nil: default).
-	HTTPClient *http.Client
 }
 
 func (t tuning) statusWindow() time.Duration {
@@ -202,26 +197,12 @@ func (m *Main) closeAll() {
 // open builds every part and binds the listener.
 func (m *Main) open(ctx context.Context) error {
 	cfg := m.cfg
-	var err error
-	hc := m.tun.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 2 * time.Minute}
-	}
 	sf := cfg.Salesforce
-	m.auth, err = sfdc.NewAuth(sfdc.AuthConfig{
-		Flow: sf.AuthFlow, LoginURL: sf.LoginURL, ClientID: sf.ClientID, ClientSecret: sf.ClientSecret,
-		Username: sf.Username, Password: sf.Password, SecurityToken: sf.SecurityToken,
-		PrivateKeyFile: sf.PrivateKeyFile, RefreshToken: sf.RefreshToken,
-	}, hc, m.log)
+	auth, client, hc, err := newSalesforce(cfg, m.log, m.metrics.observeLimits)
 	if err != nil {
 		return err
 	}
-	m.client, err = sfdc.NewClient(m.auth, sfdc.ClientConfig{
-		APIVersion: sf.APIVersion, HTTPClient: hc, Logger: m.log, OnLimits: m.metrics.observeLimits,
-	})
-	if err != nil {
-		return err
-	}
+	m.auth, m.client = auth, client
 	m.tw, err = twilio.NewAccounts(cfg.Twilio.Accounts, twilio.Options{BaseURL: cfg.Twilio.APIBaseURL})
 	if err != nil {
 		return fmt.Errorf("twilio: %w", err)
@@ -286,7 +267,7 @@ func (m *Main) open(ctx context.Context) error {
 
 	ws := &webhookServer{
 		publicURL: cfg.Server.PublicURL, accounts: cfg.Twilio.Accounts, verify: twilio.ValidateSignature,
-		queue: webhookStore{m.store}, ready: m.ready, log: m.log.Named("http"), metrics: m.metrics, gatherer: m.metrics.reg,
+		queue: webhookStore{m.store}, ready: m.ready, log: m.log.Named("http"), metrics: m.metrics,
 	}
 	m.httpSrv = &http.Server{Handler: ws.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	m.ln = m.tun.Listener
@@ -357,8 +338,11 @@ func (m *Main) registerJobs() error {
 			if err != nil {
 				return &sbsync.PermanentError{Err: err}
 			}
+			if err := m.in.Handle(ctx, inboundMessage(msg, j)); err != nil {
+				return err
+			}
 			m.metrics.inbound.Inc()
-			return m.in.Handle(ctx, inboundMessage(msg, j))
+			return nil
 		},
 		kindStatus: func(ctx context.Context, j store.Job) error {
 			form, err := formFromPayload(j.Payload)
@@ -380,6 +364,9 @@ func (m *Main) registerJobs() error {
 			}
 			return m.convs.Handle(ctx, p.ID)
 		},
+		// The sweep is also crash recovery: a Task whose send was cut off
+		// (ledger intent, or sent but not written back) is still Pending,
+		// so its new send job resolves the ledger entry (Outbound.Send).
 		kindSweep: func(ctx context.Context, _ store.Job) error {
 			if m.overBudget() {
 				m.log.Warn("skipping this sweep: the org is over engine.api_budget of its daily API calls")
@@ -399,7 +386,6 @@ func (m *Main) registerJobs() error {
 			_, err := m.poller.Poll(ctx)
 			return err
 		},
-		kindRecover: func(ctx context.Context, _ store.Job) error { return m.recoverSends(ctx) },
 	}
 	for kind, h := range handlers {
 		if err := m.store.Handle(kind, m.outageTolerant(h)); err != nil {
@@ -410,14 +396,10 @@ func (m *Main) registerJobs() error {
 	if pollEvery <= 0 {
 		pollEvery = time.Minute
 	}
-	recoverEvery := m.tun.RecoverInterval
-	if recoverEvery <= 0 {
-		recoverEvery = 5 * time.Minute
-	}
 	for _, p := range []struct {
 		kind  string
 		every time.Duration
-	}{{kindSweep, m.cfg.Engine.SweepInterval}, {kindPoll, pollEvery}, {kindRecover, recoverEvery}} {
+	}{{kindSweep, m.cfg.Engine.SweepInterval}, {kindPoll, pollEvery}} {
 		if err := m.store.Periodic(p.kind, p.every, true); err != nil {
 			return err
 		}
@@ -464,25 +446,6 @@ func (m *Main) enqueueSends(ctx context.Context, tasks []sbsync.PendingTask) err
 	jobs := make([]store.Job, len(tasks))
 	for i, t := range tasks {
 		jobs[i] = sendJob(t.ID, "sweep:"+t.Key())
-	}
-	return m.store.Enqueue(ctx, jobs...)
-}
-
-// recoverSends requeues Tasks whose send never completed in the ledger (a
-// crash between Twilio and the ledger, or a job that gave up): the send
-// job resolves them by looking the message up at Twilio, never by sending
-// blindly (SPEC §3 "Exactly once").
-func (m *Main) recoverSends(ctx context.Context) error {
-	entries, err := m.store.UnresolvedSends(ctx, 2*time.Minute)
-	if err != nil {
-		return err
-	}
-	jobs := make([]store.Job, 0, len(entries))
-	for _, e := range entries {
-		jobs = append(jobs, sendJob(e.TaskID, "recover:"+e.Key))
-	}
-	if len(jobs) > 0 {
-		m.log.Info("requeueing unresolved sends", zap.Int("sends", len(jobs)))
 	}
 	return m.store.Enqueue(ctx, jobs...)
 }

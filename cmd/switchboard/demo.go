@@ -326,12 +326,11 @@ func (d *demoRun) startDaemon(ctx context.Context, log *zap.Logger) (stop func()
 // demoTuning: frequent background passes so the story takes seconds.
 func demoTuning(ln net.Listener) tuning {
 	return tuning{
-		Listener:        ln,
-		Store:           store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second},
-		PollInterval:    demoPollInterval,
-		RecoverInterval: 2 * time.Second,
-		StreamRetryMin:  50 * time.Millisecond,
-		OutageRetry:     200 * time.Millisecond,
+		Listener:       ln,
+		Store:          store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second},
+		PollInterval:   demoPollInterval,
+		StreamRetryMin: 50 * time.Millisecond,
+		OutageRetry:    200 * time.Millisecond,
 	}
 }
 
@@ -517,6 +516,21 @@ func (d *demoRun) text(ctx context.Context, from, body string) (string, error) {
 	return res.MessageSID, nil
 }
 
+// textIn sends a customer's text through the simulated Twilio, waits for
+// its inbound Task and prints it.
+func (d *demoRun) textIn(ctx context.Context, from, body string) (map[string]any, error) {
+	sid, err := d.text(ctx, from, body)
+	if err != nil {
+		return nil, err
+	}
+	task, err := d.inboundTask(ctx, sid)
+	if err != nil {
+		return nil, err
+	}
+	d.printInbound(task)
+	return task, nil
+}
+
 func (d *demoRun) printInbound(task map[string]any) {
 	d.out.printf("    Task %s  Message_Type__c = %s, Message_Status__c = %s, Subject = %q",
 		sfStr(task["Id"]), sfStr(task["Message_Type__c"]), sfStr(task["Message_Status__c"]), sfStr(task["Subject"]))
@@ -526,15 +540,10 @@ func (d *demoRun) printInbound(task map[string]any) {
 func (d *demoRun) stepReply(ctx context.Context) error {
 	body := "Thanks! Can it go to my office instead?"
 	d.out.printf("  Ada texts back from %s: %q", demoCustomer, body)
-	sid, err := d.text(ctx, demoCustomer, body)
+	task, err := d.textIn(ctx, demoCustomer, body)
 	if err != nil {
 		return err
 	}
-	task, err := d.inboundTask(ctx, sid)
-	if err != nil {
-		return err
-	}
-	d.printInbound(task)
 	if who := sfStr(task["WhoId"]); who != d.contact {
 		return fmt.Errorf("the reply's Task has WhoId %q, want the Contact %s", who, d.contact)
 	}
@@ -548,15 +557,10 @@ func (d *demoRun) stepReply(ctx context.Context) error {
 func (d *demoRun) stepStranger(ctx context.Context) error {
 	body := "Hi, do you ship to Canada?"
 	d.out.printf("  A number no Contact or Lead has, %s, texts %q", demoStranger, body)
-	sid, err := d.text(ctx, demoStranger, body)
+	task, err := d.textIn(ctx, demoStranger, body)
 	if err != nil {
 		return err
 	}
-	task, err := d.inboundTask(ctx, sid)
-	if err != nil {
-		return err
-	}
-	d.printInbound(task)
 	d.strangerConv = sfStr(task["Conversation__c"])
 	conv := d.record("Conversation__c", d.strangerConv)
 	switch {

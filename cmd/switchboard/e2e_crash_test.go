@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -168,11 +169,26 @@ func TestKilledMidBurst(t *testing.T) {
 			}
 		}
 	}()
-	for kill := range 3 {
-		time.Sleep(time.Duration(100+rand.IntN(500)) * time.Millisecond)
-		t.Logf("kill %d: %d messages at Twilio", kill+1, len(w.Twilio.Messages()))
+	// Kill at random points of the burst's progress (not of the clock, which
+	// a fast machine outruns): three message counts between 50 and 450.
+	at := []int{50 + rand.IntN(400), 50 + rand.IntN(400), 50 + rand.IntN(400)}
+	slices.Sort(at)
+	midBurst := 0
+	for kill, threshold := range at {
+		deadline := time.Now().Add(60 * time.Second)
+		for len(w.Twilio.Messages()) < threshold && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		sent := len(w.Twilio.Messages())
 		child.kill(t)
+		t.Logf("kill %d at %d messages (aimed at %d)", kill+1, sent, threshold)
+		if sent < n {
+			midBurst++
+		}
 		child = startChild(t, env)
+	}
+	if midBurst == 0 {
+		t.Fatal("no kill landed mid-burst: the test did not exercise a crash")
 	}
 	<-created
 	t.Cleanup(func() { child.kill(t) })

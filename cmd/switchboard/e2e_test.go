@@ -26,11 +26,10 @@ type daemon struct {
 // left running, and frequent background passes.
 func e2eTuning() tuning {
 	return tuning{
-		Store:           store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second},
-		PollInterval:    time.Second,
-		RecoverInterval: 2 * time.Second,
-		StreamRetryMin:  50 * time.Millisecond,
-		OutageRetry:     200 * time.Millisecond,
+		Store:          store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second},
+		PollInterval:   time.Second,
+		StreamRetryMin: 50 * time.Millisecond,
+		OutageRetry:    200 * time.Millisecond,
 	}
 }
 

@@ -70,7 +70,7 @@ func newMetrics() *metrics {
 	})
 	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_jobs_total",
-		Help: "Queue jobs run, by kind (send, inbound, status, conversation, sweep, poll, recover) and result (done, retry: snoozed without using an attempt, failed: will retry, permanent: dead letter).",
+		Help: "Queue jobs run, by kind (send, inbound, status, conversation, sweep, poll) and result (done, retry: snoozed without using an attempt, failed: will retry, permanent: dead letter).",
 	}, []string{"kind", "result"})
 	m.jobTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "switchboard_job_seconds",

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
@@ -56,7 +55,6 @@ type webhookServer struct {
 	ready     readiness
 	log       *zap.Logger
 	metrics   *metrics
-	gatherer  prometheus.Gatherer
 }
 
 func (s *webhookServer) handler() http.Handler {
@@ -68,7 +66,7 @@ func (s *webhookServer) handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/readyz", s.readyz)
-	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	return mux
 }
 

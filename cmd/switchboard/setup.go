@@ -52,6 +52,14 @@ It exits 0 only when the org is ready.`,
 
 // newSalesforceClient builds the authenticated REST client from settings.
 func newSalesforceClient(cfg *config.Config, log *zap.Logger) (*sfdc.Client, error) {
+	_, c, _, err := newSalesforce(cfg, log, nil)
+	return c, err
+}
+
+// newSalesforce builds the login (shared by REST and the stream, so one
+// re-authentication serves both) and the REST client. onLimits, if set,
+// receives every Sforce-Limit-Info reading.
+func newSalesforce(cfg *config.Config, log *zap.Logger, onLimits func(sfdc.Limits)) (*sfdc.Auth, *sfdc.Client, *http.Client, error) {
 	sf := cfg.Salesforce
 	hc := &http.Client{Timeout: 2 * time.Minute}
 	auth, err := sfdc.NewAuth(sfdc.AuthConfig{
@@ -60,7 +68,8 @@ func newSalesforceClient(cfg *config.Config, log *zap.Logger) (*sfdc.Client, err
 		PrivateKeyFile: sf.PrivateKeyFile, RefreshToken: sf.RefreshToken,
 	}, hc, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return sfdc.NewClient(auth, sfdc.ClientConfig{APIVersion: sf.APIVersion, HTTPClient: hc, Logger: log})
+	c, err := sfdc.NewClient(auth, sfdc.ClientConfig{APIVersion: sf.APIVersion, HTTPClient: hc, Logger: log, OnLimits: onLimits})
+	return auth, c, hc, err
 }
