@@ -192,7 +192,11 @@ func TestKilledMidBurst(t *testing.T) {
 	}
 	<-created
 	t.Cleanup(func() { child.kill(t) })
-	waitUntil(t, 120*time.Second, "every task sent", func() bool {
+	limit := 120 * time.Second
+	if raceDetector {
+		limit = 240 * time.Second // a slow CI machine under -race; the check is the same
+	}
+	waitUntil(t, limit, "every task sent", func() bool {
 		for _, id := range ids {
 			if str(w.task(t, id)["Message_Sid__c"]) == "" {
 				return false

@@ -24,9 +24,20 @@ type daemon struct {
 
 // e2eTuning keeps the end-to-end tests quick: a short rescue time for jobs
 // left running, and frequent background passes.
+//
+// Under the race detector everything runs about ten times slower, and a
+// 3 s job timeout is then too short for a burst: most of 1,000 jobs time
+// out together, retry within a second, and time out again, so a run that
+// takes 25 s can take minutes (a CI failure). The timeouts grow with the
+// slowdown and the retry cap with them, as production's backoff (up to
+// 10 minutes) spreads out a herd of failing jobs.
 func e2eTuning() tuning {
+	st := store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second}
+	if raceDetector {
+		st.RescueStuckJobsAfter, st.JobTimeout, st.RetryMax = 8*time.Second, 6*time.Second, 5*time.Second
+	}
 	return tuning{
-		Store:          store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second},
+		Store:          st,
 		PollInterval:   time.Second,
 		StreamRetryMin: 50 * time.Millisecond,
 		OutageRetry:    200 * time.Millisecond,
