@@ -69,6 +69,13 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// ErrorCode is Salesforce's error code ("INVALID_FIELD"), for callers that
+// branch on it without importing this package.
+func (e *APIError) ErrorCode() string { return e.Code }
+
+// ErrorMessage is Salesforce's own message, without the request.
+func (e *APIError) ErrorMessage() string { return e.Message }
+
 // retryable reports the transient failures of ref §2.8 and §6.1: row locks,
 // gateway and availability errors, 429, and the concurrent-long-transaction
 // limit. The daily limit (TotalRequests) is not: retrying only burns calls.

@@ -171,7 +171,7 @@ func (i *Inbound) Handle(ctx context.Context, m InboundMessage) error {
 	rec := Record{
 		"Message_Sid__c": sid, "Message_Type__c": "Inbound", "Message_Status__c": string(StatusReceived),
 		"Description": inboundDescription(m.Body, m.MediaURLs), "Message_Send_Date__c": sfTime(at),
-		"Status": "Completed", "Subject": clip("SMS from "+cust, 255), "Conversation__c": conv.ID,
+		"Status": "Completed", "Subject": clip(subject("from", cust), 255), "Conversation__c": conv.ID,
 	}
 	if f := linkField(conv.RecordID); f != "" {
 		rec[f] = conv.RecordID

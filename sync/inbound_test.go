@@ -343,7 +343,11 @@ func TestInboundShortCodeAndAlphanumericSenders(t *testing.T) {
 			t.Fatalf("from %q: conversations %v, want one keyed by the sender as sent", from, conv)
 		}
 		task := e.query(t, "SELECT Subject FROM Task WHERE Conversation__c = '"+conv[0]["Id"].(string)+"'")
-		if len(task) != 1 || task[0]["Subject"] != "SMS from "+from {
+		want := "SMS from " + from
+		if from == "whatsapp:+14155550100" {
+			want = "WhatsApp from +14155550100"
+		}
+		if len(task) != 1 || task[0]["Subject"] != want {
 			t.Fatalf("from %q: tasks %v", from, task)
 		}
 	}

@@ -59,6 +59,12 @@ type ChannelType struct {
 	Provider         string  `json:"Provider__c,omitempty"`
 }
 
+// Channel_Type__c.Provider__c values (SPEC §1).
+const (
+	ProviderSMS      = "Twilio SMS"
+	ProviderWhatsApp = "Twilio WhatsApp"
+)
+
 // DefaultMaxMessageLength applies when a channel type leaves
 // Max_Message_Length__c empty (SPEC §1 default).
 const DefaultMaxMessageLength = 1600

@@ -151,7 +151,9 @@ type Outbound struct {
 	load  *Batcher[string, *Task]
 	write *Batcher[Record, error]
 	optin *Batcher[string, bool]
-	sem   chan struct{}
+	// mergeRead reads merge fields (merge.go) for Tasks whose body has them.
+	mergeRead *Batcher[mergeRequest, mergeResult]
+	sem       chan struct{}
 
 	mu       gosync.Mutex
 	limiters map[string]*rate.Limiter
@@ -179,6 +181,7 @@ func NewOutbound(cfg OutboundConfig, org Org, tw Messenger, ledger Ledger, log *
 	o.load = &Batcher[string, *Task]{Window: cfg.BatchWindow, Flush: o.loadTasks}
 	o.write = &Batcher[Record, error]{Window: cfg.WriteWindow, Flush: o.writeTasks}
 	o.optin = &Batcher[string, bool]{Window: cfg.BatchWindow, Flush: o.loadOptOuts}
+	o.mergeRead = &Batcher[mergeRequest, mergeResult]{Window: cfg.BatchWindow, Flush: o.readMergeFields}
 	return o
 }
 
@@ -188,10 +191,12 @@ var taskFields = []string{
 	"Id", "Description", "WhoId", "WhatId", "Message_Type__c", "Message_Status__c", "Message_Sid__c",
 	"Conversation__c", "SystemModstamp",
 	"Conversation__r.Id", "Conversation__r.Status__c", "Conversation__r.Message_Recipient__c", "Conversation__r.Channel__c",
+	"Conversation__r.Record_Id__c",
 	"Conversation__r.Channel__r.Id", "Conversation__r.Channel__r.Name", "Conversation__r.Channel__r.Phone_Number__c",
 	"Conversation__r.Channel__r.Messaging_Service_Sid__c", "Conversation__r.Channel__r.Active__c",
 	"Conversation__r.Channel__r.Channel_Type__r.Account_Sid__c",
 	"Conversation__r.Channel__r.Channel_Type__r.Max_Message_Length__c",
+	"Conversation__r.Channel__r.Channel_Type__r.Provider__c",
 }
 
 // inBudget keeps a 200-item IN list in one query: 200 Opt_In__c keys
@@ -330,6 +335,7 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			continue
 		case LedgerSent:
 			log.Info("already sent; recording the outcome", zap.String("message_sid", entry.SID))
+			msg.out.Body = entry.Body // what was sent, should a merge field have changed since
 			return o.recordSent(ctx, key, t, msg, Sent{SID: entry.SID, Status: entry.Status, DateCreated: entry.CreatedAt})
 		case LedgerFailed:
 			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
@@ -367,6 +373,7 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 				log.Info("ambiguous send found at Twilio; not sending again", zap.String("message_sid", found.SID))
 				err := o.ledger.CompleteSend(ctx, key, found.SID, found.Status)
 				if err == nil {
+					msg.out.Body = entry.Body
 					err = o.recordSent(ctx, key, t, msg, *found)
 				} else {
 					err = fmt.Errorf("ledger: %w", err)
@@ -393,6 +400,7 @@ type prepared struct {
 	channel        *Channel
 	out            Outgoing
 	conversationID string // set when the engine created the conversation
+	merged         bool   // out.Body is Description with its merge fields filled
 }
 
 func (p *prepared) sender() string {
@@ -438,8 +446,23 @@ func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
 	if body == "" {
 		return nil, "The message body (Description) is empty."
 	}
+	body, merged, err := o.merge(ctx, t)
+	if err != nil {
+		var me *MergeError
+		if errors.As(err, &me) {
+			return nil, me.Reason
+		}
+		o.log.Warn("reading the message's merge fields", zap.String("task_id", t.ID), zap.Error(err))
+		return nil, ""
+	}
+	if merged && strings.TrimSpace(body) == "" {
+		return nil, "The message body is empty once its merge fields are filled."
+	}
 	maxLen := ch.ChannelType.MaxLength()
-	if n := utf8.RuneCountInString(t.Description); n > maxLen {
+	if n := utf8.RuneCountInString(body); n > maxLen {
+		if merged {
+			return nil, fmt.Sprintf("The message is %d characters long once its merge fields are filled; channel %q allows at most %d.", n, ch.Name, maxLen)
+		}
 		return nil, fmt.Sprintf("The message is %d characters long; channel %q allows at most %d.", n, ch.Name, maxLen)
 	}
 	if ch.ChannelType == nil || ch.ChannelType.AccountSID == "" {
@@ -471,6 +494,19 @@ func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
 	if err != nil {
 		return nil, fmt.Sprintf("The recipient %q is not a valid phone number.", recipient)
 	}
+	// WhatsApp addresses carry "whatsapp:" on both ends (twilio.md §10.1).
+	// A conversation started by a WhatsApp message already has it; a
+	// number from a Contact's phone field does not.
+	whatsapp := ch.ChannelType.Provider == ProviderWhatsApp
+	switch {
+	case whatsapp && !strings.HasPrefix(to, whatsappPrefix):
+		to = whatsappPrefix + to
+	case !whatsapp && strings.HasPrefix(to, whatsappPrefix):
+		return nil, fmt.Sprintf("The recipient %s is a WhatsApp address, but channel %q sends SMS (its Channel_Type__c Provider__c is not %q).", to, ch.Name, ProviderWhatsApp)
+	}
+	if newConv != nil {
+		newConv.Recipient = to // inbound WhatsApp keys its conversations the same way
+	}
 	optedOut, err := o.optin.Do(ctx, OptInKey(to, ch.ID))
 	if err != nil {
 		o.log.Warn("loading opt-outs", zap.Error(err))
@@ -479,8 +515,8 @@ func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
 	if optedOut {
 		return nil, fmt.Sprintf("The recipient %s has opted out of channel %q (replied STOP); they must text START before they can be messaged again.", to, ch.Name)
 	}
-	p := &prepared{accountSID: ch.ChannelType.AccountSID, channel: ch, out: Outgoing{
-		To: to, Body: t.Description, StatusCallback: o.cfg.StatusCallback,
+	p := &prepared{accountSID: ch.ChannelType.AccountSID, channel: ch, merged: merged, out: Outgoing{
+		To: to, Body: body, StatusCallback: o.cfg.StatusCallback,
 	}}
 	if newConv != nil {
 		id, err := o.dir.convs.Do(ctx, *newConv)
@@ -494,6 +530,9 @@ func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
 		p.out.MessagingServiceSID = ch.MessagingServiceSID
 	} else {
 		p.out.From = ch.PhoneNumber
+		if whatsapp && !strings.HasPrefix(p.out.From, whatsappPrefix) {
+			p.out.From = whatsappPrefix + p.out.From
+		}
 	}
 	return p, ""
 }
@@ -508,7 +547,7 @@ func (o *Outbound) channelByName(ctx context.Context, name string) (*Channel, er
 	}
 	var rows []*Channel
 	q := "SELECT Id, Name, Phone_Number__c, Messaging_Service_Sid__c, Active__c, Queue_Name__c, Channel_Type__c, " +
-		"Channel_Type__r.Account_Sid__c, Channel_Type__r.Max_Message_Length__c FROM Channel__c WHERE Name = " + soql.Quote(name) + " LIMIT 1"
+		"Channel_Type__r.Account_Sid__c, Channel_Type__r.Max_Message_Length__c, Channel_Type__r.Provider__c FROM Channel__c WHERE Name = " + soql.Quote(name) + " LIMIT 1"
 	if err := o.org.Query(ctx, q, &rows); err != nil {
 		return nil, err
 	}
@@ -725,7 +764,11 @@ func (o *Outbound) recordSent(ctx context.Context, key string, t *Task, msg *pre
 	}
 	rec := Record{"Id": t.ID, "Message_Sid__c": s.SID, "Message_Status__c": string(st),
 		"Message_Send_Date__c": sfTime(at), "Status": "Completed", "Error_Description__c": nil,
-		"Subject": "SMS to " + msg.out.To}
+		"Subject": subject("to", msg.out.To)}
+	if msg.merged {
+		// The Task shows what the customer read, not the template.
+		rec["Description"] = msg.out.Body
+	}
 	if msg.conversationID != "" {
 		rec["Conversation__c"] = msg.conversationID
 	}

@@ -124,3 +124,12 @@ func ClassifyKeyword(body, optOutType string) Keyword {
 	}
 	return keywords[strings.ToUpper(strings.TrimSpace(body))]
 }
+
+// subject is a message Task's Subject (SPEC §1): "SMS to +14155550100",
+// or "WhatsApp from +14155550100" for a WhatsApp address.
+func subject(dir, addr string) string {
+	if strings.HasPrefix(strings.ToLower(addr), whatsappPrefix) {
+		return "WhatsApp " + dir + " " + addr[len(whatsappPrefix):]
+	}
+	return "SMS " + dir + " " + addr
+}

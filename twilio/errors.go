@@ -70,6 +70,8 @@ var permanentCodes = map[int]string{
 	21658: "a parameter exceeds its character limit",
 	21659: "the short code cannot send to the 'To' number's country",
 	21703: "the Messaging Service cannot send (unknown, or no sender available)",
+	21910: "'From' and 'To' are not the same channel (an SMS number cannot send to WhatsApp, or the reverse)",
+	63007: "WhatsApp: the 'From' number is not a WhatsApp sender of this account",
 	63016: "WhatsApp: outside the 24-hour window, a template (ContentSid) is required",
 }
 

@@ -196,14 +196,7 @@ func TestKilledMidBurst(t *testing.T) {
 	if raceDetector {
 		limit = 240 * time.Second // a slow CI machine under -race; the check is the same
 	}
-	waitUntil(t, limit, "every task sent", func() bool {
-		for _, id := range ids {
-			if str(w.task(t, id)["Message_Sid__c"]) == "" {
-				return false
-			}
-		}
-		return true
-	})
+	w.waitAllSent(t, limit, ids)
 	bodies := map[string]int{}
 	for _, m := range w.Twilio.Messages() {
 		bodies[m.Body]++
@@ -236,14 +229,7 @@ func TestDownWhileTasksCreated(t *testing.T) {
 	w.Org.InvalidateReplayIDs() // "stale replay id after 25 h" (salesforce.md §3.5)
 
 	d = startDaemon(t, w, storeURL, e2eTuning())
-	waitUntil(t, 30*time.Second, "every task sent", func() bool {
-		for _, id := range ids {
-			if str(w.task(t, id)["Message_Sid__c"]) == "" {
-				return false
-			}
-		}
-		return true
-	})
+	w.waitAllSent(t, 30*time.Second, ids)
 	if got := w.messagesTo(); len(got) != 51 {
 		t.Errorf("%d recipients, want 51", len(got))
 	}

@@ -149,14 +149,7 @@ func TestThrottledThenSent(t *testing.T) {
 	for i := range ids {
 		ids[i] = w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, fmt.Sprintf("+1415555%04d", 2000+i)), "Description": fmt.Sprintf("Throttled %d", i)})
 	}
-	waitUntil(t, 30*time.Second, "every task sent", func() bool {
-		for _, id := range ids {
-			if str(w.task(t, id)["Message_Sid__c"]) == "" {
-				return false
-			}
-		}
-		return true
-	})
+	w.waitAllSent(t, 30*time.Second, ids)
 	for _, id := range ids {
 		if s := str(w.task(t, id)["Message_Status__c"]); s == "Failed" || s == "Error" {
 			t.Errorf("task %s is %s: %s", id, s, w.task(t, id)["Error_Description__c"])
@@ -180,14 +173,7 @@ func TestCreatedButServerError(t *testing.T) {
 	for i := range ids {
 		ids[i] = w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, fmt.Sprintf("+1415555%04d", 3000+i)), "Description": "Same words for everyone"})
 	}
-	waitUntil(t, 30*time.Second, "every task sent", func() bool {
-		for _, id := range ids {
-			if str(w.task(t, id)["Message_Sid__c"]) == "" {
-				return false
-			}
-		}
-		return true
-	})
+	w.waitAllSent(t, 30*time.Second, ids)
 	for to, n := range w.messagesTo() {
 		if n != 1 {
 			t.Errorf("%s got %d messages", to, n)
@@ -210,14 +196,7 @@ func TestCreatedButServerErrorSameWords(t *testing.T) {
 	for i := range ids {
 		ids[i] = w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Your appointment is confirmed."})
 	}
-	waitUntil(t, 60*time.Second, "every task sent", func() bool {
-		for _, id := range ids {
-			if str(w.task(t, id)["Message_Sid__c"]) == "" {
-				return false
-			}
-		}
-		return true
-	})
+	w.waitAllSent(t, 60*time.Second, ids)
 	sids := map[string]bool{}
 	for _, id := range ids {
 		sids[str(w.task(t, id)["Message_Sid__c"])] = true

@@ -137,6 +137,19 @@ func (w *simWorld) pendingTask(t testing.TB, fields map[string]any) string {
 	return id
 }
 
+// waitAllSent waits until every Task of ids carries a Message_Sid__c.
+func (w *simWorld) waitAllSent(t testing.TB, limit time.Duration, ids []string) {
+	t.Helper()
+	waitUntil(t, limit, "every task sent", func() bool {
+		for _, id := range ids {
+			if str(w.task(t, id)["Message_Sid__c"]) == "" {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func (w *simWorld) task(t testing.TB, id string) map[string]any {
 	t.Helper()
 	rec, ok := w.Org.Get("Task", id)

@@ -74,12 +74,13 @@ func (s *Server) SendInbound(ctx context.Context, in Inbound) (*InboundResult, e
 		return nil, fmt.Errorf("twiliotest: inbound From %q is not a phone number", in.From)
 	}
 	s.mu.Lock()
+	to := strings.TrimPrefix(in.To, waPrefix) // a WhatsApp sender is its number
 	acct := in.AccountSID
 	if acct == "" {
-		acct = s.numOwner[in.To]
+		acct = s.numOwner[to]
 	}
 	a := s.accounts[acct]
-	if a == nil || s.numOwner[in.To] != acct {
+	if a == nil || s.numOwner[to] != acct {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("twiliotest: %q is not a number of account %q", in.To, acct)
 	}
@@ -91,8 +92,8 @@ func (s *Server) SendInbound(ctx context.Context, in Inbound) (*InboundResult, e
 		s.mu.Unlock()
 		return nil, fmt.Errorf("twiliotest: no inbound URL configured (Options.InboundURL or Inbound.URL)")
 	}
-	mg := s.numSvc[in.To]
-	scope := in.To
+	mg := s.numSvc[to]
+	scope := to
 	if mg != "" {
 		scope = mg
 	}

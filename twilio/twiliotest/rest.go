@@ -142,6 +142,8 @@ var (
 	e164         = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 )
 
+const waPrefix = "whatsapp:"
+
 // validAddress accepts E.164 and channel addresses (whatsapp:+…), ref §2.1.
 func validAddress(s string) bool {
 	if i := strings.IndexByte(s, ':'); i > 0 {
@@ -361,15 +363,31 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, acct string) {
 			svc.next++
 		}
 	}
-	if owner := s.numOwner[from]; owner != acct {
+	// WhatsApp (ref §10.1): both addresses carry "whatsapp:". Every number
+	// of the account is taken to be a registered WhatsApp sender, and a
+	// Messaging Service picks its sender in the To's channel.
+	toWA := strings.HasPrefix(to, waPrefix)
+	if mg != "" && toWA && !strings.HasPrefix(from, waPrefix) && f.Get("From") == "" {
+		from = waPrefix + from
+	}
+	if toWA != strings.HasPrefix(from, waPrefix) {
 		s.mu.Unlock()
+		s.reject(w, 400, 21910, "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel")
+		return
+	}
+	if owner := s.numOwner[strings.TrimPrefix(from, waPrefix)]; owner != acct {
+		s.mu.Unlock()
+		if toWA {
+			s.reject(w, 400, 63007, "Twilio could not find a Channel with the specified From address")
+			return
+		}
 		s.reject(w, 400, 21606, fmt.Sprintf("The From phone number %s is not a valid, SMS-capable inbound phone number or short code for your account.", from))
 		return
 	}
-	scope := from
+	scope := strings.TrimPrefix(from, waPrefix)
 	if mg != "" {
 		scope = mg
-	} else if svc, ok := s.numSvc[from]; ok {
+	} else if svc, ok := s.numSvc[strings.TrimPrefix(from, waPrefix)]; ok {
 		scope = svc
 	}
 	optedOut := s.optedOut[optKey{to, scope}]

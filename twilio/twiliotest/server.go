@@ -291,6 +291,7 @@ func (s *Server) OptIn(customer, sender string) {
 }
 
 func (s *Server) scopeLocked(sender string) string {
+	sender = strings.TrimPrefix(sender, waPrefix)
 	if mg, ok := s.numSvc[sender]; ok {
 		return mg
 	}

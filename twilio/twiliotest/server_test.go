@@ -109,16 +109,18 @@ func TestCreateValidation(t *testing.T) {
 		form url.Values
 		code int
 	}{
-		"missing To":          {url.Values{"From": {num}, "Body": {"x"}}, 21604},
-		"invalid To":          {url.Values{"To": {"5551234"}, "From": {num}, "Body": {"x"}}, 21211},
-		"no sender":           {url.Values{"To": {cust}, "Body": {"x"}}, 21603},
-		"no body or media":    {url.Values{"To": {cust}, "From": {num}}, 21602},
-		"1601 chars":          {url.Values{"To": {"+15550001"}, "From": {num}, "Body": {strings.Repeat("é", 1601)}}, 21617},
-		"11 media":            {media, 21623},
-		"From not ours":       {url.Values{"To": {"+15550001"}, "From": {"+15559999999"}, "Body": {"x"}}, 21606},
-		"unknown service":     {url.Values{"To": {"+15550001"}, "MessagingServiceSid": {"MG" + strings.Repeat("9", 32)}, "Body": {"x"}}, 21703},
-		"opted out":           {url.Values{"To": {cust}, "From": {num}, "Body": {"x"}}, 21610},
-		"whatsapp is allowed": {url.Values{"To": {"whatsapp:+15550001"}, "From": {"whatsapp:" + num}, "Body": {"x"}}, 21606},
+		"missing To":                {url.Values{"From": {num}, "Body": {"x"}}, 21604},
+		"invalid To":                {url.Values{"To": {"5551234"}, "From": {num}, "Body": {"x"}}, 21211},
+		"no sender":                 {url.Values{"To": {cust}, "Body": {"x"}}, 21603},
+		"no body or media":          {url.Values{"To": {cust}, "From": {num}}, 21602},
+		"1601 chars":                {url.Values{"To": {"+15550001"}, "From": {num}, "Body": {strings.Repeat("é", 1601)}}, 21617},
+		"11 media":                  {media, 21623},
+		"From not ours":             {url.Values{"To": {"+15550001"}, "From": {"+15559999999"}, "Body": {"x"}}, 21606},
+		"unknown service":           {url.Values{"To": {"+15550001"}, "MessagingServiceSid": {"MG" + strings.Repeat("9", 32)}, "Body": {"x"}}, 21703},
+		"opted out":                 {url.Values{"To": {cust}, "From": {num}, "Body": {"x"}}, 21610},
+		"WhatsApp sender not ours":  {url.Values{"To": {"whatsapp:+15550001"}, "From": {"whatsapp:+15559999999"}, "Body": {"x"}}, 63007},
+		"SMS number to WhatsApp":    {url.Values{"To": {"whatsapp:+15550001"}, "From": {num}, "Body": {"x"}}, 21910},
+		"WhatsApp to an SMS number": {url.Values{"To": {"+15550001"}, "From": {"whatsapp:" + num}, "Body": {"x"}}, 21910},
 	} {
 		st, m := do(t, s, "POST", messages, acct, tok, c.form)
 		if st != 400 || m["code"] != float64(c.code) || m["status"] != float64(400) || m["message"] == "" {
@@ -129,7 +131,12 @@ func TestCreateValidation(t *testing.T) {
 	if st, m := do(t, s, "POST", messages, acct, tok, url.Values{"To": {"+15550001"}, "From": {num}, "Body": {strings.Repeat("é", 1600)}}); st != 201 {
 		t.Errorf("1600 chars: %d %v", st, m)
 	}
-	if st := s.Stats(); st.Rejected != 10 || st.Created != 1 || st.CreateRequests != 11 {
+	// WhatsApp: both addresses with "whatsapp:", from a number of the account.
+	if st, m := do(t, s, "POST", messages, acct, tok, url.Values{"To": {"whatsapp:+15550001"}, "From": {"whatsapp:" + num}, "Body": {"x"}}); st != 201 ||
+		m["from"] != "whatsapp:"+num || m["to"] != "whatsapp:+15550001" {
+		t.Errorf("whatsapp: %d %v", st, m)
+	}
+	if st := s.Stats(); st.Rejected != 12 || st.Created != 2 || st.CreateRequests != 14 {
 		t.Errorf("stats %+v", st)
 	}
 }

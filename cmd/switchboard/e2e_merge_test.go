@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMergeFields: a template's text in Description, with merge fields, is
+// filled from the Task's records before sending; the Task keeps the text
+// the customer read. What each broken template gets: Error with a reason,
+// and no Twilio call.
+func TestMergeFields(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	ins := func(object string, fields map[string]any) string {
+		t.Helper()
+		id, err := w.Org.Insert(object, fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	acct := ins("Account", map[string]any{"Name": "Analytical Engines"})
+	ada := ins("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "MobilePhone": "(415) 555-0100", "AccountId": acct})
+	nameless := ins("Contact", map[string]any{"LastName": "Babbage", "MobilePhone": "415.555.0101"})
+	grace := ins("Lead", map[string]any{"FirstName": "Grace", "LastName": "Hopper", "Company": "Navy", "MobilePhone": "+1 415 555 0102"})
+	leadConv := w.newConversation(t, "+14155550102")
+	if err := w.Org.Update("Conversation__c", leadConv, map[string]any{"Record_Id__c": grace}); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, w, "", e2eTuning())
+
+	sent := []struct {
+		name   string
+		fields map[string]any
+		want   string
+	}{
+		{"Contact by WhoId, through a lookup", map[string]any{"WhoId": ada,
+			"Description": "Hi {!Contact.FirstName}, your order from {!Contact.Account.Name} has shipped."},
+			"Hi Ada, your order from Analytical Engines has shipped."},
+		{"any capitalisation, a field twice", map[string]any{"WhoId": ada,
+			"Description": "{!contact.firstname} {!Contact.LastName}, {!Contact.FirstName}!"}, "Ada Lovelace, Ada!"},
+		{"Lead of the bound conversation", map[string]any{"Conversation__c": leadConv,
+			"Description": "Thanks {!Lead.FirstName} from {!Lead.Company}."}, "Thanks Grace from Navy."},
+		{"Account by WhatId, Contact by WhoId", map[string]any{"WhoId": ada, "WhatId": acct,
+			"Description": "{!Account.Name} / {!Contact.LastName}"}, "Analytical Engines / Lovelace"},
+		{"a blank field merges as nothing", map[string]any{"WhoId": nameless,
+			"Description": "Hello {!Contact.FirstName}{!Contact.LastName}"}, "Hello Babbage"},
+		{"no merge fields: sent as written", map[string]any{"WhoId": nameless, "Description": "Your code is {1234}!"},
+			"Your code is {1234}!"},
+	}
+	rejected := []struct {
+		name   string
+		fields map[string]any
+		want   string
+	}{
+		{"a field the org does not have", map[string]any{"WhoId": ada, "Description": "Hi {!Contact.Nickname__c}"},
+			`The message's merge fields for Contact cannot be filled. Salesforce says: No such column 'Nickname__c' on entity 'Contact'.`},
+		{"an object the org does not have", map[string]any{"WhoId": ada, "Description": "Hi {!Customer__c.Name}"},
+			`The message's merge fields for Customer__c cannot be filled. Salesforce says: sObject type 'Customer__c' is not supported.`},
+		{"a Lead field on a Contact's Task", map[string]any{"WhoId": ada, "Description": "Hi {!Lead.Company}"},
+			"The message has merge fields for Lead, but none of the Task's WhoId, WhatId or conversation record (" + ada + ") is a Lead"},
+		{"merge fields and no record", map[string]any{"Conversation__c": w.newConversation(t, "+14155550103"), "Description": "Hi {!Contact.FirstName}"},
+			"The message has merge fields for Contact but the Task has no WhoId, WhatId or bound conversation to fill them from."},
+		{"a formula", map[string]any{"WhoId": ada, "Description": "Hi {!IF(Contact.FirstName, 'x', 'y')}"},
+			`The message contains "{!IF(Contact.FirstName, 'x', 'y')}", which is not a merge field switchboard can fill`},
+		{"an unclosed merge field", map[string]any{"WhoId": ada, "Description": "Hi {!Contact.FirstName"},
+			`The message contains "{!Contact.FirstName", which is not a merge field`},
+		{"too long once merged", map[string]any{"WhoId": ada, "Description": strings.Repeat("x", 1595) + "{!Contact.LastName}"},
+			`The message is 1603 characters long once its merge fields are filled; channel "Support" allows at most 1600.`},
+	}
+	sentIDs := make([]string, len(sent))
+	for i, c := range sent {
+		sentIDs[i] = w.pendingTask(t, c.fields)
+	}
+	rejectedIDs := make([]string, len(rejected))
+	for i, c := range rejected {
+		rejectedIDs[i] = w.pendingTask(t, c.fields)
+	}
+	bodies := map[string]bool{}
+	for i, c := range sent {
+		waitUntil(t, 15*time.Second, c.name+" sent", func() bool { return str(w.task(t, sentIDs[i])["Message_Sid__c"]) != "" })
+		task := w.task(t, sentIDs[i])
+		if got := str(task["Description"]); got != c.want {
+			t.Errorf("%s: Description after sending = %q, want %q", c.name, got, c.want)
+		}
+		bodies[c.want] = true
+	}
+	for i, c := range rejected {
+		waitUntil(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, rejectedIDs[i])["Message_Status__c"]) == "Error" })
+		task := w.task(t, rejectedIDs[i])
+		t.Logf("%s → %s", c.name, task["Error_Description__c"])
+		if got := str(task["Error_Description__c"]); !strings.Contains(got, c.want) {
+			t.Errorf("%s: Error_Description__c = %q, want it to contain %q", c.name, got, c.want)
+		}
+		if !strings.Contains(str(task["Description"]), "{!") {
+			t.Errorf("%s: the template in Description was overwritten: %q", c.name, task["Description"])
+		}
+	}
+	msgs := w.Twilio.Messages()
+	for _, m := range msgs {
+		if !bodies[m.Body] {
+			t.Errorf("Twilio got %q, which is none of the merged messages", m.Body)
+		}
+	}
+	if len(msgs) != len(sent) {
+		t.Errorf("%d Twilio messages, want %d", len(msgs), len(sent))
+	}
+}
+
+// TestMergeFieldsInBulk: a campaign of 300 Tasks from one template reads
+// its merge fields in a few queries, not one per Task.
+func TestMergeFieldsInBulk(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	const n = 300
+	convs := make([]string, n)
+	names := make([]string, n)
+	for i := range convs {
+		names[i] = fmt.Sprintf("Customer%03d", i)
+		c, err := w.Org.Insert("Contact", map[string]any{"FirstName": names[i], "LastName": "Test", "MobilePhone": fmt.Sprintf("+1415556%04d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		convs[i] = w.newConversation(t, fmt.Sprintf("+1415556%04d", i))
+		if err := w.Org.Update("Conversation__c", convs[i], map[string]any{"Record_Id__c": c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tun := e2eTuning()
+	tun.PollInterval = time.Hour
+	startDaemon(t, w, "", tun)
+	time.Sleep(300 * time.Millisecond) // the start-up sweep
+	w.Org.ResetCalls()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = w.pendingTask(t, map[string]any{"Conversation__c": convs[i], "Description": "Hi {!Contact.FirstName}, your appointment is tomorrow."})
+	}
+	w.waitAllSent(t, 120*time.Second, ids)
+	got := map[string]int{}
+	for _, m := range w.Twilio.Messages() {
+		got[m.Body]++
+	}
+	for _, name := range names {
+		if body := "Hi " + name + ", your appointment is tomorrow."; got[body] != 1 {
+			t.Errorf("%q sent %d times", body, got[body])
+		}
+	}
+	calls := w.Org.TotalCalls()
+	t.Logf("%d templated Tasks: %d Salesforce calls until every SID was written: %v", n, calls, w.Org.Calls())
+	if !raceDetector && calls > n/10 {
+		t.Errorf("%d Salesforce calls for %d templated messages, want ≤ %d: merge fields must be read in bulk", calls, n, n/10)
+	}
+}

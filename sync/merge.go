@@ -1,0 +1,318 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard/switchboard/sfdc/soql"
+)
+
+// Merge fields. A message template (Message_Template__c.Message_Text__c, or
+// a translation's Text_Body__c) holds Salesforce merge fields such as
+// {!Contact.FirstName}. The LWC chat or a Flow copies the template's text
+// into the Task's Description; the engine fills the fields from the record
+// the Task is about before sending, and writes the text it sent back to
+// Description, so the CRM shows what the customer read.
+//
+// The record is found among the Task's WhoId, its WhatId and its
+// conversation's Record_Id__c, in that order: the first of them that is a
+// record of the merge field's object. Fields are read in bulk: one SOQL per
+// object and field set per batch of Tasks, so a campaign of 1,000 Tasks
+// from one template costs five queries, not a thousand.
+
+// mergeFieldRE is one merge field: {!Object.Field} or, through lookups,
+// {!Contact.Account.Name}. Only API names: nothing else reaches SOQL.
+var mergeFieldRE = regexp.MustCompile(`\{!\s*([A-Za-z][A-Za-z0-9_]*)((?:\.[A-Za-z][A-Za-z0-9_]*)+)\s*\}`)
+
+// mergeRequest asks for the fields of one object for one Task.
+type mergeRequest struct {
+	object     string
+	fields     []string // mergeObject.paths: below object ("FirstName", "Account.Name")
+	candidates []string // record Ids to try, in order
+}
+
+// mergeResult is the candidate's field values by lower-case path, or why
+// none could be read.
+type mergeResult struct {
+	values map[string]string
+	err    error
+}
+
+// MergeError is a Task whose merge fields cannot be filled as it stands:
+// retrying does not help, the user must fix the Task or the template.
+type MergeError struct{ Reason string }
+
+func (e *MergeError) Error() string { return e.Reason }
+
+// codedError is how the Org's errors name Salesforce's error code
+// (sfdc.APIError does).
+type codedError interface {
+	error
+	ErrorCode() string
+}
+
+// mergeTemplate is a body split into merge fields. SOQL names are not
+// case-sensitive, so {!contact.firstname} and {!Contact.FirstName} are one
+// field: maps are keyed by the lower-case name, the first spelling is kept
+// for queries and messages.
+type mergeTemplate struct {
+	body    string
+	objects map[string]*mergeObject // by lower-case object name
+}
+
+type mergeObject struct {
+	name  string
+	paths []string // sorted by lower-case path, distinct; never "Id", which every query selects
+}
+
+// parseMerge finds the merge fields of body. It returns nil when there are
+// none, and a MergeError for "{!" that is not a merge field the engine can
+// fill (a formula, a typo): sending it as it stands would show the customer
+// "{!IF(...)}".
+func parseMerge(body string) (*mergeTemplate, error) {
+	if !strings.Contains(body, "{!") {
+		return nil, nil
+	}
+	rest := mergeFieldRE.ReplaceAllString(body, "")
+	if i := strings.Index(rest, "{!"); i >= 0 {
+		bad := rest[i:]
+		if j := strings.IndexByte(bad, '}'); j >= 0 {
+			bad = bad[:j+1]
+		}
+		if r := []rune(bad); len(r) > 40 {
+			bad = string(r[:40]) + "…"
+		}
+		return nil, &MergeError{Reason: fmt.Sprintf("The message contains %q, which is not a merge field switchboard can fill; use {!Object.Field}, e.g. {!Contact.FirstName}.", bad)}
+	}
+	t := &mergeTemplate{body: body, objects: map[string]*mergeObject{}}
+	for _, m := range mergeFieldRE.FindAllStringSubmatch(body, -1) {
+		obj, path := m[1], strings.TrimPrefix(m[2], ".")
+		mo := t.objects[strings.ToLower(obj)]
+		if mo == nil {
+			mo = &mergeObject{name: obj}
+			t.objects[strings.ToLower(obj)] = mo
+		}
+		if !strings.EqualFold(path, "Id") && !slices.ContainsFunc(mo.paths, func(p string) bool { return strings.EqualFold(p, path) }) {
+			mo.paths = append(mo.paths, path)
+		}
+	}
+	for _, mo := range t.objects {
+		slices.SortFunc(mo.paths, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	}
+	return t, nil
+}
+
+// fill replaces each merge field by its value, from values keyed by
+// lower-case object and path. Blank fields merge as nothing, as in
+// Salesforce's own templates.
+func (t *mergeTemplate) fill(values map[string]map[string]string) string {
+	return mergeFieldRE.ReplaceAllStringFunc(t.body, func(s string) string {
+		m := mergeFieldRE.FindStringSubmatch(s)
+		return values[strings.ToLower(m[1])][strings.ToLower(strings.TrimPrefix(m[2], "."))]
+	})
+}
+
+// merge fills the merge fields of t's Description. ok is false when the
+// body has none.
+func (o *Outbound) merge(ctx context.Context, t *Task) (body string, ok bool, err error) {
+	tpl, err := parseMerge(t.Description)
+	if tpl == nil || err != nil {
+		return t.Description, false, err
+	}
+	var candidates []string
+	for _, id := range []string{t.WhoID, t.WhatID, t.conversationRecord()} {
+		if id != "" && !slices.Contains(candidates, id) {
+			candidates = append(candidates, id)
+		}
+	}
+	values := map[string]map[string]string{}
+	for _, key := range sortedKeys(tpl.objects) {
+		mo := tpl.objects[key]
+		if len(candidates) == 0 {
+			return "", false, &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s but the Task has no WhoId, WhatId or bound conversation to fill them from.", mo.name)}
+		}
+		res, err := o.mergeRead.Do(ctx, mergeRequest{object: mo.name, fields: mo.paths, candidates: candidates})
+		if err == nil {
+			err = res.err
+		}
+		if err != nil {
+			return "", false, err
+		}
+		values[key] = res.values
+	}
+	return tpl.fill(values), true, nil
+}
+
+func (t *Task) conversationRecord() string {
+	if t.Conversation == nil {
+		return ""
+	}
+	return t.Conversation.RecordID
+}
+
+// readMergeFields is the merge batcher's flush: one query per object and
+// field set, for every candidate Id of the batch.
+func (o *Outbound) readMergeFields(ctx context.Context, reqs []mergeRequest) ([]mergeResult, error) {
+	type group struct {
+		object string
+		fields []string
+		ids    []string
+		byID   map[string]map[string]any // by 15-character Id
+		err    error
+	}
+	groups := map[string]*group{}
+	var order []string
+	for _, r := range reqs {
+		k := groupKey(r)
+		g := groups[k]
+		if g == nil {
+			g = &group{object: r.object, fields: r.fields, byID: map[string]map[string]any{}}
+			groups[k] = g
+			order = append(order, k)
+		}
+		for _, id := range r.candidates {
+			if !slices.Contains(g.ids, id) {
+				g.ids = append(g.ids, id)
+			}
+		}
+	}
+	for _, k := range order {
+		g := groups[k]
+		sel := "SELECT " + strings.Join(append([]string{"Id"}, g.fields...), ", ") + " FROM " + g.object + " WHERE Id IN "
+		for _, chunk := range soql.ChunkIn(g.ids, inBudget) {
+			in, err := soql.InList(chunk)
+			if err != nil {
+				return nil, err
+			}
+			var rows []map[string]any
+			if err := o.org.Query(ctx, sel+in, &rows); err != nil {
+				var ce codedError
+				if errors.As(err, &ce) {
+					switch ce.ErrorCode() {
+					case "INVALID_FIELD", "INVALID_TYPE", "MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR":
+						// The template names a field or object this org
+						// (or the integration user) does not have.
+						g.err = &MergeError{Reason: fmt.Sprintf("The message's merge fields for %s cannot be filled. Salesforce says: %s", g.object, salesforceMessage(err))}
+					}
+				}
+				if g.err == nil {
+					return nil, err // transient or unknown: every item retries
+				}
+				break
+			}
+			for _, row := range rows {
+				if id, _ := row["Id"].(string); len(id) >= 15 {
+					g.byID[id[:15]] = row
+				}
+			}
+		}
+	}
+	out := make([]mergeResult, len(reqs))
+	for i, r := range reqs {
+		g := groups[groupKey(r)]
+		if g.err != nil {
+			out[i].err = g.err
+			continue
+		}
+		var row map[string]any
+		for _, id := range r.candidates {
+			if len(id) >= 15 && g.byID[id[:15]] != nil {
+				row = g.byID[id[:15]]
+				break
+			}
+		}
+		if row == nil {
+			out[i].err = &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s, but none of the Task's WhoId, WhatId or conversation record (%s) is a %s the integration user can read.",
+				r.object, strings.Join(r.candidates, ", "), r.object)}
+			continue
+		}
+		vals := make(map[string]string, len(r.fields)+1)
+		vals["id"], _ = row["Id"].(string)
+		for _, f := range r.fields {
+			vals[strings.ToLower(f)] = fieldText(row, f)
+		}
+		out[i].values = vals
+	}
+	return out, nil
+}
+
+// fieldText reads path ("Account.Name") from a record as text. A null
+// lookup or a blank field is "".
+func fieldText(row map[string]any, path string) string {
+	var cur any = row
+	for _, seg := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		// SOQL answers with the field's own capitalisation, which need not
+		// be the template's.
+		v, ok := m[seg]
+		if !ok {
+			for k, kv := range m {
+				if strings.EqualFold(k, seg) {
+					v, ok = kv, true
+					break
+				}
+			}
+		}
+		if !ok || v == nil {
+			return ""
+		}
+		cur = v
+	}
+	switch v := cur.(type) {
+	case string:
+		return v
+	case bool:
+		if v {
+			return "true"
+		}
+		return "false"
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case map[string]any:
+		return "" // a lookup named without a field
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// salesforceMessage is the first sentence of Salesforce's own words from an
+// Org error. A SOQL error repeats the query and points at the column
+// ("...\nERROR at Row:1:Column:12\nNo such column 'X' on entity 'Contact'.
+// If you are attempting..."): the user needs the part after that.
+func salesforceMessage(err error) string {
+	var m interface{ ErrorMessage() string }
+	if !errors.As(err, &m) || m.ErrorMessage() == "" {
+		return err.Error()
+	}
+	msg := m.ErrorMessage()
+	if i := strings.LastIndex(msg, "ERROR at Row:"); i >= 0 {
+		if nl := strings.IndexByte(msg[i:], '\n'); nl >= 0 {
+			msg = msg[i+nl+1:]
+		}
+	}
+	if i := strings.Index(msg, ". "); i >= 0 {
+		msg = msg[:i+1]
+	}
+	return strings.TrimSpace(msg)
+}
+
+func groupKey(r mergeRequest) string {
+	return strings.ToLower(r.object + "|" + strings.Join(r.fields, ","))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
