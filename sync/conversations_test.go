@@ -189,3 +189,61 @@ func TestUnboundThreadIsBoundWhenTheRecordAppears(t *testing.T) {
 		t.Fatalf("%d tasks on the contact after the event, want all 3", n)
 	}
 }
+
+// TestReconcileAfterAGap: bindings made while the stream was down (their
+// events lost) move their Tasks when the engine reconciles; a binding older
+// than the gap is left alone, and a second pass writes nothing.
+func TestReconcileAfterAGap(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	bind := func(n int) (conv, contact string, tasks []string) {
+		conv = e.insert(t, "Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": e.chanID, "Message_Recipient__c": fmt.Sprintf("+1415557%04d", n)})
+		for i := range 2 {
+			tasks = append(tasks, e.insert(t, "Task", map[string]any{"Subject": fmt.Sprint("t", i), "Conversation__c": conv}))
+		}
+		contact = e.insert(t, "Contact", map[string]any{"LastName": fmt.Sprint("C", n)})
+		if err := e.org.Update("Conversation__c", conv, map[string]any{"Record_Id__c": contact}); err != nil {
+			t.Fatal(err)
+		}
+		return conv, contact, tasks
+	}
+	_, _, earlyTasks := bind(0)
+	time.Sleep(1100 * time.Millisecond) // Salesforce datetimes have whole seconds
+	since := time.Now()
+	const n = 250 // more than one batch
+	contacts := map[string]string{}
+	for i := 1; i <= n; i++ {
+		_, c, ts := bind(i)
+		for _, tk := range ts {
+			contacts[tk] = c
+		}
+	}
+	cs := sbsync.NewConversations(e.eng, nil, 5*time.Millisecond)
+	e.org.ResetCalls()
+	got, err := cs.Reconcile(ctx, since)
+	if err != nil || got != n {
+		t.Fatalf("Reconcile = %d, %v; want %d conversations", got, err, n)
+	}
+	for tk, c := range contacts {
+		if r := e.task(t, tk); r["WhoId"] != c {
+			t.Fatalf("task %s: WhoId %v, want %s", tk, r["WhoId"], c)
+		}
+	}
+	for _, tk := range earlyTasks {
+		if r := e.task(t, tk); r["WhoId"] != nil {
+			t.Errorf("a binding from before the gap was reconciled: %v", r)
+		}
+	}
+	calls := e.org.TotalCalls()
+	t.Logf("%d conversations, %d tasks moved in %d Salesforce calls: %v", n, len(contacts), calls, e.org.Calls())
+	if calls > 10 {
+		t.Errorf("%d calls to reconcile %d conversations, want ≤ 10", calls, n)
+	}
+	e.org.ResetCalls()
+	if got, err := cs.Reconcile(ctx, since); err != nil || got != n {
+		t.Fatalf("second Reconcile = %d, %v", got, err)
+	}
+	if w := e.org.Calls()["PATCH composite/sobjects"]; w != 0 {
+		t.Errorf("a second pass wrote %d times; nothing had changed", w)
+	}
+}

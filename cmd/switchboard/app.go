@@ -29,10 +29,22 @@ const (
 	kindConversation = "conversation"
 	kindSweep        = "sweep"
 	kindPoll         = "poll"
+	// kindReconcile re-reads conversations changed during a stream gap.
+	kindReconcile = "reconcile"
 )
 
 // jobKinds are every kind the daemon handles.
-var jobKinds = []string{kindSend, kindInbound, kindStatus, kindConversation, kindSweep, kindPoll}
+var jobKinds = []string{kindSend, kindInbound, kindStatus, kindConversation, kindSweep, kindPoll, kindReconcile}
+
+// reconcileMargin is how far before the last checkpointed event a
+// reconciliation starts: the event's arrival is our clock, LastModifiedDate
+// is Salesforce's, and the event may have waited in the stream.
+const reconcileMargin = 10 * time.Minute
+
+// reconcileFallback is how far back a reconciliation looks when there is
+// no checkpoint to start from: Salesforce keeps events at most 72 hours,
+// so a gap with no checkpoint covers no more than that.
+const reconcileFallback = 72 * time.Hour
 
 // The PushTopic channels (SPEC §2).
 var (
@@ -378,6 +390,17 @@ func (m *Main) registerJobs() error {
 			}
 			return err
 		},
+		kindReconcile: func(ctx context.Context, j store.Job) error {
+			var p struct {
+				Since time.Time `json:"since"`
+			}
+			if err := json.Unmarshal(j.Payload, &p); err != nil || p.Since.IsZero() {
+				return &sbsync.PermanentError{Err: fmt.Errorf("reconcile job %q has no start time", j.Key)}
+			}
+			n, err := m.convs.Reconcile(ctx, p.Since)
+			m.log.Info("reconciled conversations changed during a stream gap", zap.Int("conversations", n), zap.Time("since", p.Since))
+			return err
+		},
 		kindPoll: func(ctx context.Context, _ store.Job) error {
 			if m.overBudget() {
 				m.log.Warn("skipping this status poll: the org is over engine.api_budget of its daily API calls")
@@ -499,19 +522,40 @@ func (m *Main) handleEvents(ctx context.Context, channel string, events []sfdc.E
 }
 
 // onGap: notifications may have been missed. For Tasks, a sweep finds
-// every Pending one; the stale checkpoint is dropped so a restart does not
-// trip over it again.
+// every Pending one; for conversations, every one changed since the last
+// event we have is reconciled. The stale checkpoint is dropped so a
+// restart does not trip over it again.
 func (m *Main) onGap(ctx context.Context, channel, reason string) {
 	m.log.Warn("stream gap: notifications may have been missed", zap.String("channel", channel), zap.String("reason", reason))
-	if err := m.store.ResetCheckpoint(ctx, channel); err != nil {
-		m.log.Warn("resetting the checkpoint", zap.String("channel", channel), zap.Error(err))
-	}
-	if channel != channelTasks {
-		return
+	since := time.Now().Add(-reconcileFallback)
+	if at, ok, err := m.store.CheckpointTime(ctx, channel); err == nil && ok {
+		since = at.Add(-reconcileMargin)
 	}
 	key := "gap:" + strconv.FormatInt(time.Now().UnixNano(), 10)
-	if err := m.store.Enqueue(ctx, store.Job{Kind: kindSweep, Key: key}); err != nil {
-		m.log.Error("queueing a sweep after a stream gap; the periodic sweep will catch up", zap.Error(err))
+	var job store.Job
+	switch channel {
+	case channelTasks:
+		job = store.Job{Kind: kindSweep, Key: key}
+	case channelConversations:
+		b, err := json.Marshal(map[string]time.Time{"since": since})
+		if err != nil {
+			m.log.Error("encoding a reconciliation job", zap.Error(err))
+			return
+		}
+		job = store.Job{Kind: kindReconcile, Key: key, Payload: b}
+	}
+	// Queued before the checkpoint goes: a crash in between leaves the
+	// checkpoint, and the next start finds the same gap again.
+	if job.Kind != "" {
+		if err := m.store.Enqueue(ctx, job); err != nil {
+			// The checkpoint stays: the next start is refused the same
+			// replay id and tries again (and the periodic sweep covers Tasks).
+			m.log.Error("queueing the catch-up after a stream gap", zap.String("kind", job.Kind), zap.Error(err))
+			return
+		}
+	}
+	if err := m.store.ResetCheckpoint(ctx, channel); err != nil {
+		m.log.Warn("resetting the checkpoint", zap.String("channel", channel), zap.Error(err))
 	}
 }
 

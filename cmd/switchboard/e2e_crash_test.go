@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/switchboard/switchboard/twilio/twiliotest"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -241,6 +242,51 @@ func TestDownWhileTasksCreated(t *testing.T) {
 	if gaps := d.m.stream.Stats().Gaps; gaps == 0 {
 		t.Error("the stream reported no gap although its replay id was rejected")
 	}
+}
+
+// TestConversationsBoundWhileDown: agents bind conversations while the
+// sidecar is down, and Salesforce rejects its stored replay ids on return,
+// so those events are gone. The reconciliation after the gap moves the
+// conversations' Tasks all the same.
+func TestConversationsBoundWhileDown(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	storeURL := "sqlite://" + filepath.Join(t.TempDir(), "switchboard.db")
+	d := startDaemon(t, w, storeURL, e2eTuning())
+	convs := make([]string, 5)
+	for i := range convs {
+		if _, err := w.Twilio.SendInbound(context.Background(), twiliotest.Inbound{From: fmt.Sprintf("+1415555%04d", 6000+i), To: simNumber, Body: "hello?"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 15*time.Second, "the inbound tasks", func() bool { return len(w.inboundTasks()) == len(convs) })
+	waitUntil(t, 15*time.Second, "a conversations checkpoint", func() bool {
+		_, ok, _ := d.m.store.Checkpoint(context.Background(), channelConversations)
+		return ok
+	})
+	d.stop(t)
+
+	leads := map[string]string{} // Task → Lead
+	for i, task := range w.inboundTasks() {
+		lead, err := w.Org.Insert("Lead", map[string]any{"LastName": fmt.Sprint("Lead ", i), "Company": "Co"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Org.Update("Conversation__c", str(task["Conversation__c"]), map[string]any{"Record_Id__c": lead}); err != nil {
+			t.Fatal(err)
+		}
+		leads[str(task["Id"])] = lead
+	}
+	w.Org.InvalidateReplayIDs()
+
+	startDaemon(t, w, storeURL, e2eTuning())
+	waitUntil(t, 30*time.Second, "every task on its lead", func() bool {
+		for id, lead := range leads {
+			if str(w.task(t, id)["WhoId"]) != lead {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // TestSignals runs the real main: SIGTERM drains in-flight work, says

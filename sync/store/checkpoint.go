@@ -66,6 +66,31 @@ func (s *Store) Checkpoint(ctx context.Context, channel string) (replayID int64,
 	return 0, false, nil
 }
 
+// CheckpointTime is when channel's checkpoint last moved: about when its
+// newest queued event arrived. After a gap, what changed since then may
+// have been missed. ok is false when there is no checkpoint.
+func (s *Store) CheckpointTime(ctx context.Context, channel string) (at time.Time, ok bool, err error) {
+	if err := s.checkOpen(); err != nil {
+		return time.Time{}, false, err
+	}
+	r, err := s.eng.q().query(ctx, `SELECT updated_at FROM sb_checkpoint WHERE channel = ?`, channel)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("reading the checkpoint of %s: %w", channel, err)
+	}
+	defer r.Close()
+	if r.Next() {
+		var ns int64
+		if err := r.Scan(&ns); err != nil {
+			return time.Time{}, false, fmt.Errorf("reading the checkpoint of %s: %w", channel, err)
+		}
+		return time.Unix(0, ns), true, nil
+	}
+	if err := r.Err(); err != nil {
+		return time.Time{}, false, fmt.Errorf("reading the checkpoint of %s: %w", channel, err)
+	}
+	return time.Time{}, false, nil
+}
+
 // ResetCheckpoint forgets channel's checkpoint, for when Salesforce rejects
 // the stored replay id; the next checkpoint may then be any value.
 func (s *Store) ResetCheckpoint(ctx context.Context, channel string) error {

@@ -278,12 +278,23 @@ func TestCheckpointAtomicAndMonotonic(t *testing.T) {
 		if id, ok, _ := s.Checkpoint(bg, ch); !ok || id != 10 {
 			t.Fatalf("checkpoint %d %v, want 10", id, ok)
 		}
-		// Out of order: the jobs are stored, the checkpoint stays.
+		at10, ok, err := s.CheckpointTime(bg, ch)
+		if err != nil || !ok || time.Since(at10) > time.Minute || time.Since(at10) < 0 {
+			t.Fatalf("checkpoint time %v %v %v, want just now", at10, ok, err)
+		}
+		// Out of order: the jobs are stored, the checkpoint (and its time) stays.
+		time.Sleep(2 * time.Millisecond)
 		if err := s.EnqueueAndCheckpoint(bg, []Job{{Kind: "send", Key: "T2"}}, ch, 7); err != nil {
 			t.Fatal(err)
 		}
 		if id, _, _ := s.Checkpoint(bg, ch); id != 10 {
 			t.Fatalf("checkpoint moved back to %d", id)
+		}
+		if at, _, _ := s.CheckpointTime(bg, ch); !at.Equal(at10) {
+			t.Fatalf("checkpoint time moved to %v by an older event (was %v)", at, at10)
+		}
+		if _, ok, err := s.CheckpointTime(bg, "/topic/None"); ok || err != nil {
+			t.Fatalf("checkpoint time of an unknown channel: %v %v", ok, err)
 		}
 		if k := jobKeys(t, s, "send"); k["T1"] != 1 || k["T2"] != 1 {
 			t.Fatalf("jobs %v", k)
