@@ -503,8 +503,11 @@ func (i *Inbound) flushConversations(ctx context.Context, keys []inConvKey) ([]i
 func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, found map[convPair]cachedConv, errs map[convPair]error) error {
 	// The Directory's lock: the outbound engine creates threads too, and
 	// two creators must not both decide a number has none.
-	i.dir.convMu.Lock()
-	defer i.dir.convMu.Unlock()
+	unlock, err := i.dir.lockThreads(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	// A batch that held the lock before this one may have just made the
 	// threads this one is missing.
 	var customers []string

@@ -111,6 +111,11 @@ type OutboundConfig struct {
 	// OnOptOut, if set, records that Twilio refused a send with 21610: the
 	// customer opted out of that sender (SPEC §3, twilio.md §7).
 	OnOptOut func(ctx context.Context, customerE164, channelID string, at time.Time) error
+	// ThreadLock, if set, is held (with this process's own lock) while the
+	// engine decides which numbers have no open conversation and creates
+	// theirs, so that replicas never both create a thread for one new
+	// number. The store's Lock does it across replicas on PostgreSQL.
+	ThreadLock func(ctx context.Context) (unlock func(), err error)
 }
 
 func (c *OutboundConfig) defaults() {

@@ -24,6 +24,8 @@ type Directory struct {
 	phones *Batcher[string, whoPhone]
 	convs  *Batcher[convKey, string]
 	convMu gosync.Mutex // one find-or-create at a time, so two batches never both create a thread
+	// threadLock extends convMu across replicas (OutboundConfig.ThreadLock).
+	threadLock func(ctx context.Context) (func(), error)
 }
 
 // whoPhone is a record's customer number and the registry row it came from.
@@ -39,7 +41,7 @@ type convKey struct {
 }
 
 func newDirectory(org Org, region string, cfg OutboundConfig) *Directory {
-	d := &Directory{org: org, region: region}
+	d := &Directory{org: org, region: region, threadLock: cfg.ThreadLock}
 	d.phones = &Batcher[string, whoPhone]{Window: cfg.BatchWindow, Flush: d.loadPhones}
 	d.convs = &Batcher[convKey, string]{Window: cfg.BatchWindow, Flush: d.findOrCreateConversations}
 	return d
@@ -142,8 +144,11 @@ func (d *Directory) loadPhones(ctx context.Context, ids []string) ([]whoPhone, e
 // findOrCreateConversations returns the Open conversation for each
 // (channel, recipient), creating the missing ones bound to the record.
 func (d *Directory) findOrCreateConversations(ctx context.Context, keys []convKey) ([]string, error) {
-	d.convMu.Lock()
-	defer d.convMu.Unlock()
+	unlock, err := d.lockThreads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	type pair = struct{ ch, to string }
 	found := map[pair]string{}
 	var recipients []string
@@ -251,4 +256,20 @@ func validAPIName(s string) bool {
 		}
 	}
 	return true
+}
+
+// lockThreads takes the find-or-create lock: this process's, then the
+// replicas' (ThreadLock). A failure to get the latter fails the batch,
+// which is retried: creating without it could duplicate a thread.
+func (d *Directory) lockThreads(ctx context.Context) (func(), error) {
+	d.convMu.Lock()
+	if d.threadLock == nil {
+		return d.convMu.Unlock, nil
+	}
+	unlock, err := d.threadLock(ctx)
+	if err != nil {
+		d.convMu.Unlock()
+		return nil, fmt.Errorf("taking the conversation lock: %w", err)
+	}
+	return func() { unlock(); d.convMu.Unlock() }, nil
 }

@@ -36,6 +36,10 @@ const (
 // jobKinds are every kind the daemon handles.
 var jobKinds = []string{kindSend, kindInbound, kindStatus, kindConversation, kindSweep, kindPoll, kindReconcile}
 
+// threadLockKey names the store lock held while conversations are found or
+// created (OutboundConfig.ThreadLock).
+const threadLockKey = "switchboard/conversations"
+
 // reconcileMargin is how far before the last checkpointed event a
 // reconciliation starts: the event's arrival is our clock, LastModifiedDate
 // is Salesforce's, and the event may have waited in the stream.
@@ -253,6 +257,9 @@ func (m *Main) open(ctx context.Context) error {
 		MinSendTime:        jobTimeout(m.tun.Store) / 2,
 		OnRecorded:         func(ctx context.Context, sid string) error { return m.cb.ApplyParked(ctx, []string{sid}) },
 		OnOptOut:           consent.OptOut,
+		ThreadLock: func(ctx context.Context) (func(), error) {
+			return m.store.Lock(ctx, threadLockKey)
+		},
 	}, org, messenger, m.store, m.log.Named("outbound"))
 	m.in = sbsync.NewInbound(sbsync.InboundConfig{DefaultRegion: cfg.Engine.DefaultRegion, BatchWindow: window},
 		org, m.out.Directory(), consent, m.log.Named("inbound"))

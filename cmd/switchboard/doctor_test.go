@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
 	"github.com/switchboard/switchboard/sfdc"
@@ -325,28 +323,8 @@ func TestDoctorMisconfigurations(t *testing.T) {
 // TestDoctorPostgresStore: the store check passes on PostgreSQL too (a
 // database of its own, dropped afterwards).
 func TestDoctorPostgresStore(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at 127.0.0.1:5432 is unreachable (%v); CI=true requires it", err)
-		}
-		t.Skipf("PostgreSQL at 127.0.0.1:5432 is unreachable (%v)", err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) }) // after the drop below: cleanups run last-in first-out
-	name := fmt.Sprintf("sb_doctor_test_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+name)
-	must(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
+	storeURL := freshPostgres(t)
 	dw := newDoctorWorld(t)
-	storeURL := "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
 	code, out, errs := doctorRun(t, with(dw.env, "SWITCHBOARD_STORE_URL="+storeURL))
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)

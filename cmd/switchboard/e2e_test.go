@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -195,4 +197,33 @@ func TestSendPendingTasks(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].Body != "Your order has shipped." || msgs[0].From != simNumber || msgs[0].To != "+14155550101" {
 		t.Fatalf("twilio messages = %+v", msgs)
 	}
+}
+
+// freshPostgres returns the URL of a new database on the machine's
+// PostgreSQL (127.0.0.1:5432, trust auth), dropped when the test ends.
+// Without PostgreSQL the test is skipped, except under CI=true.
+func freshPostgres(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at 127.0.0.1:5432 is unreachable (%v); CI=true requires it", err)
+		}
+		t.Skipf("PostgreSQL at 127.0.0.1:5432 is unreachable (%v)", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) }) // after the drop below: cleanups run last-in first-out
+	name := fmt.Sprintf("sb_test_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
 }

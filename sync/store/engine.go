@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	gosync "sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -47,6 +48,9 @@ type engine interface {
 	// durable returns once what was committed before the call survives a
 	// power loss (a no-op where every commit already does).
 	durable(ctx context.Context) error
+	// lock holds a lock named key across every process sharing the
+	// database until unlock (see Store.Lock).
+	lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
 type riverEngine[TTx any] struct {
@@ -58,6 +62,10 @@ type riverEngine[TTx any] struct {
 	closeDB  func() error
 	now      string
 	syncWAL  func(ctx context.Context) error // nil: commits are durable already
+	// locker backs lock; nil: one process owns the database (SQLite), and
+	// an in-process mutex per key is the whole story.
+	locker func(ctx context.Context, key string) (func(), error)
+	local  keyedMutex
 }
 
 func (e *riverEngine[TTx]) q() querier { return e.base }
@@ -93,6 +101,22 @@ func (e *riverEngine[TTx]) stop(ctx context.Context) error     { return e.client
 func (e *riverEngine[TTx]) stopAndCancel(ctx context.Context) error {
 	return e.client.StopAndCancel(ctx)
 }
+func (e *riverEngine[TTx]) lock(ctx context.Context, key string) (func(), error) {
+	// In-process first: goroutines of one replica queue here instead of
+	// each holding a database connection while it waits.
+	unlockLocal, err := e.local.lock(ctx, key)
+	if err != nil || e.locker == nil {
+		return unlockLocal, err
+	}
+	unlockDB, err := e.locker(ctx, key)
+	if err != nil {
+		unlockLocal()
+		return nil, err
+	}
+	var once gosync.Once
+	return func() { once.Do(func() { unlockDB(); unlockLocal() }) }, nil
+}
+
 func (e *riverEngine[TTx]) close() error   { return e.closeDB() }
 func (e *riverEngine[TTx]) nowSQL() string { return e.now }
 func (e *riverEngine[TTx]) durable(ctx context.Context) error {

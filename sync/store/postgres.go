@@ -76,6 +76,32 @@ func openPostgres(ctx context.Context, raw string, s *Store) (engine, error) {
 		rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
 		closeDB:  func() error { pool.Close(); return nil },
 		now:      "now()",
+		locker:   func(ctx context.Context, key string) (func(), error) { return advisoryLock(ctx, pool, key) },
+	}, nil
+}
+
+// advisoryLock takes a session advisory lock on a connection of its own,
+// held until unlock. A replica that dies loses its session, and PostgreSQL
+// releases the lock with it: no lease to expire, nothing to clean up.
+func advisoryLock(ctx context.Context, pool *pgxpool.Pool, key string) (func(), error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("locking %q: %w", key, err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", key); err != nil {
+		// A wait cut off by ctx may leave the session in any state: drop it.
+		_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		conn.Release()
+		return nil, fmt.Errorf("locking %q: %w", key, err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", key); err != nil {
+			// Closing the session releases the lock all the same.
+			_ = conn.Conn().Close(ctx)
+		}
+		conn.Release()
 	}, nil
 }
 
