@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -247,7 +248,7 @@ func (s *Store) riverConfig() *river.Config {
 		FetchCooldown:               o.FetchCooldown,
 		FetchPollInterval:           o.FetchPollInterval,
 		JobTimeout:                  o.JobTimeout,
-		Logger:                      config.Slog(o.Logger.Named("river")),
+		Logger:                      slog.New(&quietShutdown{Handler: config.Slog(o.Logger.Named("river")).Handler(), stopping: s.stopping}),
 		MaxAttempts:                 o.MaxAttempts,
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.MaxWorkers}},
 		RescueStuckJobsAfter:        o.RescueStuckJobsAfter,
