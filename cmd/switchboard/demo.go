@@ -451,14 +451,16 @@ func (d *demoRun) awaitStatus(ctx context.Context, taskID, want string) (map[str
 }
 
 func (d *demoRun) stepSend(ctx context.Context) error {
+	// The text of a template, with a merge field the engine fills.
+	template := "Hi {!Contact.FirstName}, your order #1042 has shipped. Reply here if you have any questions."
 	body := "Hi Ada, your order #1042 has shipped. Reply here if you have any questions."
-	d.out.printf("  An agent creates a Task on the Contact (WhoId, no conversation yet):")
-	id, err := d.agentTask(map[string]any{"WhoId": d.contact, "Description": body})
+	d.out.printf("  An agent creates a Task on the Contact (WhoId, no conversation yet) from a template:")
+	id, err := d.agentTask(map[string]any{"WhoId": d.contact, "Description": template})
 	if err != nil {
 		return err
 	}
 	d.out.printf("    Task %s  Message_Type__c = Outbound, Message_Status__c = Pending", id)
-	d.out.printf("      Description: %q", body)
+	d.out.printf("      Description: %q", template)
 	d.out.printf("  switchboard sends it through Twilio and Twilio reports its progress:")
 	task, err := d.awaitStatus(ctx, id, "Delivered")
 	if err != nil {
@@ -469,6 +471,10 @@ func (d *demoRun) stepSend(ctx context.Context) error {
 	if !ok || msg.To != demoCustomer || msg.From != simNumber || msg.Body != body {
 		return fmt.Errorf("Twilio holds no message %q from %s to %s with the Task's body (got %+v)", sid, simNumber, demoCustomer, msg)
 	}
+	if got := sfStr(task["Description"]); got != body {
+		return fmt.Errorf("the Task's Description is %q after sending, want the merged text %q", got, body)
+	}
+	d.out.printf("      Description: %q (merge field filled)", body)
 	d.out.printf("      Message_Sid__c = %s, Subject = %q", sid, sfStr(task["Subject"]))
 	d.out.printf("      Message_Send_Date__c = %s, Message_Status_Check_Date__c = %s", sfStr(task["Message_Send_Date__c"]), sfStr(task["Message_Status_Check_Date__c"]))
 	d.adaConv = sfStr(task["Conversation__c"])
