@@ -124,17 +124,34 @@ func (o *Outbound) merge(ctx context.Context, t *Task) (body string, ok bool, er
 	if tpl == nil || err != nil {
 		return t.Description, false, err
 	}
-	var candidates []string
+	var records []string
 	for _, id := range []string{t.WhoID, t.WhatID, t.conversationRecord()} {
-		if id != "" && !slices.Contains(candidates, id) {
-			candidates = append(candidates, id)
+		// A Record_Id__c is free text: one that is not an Id would fail
+		// the whole batch's query ("invalid ID field").
+		if looksLikeID(id) && !slices.Contains(records, id) {
+			records = append(records, id)
 		}
 	}
 	values := map[string]map[string]string{}
 	for _, key := range sortedKeys(tpl.objects) {
 		mo := tpl.objects[key]
-		if len(candidates) == 0 {
+		if len(records) == 0 {
 			return "", false, &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s but the Task has no WhoId, WhatId or bound conversation to fill them from.", mo.name)}
+		}
+		candidates := records
+		if prefix, ok := standardPrefixes[key]; ok {
+			// Only Ids of that object: the query then names no record
+			// of another type, and a Task with none fails here, in words.
+			candidates = nil
+			for _, id := range records {
+				if id[:3] == prefix {
+					candidates = append(candidates, id)
+				}
+			}
+			if len(candidates) == 0 {
+				return "", false, &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s, but none of the Task's WhoId, WhatId or conversation record (%s) is a %s.",
+					mo.name, strings.Join(records, ", "), mo.name)}
+			}
 		}
 		res, err := o.mergeRead.Do(ctx, mergeRequest{object: mo.name, fields: mo.paths, candidates: candidates})
 		if err == nil {
@@ -146,6 +163,14 @@ func (o *Outbound) merge(ctx context.Context, t *Task) (body string, ok bool, er
 		values[key] = res.values
 	}
 	return tpl.fill(values), true, nil
+}
+
+// standardPrefixes are the key prefixes of the standard objects templates
+// name most, fixed in every org (lower-case object name → prefix). Custom
+// objects' prefixes differ by org: their candidates are all the Task's
+// records, and the query keeps the ones of that object.
+var standardPrefixes = map[string]string{
+	"account": "001", "contact": "003", "lead": "00Q", "opportunity": "006", "case": "500", "user": "005",
 }
 
 func (t *Task) conversationRecord() string {

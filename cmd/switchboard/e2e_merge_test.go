@@ -29,6 +29,10 @@ func TestMergeFields(t *testing.T) {
 	if err := w.Org.Update("Conversation__c", leadConv, map[string]any{"Record_Id__c": grace}); err != nil {
 		t.Fatal(err)
 	}
+	junkConv := w.newConversation(t, "+14155550104")
+	if err := w.Org.Update("Conversation__c", junkConv, map[string]any{"Record_Id__c": "see notes"}); err != nil {
+		t.Fatal(err)
+	}
 	startDaemon(t, w, "", e2eTuning())
 
 	sent := []struct {
@@ -45,6 +49,8 @@ func TestMergeFields(t *testing.T) {
 			"Description": "Thanks {!Lead.FirstName} from {!Lead.Company}."}, "Thanks Grace from Navy."},
 		{"Account by WhatId, Contact by WhoId", map[string]any{"WhoId": ada, "WhatId": acct,
 			"Description": "{!Account.Name} / {!Contact.LastName}"}, "Analytical Engines / Lovelace"},
+		{"a Record_Id__c that is no Id is ignored", map[string]any{"Conversation__c": junkConv, "WhoId": ada,
+			"Description": "Hello {!Contact.FirstName}"}, "Hello Ada"},
 		{"a blank field merges as nothing", map[string]any{"WhoId": nameless,
 			"Description": "Hello {!Contact.FirstName}{!Contact.LastName}"}, "Hello Babbage"},
 		{"no merge fields: sent as written", map[string]any{"WhoId": nameless, "Description": "Your code is {1234}!"},
