@@ -51,6 +51,9 @@ type engine interface {
 	// lock holds a lock named key across every process sharing the
 	// database until unlock (see Store.Lock).
 	lock(ctx context.Context, key string) (unlock func(), err error)
+	// releaseOwnRunning returns to the queue the jobs this client left
+	// "running" (see Store.Close).
+	releaseOwnRunning(ctx context.Context) (int64, error)
 }
 
 type riverEngine[TTx any] struct {
@@ -66,6 +69,9 @@ type riverEngine[TTx any] struct {
 	// an in-process mutex per key is the whole story.
 	locker func(ctx context.Context, key string) (func(), error)
 	local  keyedMutex
+	// lastAttemptBy is the backend's SQL for "the last client that
+	// attempted the job", compared with this client's ID.
+	lastAttemptBy string
 }
 
 func (e *riverEngine[TTx]) q() querier { return e.base }
@@ -116,6 +122,15 @@ func (e *riverEngine[TTx]) lock(ctx context.Context, key string) (func(), error)
 	var once gosync.Once
 	return func() { once.Do(func() { unlockDB(); unlockLocal() }) }, nil
 }
+
+func (e *riverEngine[TTx]) releaseOwnRunning(ctx context.Context) (int64, error) {
+	// As River's own snooze does: back to available, the attempt not
+	// counted.
+	return e.base.exec(ctx, `UPDATE river_job SET state = 'available', attempt = CASE WHEN attempt > 0 THEN attempt - 1 ELSE 0 END, scheduled_at = `+
+		e.now+` WHERE state = 'running' AND `+e.lastAttemptBy+` = ?`, e.client.ID())
+}
+
+func (e *riverEngine[TTx]) clientID() string { return e.client.ID() }
 
 func (e *riverEngine[TTx]) close() error   { return e.closeDB() }
 func (e *riverEngine[TTx]) nowSQL() string { return e.now }

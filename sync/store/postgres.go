@@ -72,11 +72,12 @@ func openPostgres(ctx context.Context, raw string, s *Store) (engine, error) {
 			}
 			return tx, pgxQuerier{tx}, nil
 		},
-		commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
-		rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
-		closeDB:  func() error { pool.Close(); return nil },
-		now:      "now()",
-		locker:   func(ctx context.Context, key string) (func(), error) { return advisoryLock(ctx, pool, key) },
+		commit:        func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
+		rollback:      func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
+		closeDB:       func() error { pool.Close(); return nil },
+		now:           "now()",
+		lastAttemptBy: "attempted_by[array_length(attempted_by, 1)]",
+		locker:        func(ctx context.Context, key string) (func(), error) { return advisoryLock(ctx, pool, key) },
 	}, nil
 }
 

@@ -130,10 +130,11 @@ func openSQLite(ctx context.Context, raw string, s *Store) (engine, error) {
 			}
 			return tx, sqlQuerier{tx}, nil
 		},
-		commit:   func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
-		rollback: func(_ context.Context, tx *sql.Tx) error { return tx.Rollback() },
-		closeDB:  closeDB,
-		now:      "datetime('now', 'subsec')",
+		commit:        func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
+		rollback:      func(_ context.Context, tx *sql.Tx) error { return tx.Rollback() },
+		closeDB:       closeDB,
+		now:           "datetime('now', 'subsec')",
+		lastAttemptBy: "json_extract(attempted_by, '$[#-1]')",
 	}, nil
 }
 

@@ -304,6 +304,20 @@ func (s *Store) Close(ctx context.Context) error {
 			}
 		}
 	}
+	if started && stopErr == nil {
+		// Every handler has returned, so no job of this client still runs.
+		// River normally records a cut-off job as snoozed (worker.Work),
+		// but a hard stop can lose that last write (its completer's final
+		// batch), leaving the job "running" until the rescuer counts it as
+		// a failed attempt an hour later. Put such jobs back now.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if n, err := s.eng.releaseOwnRunning(rctx); err != nil {
+			s.log.Warn("returning jobs cut off by the shutdown to the queue; River's rescuer will", zap.Error(err))
+		} else if n > 0 {
+			s.log.Info("jobs cut off by the shutdown returned to the queue", zap.Int64("jobs", n))
+		}
+		cancel()
+	}
 	// Handlers are done; answer the calls still queued before the
 	// database goes away.
 	s.closeGroups(ctx)

@@ -846,10 +846,86 @@ func TestCancelledStartContextDoesNotUseAnAttempt(t *testing.T) {
 	<-running
 	cancel()
 	<-returned
-	waitFor(t, "the job back to available", func() bool { return jobStates(t, s, "stuck")["available"] == 1 })
 	if err := s.Close(bg); err != nil {
 		t.Fatal(err)
 	}
+	// Back in the queue with its attempt unused (River's snooze, or Close's
+	// own pass when a hard stop lost River's last write): the next run
+	// works it, although it may have only one attempt.
+	s = openStore(t, url, testOptions())
+	if st := jobStates(t, s, "stuck"); st["available"] != 1 {
+		t.Fatalf("after the cut-off run and Close, the job is %v, want available", st)
+	}
+	var attempt int
+	r, err := s.eng.q().query(bg, `SELECT attempt FROM river_job WHERE kind = 'stuck'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		if err := r.Scan(&attempt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Close()
+	if attempt != 0 {
+		t.Fatalf("attempt = %d after a run cut off by the shutdown, want 0", attempt)
+	}
+	done := make(chan struct{})
+	if err := s.Handle("stuck", func(context.Context, Job) error { close(done); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(bg); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the job did not run again after the restart")
+	}
+	waitFor(t, "the job completed", func() bool { return jobStates(t, s, "stuck")["completed"] == 1 })
+}
+
+// TestCloseReturnsJobsLeftRunning: a job River left "running" for this
+// client (its last write lost in a hard stop) goes back to the queue at
+// Close, its attempt not counted; another client's running job is left to
+// its owner.
+func TestCloseReturnsJobsLeftRunning(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		s, err := Open(bg, url, testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := make(chan struct{}, 2)
+		if err := s.Handle("kk", func(context.Context, Job) error { ran <- struct{}{}; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Enqueue(bg, Job{Kind: "kk", Key: "mine"}, Job{Kind: "kk", Key: "theirs"}); err != nil {
+			t.Fatal(err)
+		}
+		// What a lost completion leaves behind, written as River writes a
+		// fetched job: running, attempt 1, attempted by a client.
+		me := s.eng.(interface{ clientID() string }).clientID()
+		for key, by := range map[string]string{"mine": me, "theirs": "another-replica"} {
+			attemptedBy := `["` + by + `"]`
+			set := `attempted_by = json(?)`
+			if strings.HasPrefix(url, "postgres") {
+				attemptedBy, set = "{"+by+"}", `attempted_by = ?::text[]`
+			}
+			if _, err := s.eng.q().exec(bg, `UPDATE river_job SET state = 'running', attempt = 1, `+set+` WHERE kind = 'kk' AND `+keyColumn(url)+` = ?`, attemptedBy, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Start(bg); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(bg); err != nil {
+			t.Fatal(err)
+		}
+		s = openStore(t, url, testOptions())
+		if st := jobStates(t, s, "kk"); st["available"] != 1 || st["running"] != 1 {
+			t.Fatalf("jobs after Close: %v, want mine available and theirs still running", st)
+		}
+	})
 }
 
 // TestPermanentErrorIsADeadLetterAtOnce: a handler that says no retry can
@@ -966,4 +1042,12 @@ func TestClaimIntent(t *testing.T) {
 			t.Fatalf("claiming a missing key: %v %v", ok, err)
 		}
 	})
+}
+
+// keyColumn is the SQL for a River job's Key (in its args) on url's backend.
+func keyColumn(url string) string {
+	if strings.HasPrefix(url, "postgres") {
+		return "args->>'key'"
+	}
+	return "json_extract(args, '$.key')"
 }
