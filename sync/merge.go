@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -133,7 +134,7 @@ func (o *Outbound) merge(ctx context.Context, t *Task) (body string, ok bool, er
 		}
 	}
 	values := map[string]map[string]string{}
-	for _, key := range sortedKeys(tpl.objects) {
+	for _, key := range slices.Sorted(maps.Keys(tpl.objects)) {
 		mo := tpl.objects[key]
 		if len(records) == 0 {
 			return "", false, &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s but the Task has no WhoId, WhatId or bound conversation to fill them from.", mo.name)}
@@ -200,14 +201,11 @@ func (o *Outbound) readMergeFields(ctx context.Context, reqs []mergeRequest) ([]
 			groups[k] = g
 			order = append(order, k)
 		}
-		for _, id := range r.candidates {
-			if !slices.Contains(g.ids, id) {
-				g.ids = append(g.ids, id)
-			}
-		}
+		g.ids = append(g.ids, r.candidates...)
 	}
 	for _, k := range order {
 		g := groups[k]
+		g.ids = dedupe(g.ids)
 		sel := "SELECT " + strings.Join(append([]string{"Id"}, g.fields...), ", ") + " FROM " + g.object + " WHERE Id IN "
 		for _, chunk := range soql.ChunkIn(g.ids, inBudget) {
 			in, err := soql.InList(chunk)
@@ -331,13 +329,4 @@ func salesforceMessage(err error) string {
 
 func groupKey(r mergeRequest) string {
 	return strings.ToLower(r.object + "|" + strings.Join(r.fields, ","))
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }

@@ -45,6 +45,11 @@ const threadLockKey = "switchboard/conversations"
 // is Salesforce's, and the event may have waited in the stream.
 const reconcileMargin = 10 * time.Minute
 
+// reconcilePayload is a reconcile job's payload.
+type reconcilePayload struct {
+	Since time.Time `json:"since"` // conversations changed since then are re-read
+}
+
 // reconcileFallback is how far back a reconciliation looks when there is
 // no checkpoint to start from: Salesforce keeps events at most 72 hours,
 // so a gap with no checkpoint covers no more than that.
@@ -398,9 +403,7 @@ func (m *Main) registerJobs() error {
 			return err
 		},
 		kindReconcile: func(ctx context.Context, j store.Job) error {
-			var p struct {
-				Since time.Time `json:"since"`
-			}
+			var p reconcilePayload
 			if err := json.Unmarshal(j.Payload, &p); err != nil || p.Since.IsZero() {
 				return &sbsync.PermanentError{Err: fmt.Errorf("reconcile job %q has no start time", j.Key)}
 			}
@@ -544,7 +547,7 @@ func (m *Main) onGap(ctx context.Context, channel, reason string) {
 	case channelTasks:
 		job = store.Job{Kind: kindSweep, Key: key}
 	case channelConversations:
-		b, err := json.Marshal(map[string]time.Time{"since": since})
+		b, err := json.Marshal(reconcilePayload{Since: since})
 		if err != nil {
 			m.log.Error("encoding a reconciliation job", zap.Error(err))
 			return

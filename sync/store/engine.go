@@ -127,7 +127,7 @@ func (e *riverEngine[TTx]) releaseOwnRunning(ctx context.Context) (int64, error)
 	// As River's own snooze does: back to available, the attempt not
 	// counted.
 	return e.base.exec(ctx, `UPDATE river_job SET state = 'available', attempt = CASE WHEN attempt > 0 THEN attempt - 1 ELSE 0 END, scheduled_at = `+
-		e.now+` WHERE state = 'running' AND `+e.lastAttemptBy+` = ?`, e.client.ID())
+		e.now+` WHERE state = 'running' AND `+e.lastAttemptBy+` = ?`, e.clientID())
 }
 
 func (e *riverEngine[TTx]) clientID() string { return e.client.ID() }

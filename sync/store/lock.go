@@ -70,14 +70,3 @@ func (k *keyedMutex) lock(ctx context.Context, key string) (func(), error) {
 		})
 	}, nil
 }
-
-// localLocks is how many keys have holders or waiters (for tests).
-func (e *riverEngine[TTx]) localLocks() map[string]*keyedEntry {
-	e.local.mu.Lock()
-	defer e.local.mu.Unlock()
-	out := make(map[string]*keyedEntry, len(e.local.locks))
-	for k, v := range e.local.locks {
-		out[k] = v
-	}
-	return out
-}

@@ -127,3 +127,14 @@ func canceled() context.Context {
 	cancel()
 	return ctx
 }
+
+// localLocks are the keys with holders or waiters.
+func (e *riverEngine[TTx]) localLocks() map[string]*keyedEntry {
+	e.local.mu.Lock()
+	defer e.local.mu.Unlock()
+	out := make(map[string]*keyedEntry, len(e.local.locks))
+	for k, v := range e.local.locks {
+		out[k] = v
+	}
+	return out
+}
