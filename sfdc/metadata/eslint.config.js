@@ -1,0 +1,23 @@
+// ESLint for the Lightning Web Components: Salesforce's recommended LWC rules
+// for component code, plus jest's globals and rules for the tests beside it.
+const lwcConfig = require('@salesforce/eslint-config-lwc');
+const jestPlugin = require('eslint-plugin-jest');
+const globals = require('globals');
+
+module.exports = [
+    { ignores: ['node_modules/**', 'build/**', 'dist/**'] },
+    ...lwcConfig.configs.recommended.map((c) => ({
+        ...c,
+        files: ['force-app/main/default/lwc/**/*.js']
+    })),
+    {
+        files: ['force-app/main/default/lwc/**/__tests__/**/*.js', 'force-app/main/default/lwc/**/__mocks__/**/*.js', 'jest/**/*.js'],
+        plugins: { jest: jestPlugin },
+        languageOptions: { globals: { ...globals.node, ...globals.jest } },
+        rules: { ...jestPlugin.configs['flat/recommended'].rules }
+    },
+    {
+        files: ['*.js', 'scripts/**/*.js', 'jest/**/*.js'],
+        languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } }
+    }
+];
