@@ -6,9 +6,11 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,6 +25,9 @@ import (
 	"github.com/spf13/viper"
 	"github.com/subosito/gotenv"
 )
+
+// AdminOff as server.admin_listen serves no operator listener.
+const AdminOff = "off"
 
 // EnvPrefix is prepended to every environment variable name.
 const EnvPrefix = "SWITCHBOARD"
@@ -68,7 +73,8 @@ var Keys = []Key{
 	{Name: "engine.sweep_interval", Default: "5m", Help: "How often every Pending outbound Task is swept into the queue, in case the stream missed one (Go duration)"},
 	{Name: "engine.status_poll_after", Default: "15m", Help: "Age after which a Task still in a non-final status is checked at Twilio, in case its callback was lost (Go duration)"},
 	{Name: "engine.api_budget", Default: "0.9", Help: "Share of the org's daily API calls above which sweeps and status polls slow down (0-1)"},
-	{Name: "server.listen", Default: ":8080", Help: "Address of the HTTP listener (webhooks, health, metrics)"},
+	{Name: "server.listen", Default: ":8080", Help: "Address of the public HTTP listener: Twilio's webhooks and /healthz"},
+	{Name: "server.admin_listen", Default: "127.0.0.1:9090", Help: "Address of the operator listener for /readyz and /metrics (keep it on loopback or a private network), or off"},
 	{Name: "server.public_url", Help: "External https base URL Twilio calls; webhook signatures are checked against it"},
 	{Name: "store.url", Default: "sqlite://switchboard.db", Help: "Durable store: sqlite://path (embedded) or postgres://user@host:5432/db (several replicas)"},
 	{Name: "log.level", Default: "info", Help: "debug, info, warn or error"},
@@ -127,8 +133,9 @@ type Engine struct {
 
 // Server holds the HTTP listener settings.
 type Server struct {
-	Listen    string
-	PublicURL string
+	Listen      string
+	AdminListen string // "" when off
+	PublicURL   string
 }
 
 // Store holds the durable store setting.
@@ -288,7 +295,10 @@ func Load(opts LoadOptions) (*Config, error) {
 			cfg.Twilio.SenderRates[strings.TrimSpace(name)] = r
 		}
 	}
-	cfg.Server = Server{Listen: str("server.listen"), PublicURL: strings.TrimRight(str("server.public_url"), "/")}
+	cfg.Server = Server{Listen: str("server.listen"), AdminListen: str("server.admin_listen"), PublicURL: strings.TrimRight(str("server.public_url"), "/")}
+	if strings.EqualFold(cfg.Server.AdminListen, AdminOff) {
+		cfg.Server.AdminListen = ""
+	}
 	cfg.Store = Store{URL: str("store.url")}
 	cfg.Log = Log{Level: strings.ToLower(str("log.level")), Format: strings.ToLower(str("log.format"))}
 
@@ -465,6 +475,13 @@ func (c *Config) Validate(need Need) error {
 	if need&NeedServer != 0 {
 		if c.Server.Listen == "" {
 			add("server.listen", "required, e.g. :8080")
+		}
+		if a := c.Server.AdminListen; a != "" {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				add("server.admin_listen", "%q is not host:port like 127.0.0.1:9090 (or off)", a)
+			} else if a == c.Server.Listen && !strings.HasSuffix(a, ":0") {
+				add("server.admin_listen", "%q is server.listen too; the operator endpoints need their own listener", a)
+			}
 		}
 		if c.Server.PublicURL == "" {
 			add("server.public_url", "required: the https URL Twilio calls this sidecar at")
@@ -646,6 +663,7 @@ func (c *Config) values() map[string]string {
 		"engine.status_poll_after":    c.Engine.StatusPollAfter.String(),
 		"engine.api_budget":           strconv.FormatFloat(c.Engine.APIBudget, 'g', -1, 64),
 		"server.listen":               c.Server.Listen,
+		"server.admin_listen":         cmp.Or(c.Server.AdminListen, AdminOff),
 		"server.public_url":           c.Server.PublicURL,
 		"store.url":                   c.Store.URL,
 		"log.level":                   c.Log.Level,

@@ -409,3 +409,42 @@ func TestStoreURLPasswordRedacted(t *testing.T) {
 		t.Errorf("RedactURL(sqlite) = %q", got)
 	}
 }
+
+// TestAdminListen: the operator listener defaults to loopback, "off"
+// turns it off, and a value that is not host:port or that is
+// server.listen itself is refused by name.
+func TestAdminListen(t *testing.T) {
+	chdir(t)
+	load := func(env ...string) *Config {
+		t.Helper()
+		cfg, err := Load(LoadOptions{Environ: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	if got := load().Server.AdminListen; got != "127.0.0.1:9090" {
+		t.Errorf("default admin_listen = %q, want 127.0.0.1:9090", got)
+	}
+	off := load("SWITCHBOARD_SERVER_ADMIN_LISTEN=off")
+	if off.Server.AdminListen != "" || off.Redacted()["server.admin_listen"] != "off" {
+		t.Errorf("off: %q, shown as %q", off.Server.AdminListen, off.Redacted()["server.admin_listen"])
+	}
+	for value, want := range map[string]string{
+		"9090":         `"9090" is not host:port`,
+		":8080":        "is server.listen too",
+		"localhost:90": "",
+	} {
+		cfg := load("SWITCHBOARD_SERVER_ADMIN_LISTEN="+value, "SWITCHBOARD_SERVER_PUBLIC_URL=https://x.example.com")
+		err := cfg.Validate(NeedServer)
+		if want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", value, err)
+			}
+			continue
+		}
+		if ps := problems(t, err); !strings.Contains(ps["server.admin_listen"], want) {
+			t.Errorf("%s: %v, want %q", value, ps, want)
+		}
+	}
+}

@@ -308,7 +308,11 @@ func (d *demoRun) startDaemon(ctx context.Context, log *zap.Logger) (stop func()
 			return false, fmt.Errorf("the daemon exited: %v", err)
 		default:
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, publicURL+"/readyz", nil)
+		admin := d.m.AdminAddr()
+		if admin == "" {
+			return false, nil
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/readyz", nil)
 		resp, err := hc.Do(req)
 		if err != nil {
 			return false, nil

@@ -123,7 +123,8 @@ func runDaemon(t *testing.T, w *simWorld, storeURL string) string {
 	w.Twilio.SetInboundURL(publicURL + "/twilio/inbound")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- NewMain(cfg, zap.NewNop(), tun).Run(ctx) }()
+	m := NewMain(cfg, zap.NewNop(), tun)
+	go func() { done <- m.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -131,7 +132,10 @@ func runDaemon(t *testing.T, w *simWorld, storeURL string) string {
 		}
 	})
 	waitUntil(t, 20*time.Second, "the daemon to be ready", func() bool {
-		resp, err := http.Get(publicURL + "/readyz")
+		if m.AdminAddr() == "" {
+			return false
+		}
+		resp, err := http.Get("http://" + m.AdminAddr() + "/readyz")
 		if err != nil {
 			return false
 		}
