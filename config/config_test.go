@@ -213,9 +213,9 @@ func TestValidateBadValues(t *testing.T) {
 		"salesforce.api_version": `"62" is not a Salesforce API version`,
 		"salesforce.login_url":   "must use https",
 		"twilio.account_sid":     "is not an Account SID",
-		"twilio.accounts":        `entry "broken"`,
+		"twilio.accounts":        `entry 2 of 2 is not SID:TOKEN`,
 		"server.public_url":      "must be an https URL",
-		"store.url":              "must start with sqlite:// or postgres://",
+		"store.url":              `scheme "mysql" is not sqlite:// or postgres://`,
 		"log.level":              `"loud"`,
 		"log.format":             `"xml"`,
 	}
@@ -446,5 +446,59 @@ func TestAdminListen(t *testing.T) {
 		if ps := problems(t, err); !strings.Contains(ps["server.admin_listen"], want) {
 			t.Errorf("%s: %v, want %q", value, ps, want)
 		}
+	}
+}
+
+// TestStartupErrorsNeverPrintSecrets: a mistyped value that holds a secret
+// is refused naming its key, never printing the value: a store.url with a
+// wrong scheme, no scheme or a bad escape; a twilio.accounts entry with =
+// for :; a .env line without =. RedactURL fails closed.
+func TestStartupErrorsNeverPrintSecrets(t *testing.T) {
+	dir := chdir(t)
+	for _, c := range []struct {
+		env  string
+		key  string
+		says string
+	}{
+		{"SWITCHBOARD_STORE_URL=postgress://sb:hunter2@db.internal/switchboard", "store.url", `scheme "postgress" is not sqlite:// or postgres://`},
+		{"SWITCHBOARD_STORE_URL=sb:hunter2@db.internal:5432/switchboard", "store.url", "has no scheme"},
+		{"SWITCHBOARD_STORE_URL=postgres://sb:hunter2%ZZ@db.internal/switchboard", "store.url", "is not a valid URL"},
+		{"SWITCHBOARD_TWILIO_ACCOUNTS=AC" + strings.Repeat("1", 32) + "=hunter2", "twilio.accounts", "entry 1 of 1 is not SID:TOKEN"},
+		{"SWITCHBOARD_TWILIO_ACCOUNTS=hunter2:AC" + strings.Repeat("1", 32), "twilio.accounts", "entry 1 of 1: the part before : is not an Account SID"},
+	} {
+		cfg, err := Load(LoadOptions{Environ: []string{c.env}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		verr := cfg.Validate(NeedTwilio | NeedStore)
+		ps := problems(t, verr)
+		if !strings.Contains(ps[c.key], c.says) {
+			t.Errorf("%s: %q, want %q", c.env, ps[c.key], c.says)
+		}
+		if strings.Contains(verr.Error(), "hunter2") {
+			t.Errorf("%s: the error prints the secret:\n%v", c.env, verr)
+		}
+		if strings.Contains(cfg.String(), "hunter2") {
+			t.Errorf("%s: the redacted configuration prints the secret:\n%s", c.env, cfg)
+		}
+	}
+
+	for raw, want := range map[string]string{
+		"postgres://sb:Pa%ZZword@db/x":               "postgres://[redacted: not a valid URL]",
+		"sb:Password@db:5432/x":                      "[redacted: not a valid URL]",
+		"postgres://sb@db/x?password=Password":       "postgres://sb@db/x?password=redacted",
+		"postgres://sb@db/x?sslpassword=Password&a=": "postgres://sb@db/x?a=&sslpassword=redacted",
+		"postgres://sb:Password@db/x":                "postgres://sb:redacted@db/x",
+		"sqlite:///var/lib/switchboard.db":           "sqlite:///var/lib/switchboard.db",
+	} {
+		if got := RedactURL(raw); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+
+	write(t, filepath.Join(dir, "bad.env"), "SWITCHBOARD_TWILIO_ACCOUNT_SID=AC"+strings.Repeat("1", 32)+"\nSWITCHBOARD_TWILIO_AUTH_TOKEN hunter2\n")
+	_, err := Load(LoadOptions{EnvFile: filepath.Join(dir, "bad.env")})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "line 2 (SWITCHBOARD_TWILIO_AUTH_TOKEN) is not NAME=value") {
+		t.Errorf("a .env line without =: %v", err)
 	}
 }

@@ -189,9 +189,9 @@ func (d *doctor) checkConfig() {
 		if src == "unset" && red[k] == "" {
 			continue
 		}
-		// Redacted hides the keys marked secret, but a password inside
-		// store.url (postgres://user:pass@…) is not one of them.
-		val := config.RedactURL(red[k])
+		// Redacted hides the keys marked secret and the secrets of
+		// store.url (all of it when it does not parse).
+		val := red[k]
 		if val == "" {
 			val = `""`
 		}

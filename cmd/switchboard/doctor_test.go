@@ -220,6 +220,15 @@ func TestDoctorMisconfigurations(t *testing.T) {
 		{name: "store URL cannot be opened", env: func(e []string) []string {
 			return with(e, "SWITCHBOARD_STORE_URL=sqlite:///nonexistent-switchboard-dir/sub/switchboard.db")
 		}, what: "store sqlite:///nonexistent-switchboard-dir", says: []string{"cannot be opened", "does not exist", "SWITCHBOARD_STORE_URL"}},
+		{name: "store URL scheme mistyped", env: func(e []string) []string {
+			return with(e, "SWITCHBOARD_STORE_URL=postgress://postgres:hunter2@127.0.0.1:5432/switchboard")
+		}, what: "configuration store.url", says: []string{`scheme "postgress" is not sqlite:// or postgres://`, "SWITCHBOARD_STORE_URL"}},
+		{name: "store URL does not parse", env: func(e []string) []string {
+			return with(e, "SWITCHBOARD_STORE_URL=postgres://postgres:hunter2%ZZ@127.0.0.1:5432/switchboard")
+		}, what: "configuration store.url", says: []string{"is not a valid URL", "SWITCHBOARD_STORE_URL"}},
+		{name: "Twilio account with = for :", env: func(e []string) []string {
+			return with(e, "SWITCHBOARD_TWILIO_ACCOUNTS=AC"+strings.Repeat("3", 32)+"=hunter2")
+		}, what: "configuration twilio.accounts", says: []string{"entry 1 of 1 is not SID:TOKEN", "SWITCHBOARD_TWILIO_ACCOUNTS"}},
 		{name: "default channel unknown", env: func(e []string) []string { return with(e, "SWITCHBOARD_TWILIO_DEFAULT_CHANNEL=Sales") },
 			what: "configuration twilio.default_channel", says: []string{`"Sales" is not the Name of an active Channel__c`, "SWITCHBOARD_TWILIO_DEFAULT_CHANNEL", "Support"}},
 
