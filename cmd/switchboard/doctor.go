@@ -887,7 +887,7 @@ func (d *doctor) checkPublicURL(ctx context.Context) {
 	}
 	host := u.Hostname()
 	ip := net.ParseIP(host)
-	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	loopback := isLoopbackHost(host)
 	fixHTTPS := "set " + keyRef(what) + " to the https base URL your proxy or load balancer publishes for this sidecar, e.g. https://switchboard.example.com"
 	switch {
 	case u.RawQuery != "" || u.Fragment != "":
@@ -950,9 +950,8 @@ func (d *doctor) checkAdminListen(ctx context.Context) {
 		return
 	}
 	host, port, _ := net.SplitHostPort(addr)
-	ip := net.ParseIP(host)
 	what := key + " " + addr
-	if host == "localhost" || (ip != nil && ip.IsLoopback()) {
+	if isLoopbackHost(host) {
 		what += " (loopback)"
 	} else {
 		d.warn(what, "/readyz and /metrics are reachable beyond this host; they show queue depths, API usage and error texts",

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -123,6 +124,13 @@ const forbidden = "the request is not signed by a configured Twilio account"
 // configured, so that refusing it costs the same HMAC as a bad signature
 // and its timing does not tell which SIDs are configured either.
 const unknownAccountToken = "00000000000000000000000000000000"
+
+// isLoopbackHost reports whether host (a name or address, without a port)
+// stays on this machine.
+func isLoopbackHost(host string) bool {
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
+}
 
 // logClip bounds what a log line quotes of a request.
 const logClip = 200
