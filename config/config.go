@@ -92,8 +92,10 @@ type Config struct {
 
 	// parseErrs holds keys whose values did not parse, for Validate.
 	parseErrs map[string]string
-	// accountErrs are twilio.accounts entries that are not SID:TOKEN.
+	// accountErrs are twilio.accounts entries that are not SID:TOKEN, and
+	// accountsRaw the setting as given (shown redacted, scrubbed from logs).
 	accountErrs []string
+	accountsRaw string
 
 	// Source tells where each key's value came from (flag, env, .env,
 	// file, default); doctor prints it so an admin can see which layer won.
@@ -310,6 +312,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if extra := str("twilio.accounts"); extra != "" {
 		// Problems name the entry by its place, never its text: a mistyped
 		// pair (= for :, the halves swapped) puts the token anywhere.
+		cfg.accountsRaw = extra
 		pairs := strings.Split(extra, ",")
 		for i, pair := range pairs {
 			sid, tok, ok := strings.Cut(strings.TrimSpace(pair), ":")
@@ -730,7 +733,7 @@ func (c *Config) values() map[string]string {
 		"salesforce.api_version":      c.Salesforce.APIVersion,
 		"twilio.account_sid":          c.Twilio.AccountSID,
 		"twilio.auth_token":           c.Twilio.AuthToken,
-		"twilio.accounts":             strings.Join(accounts, ","),
+		"twilio.accounts":             cmp.Or(c.accountsRaw, strings.Join(accounts, ",")),
 		"twilio.api_base_url":         c.Twilio.APIBaseURL,
 		"twilio.default_channel":      c.Twilio.DefaultChannel,
 		"twilio.max_concurrency":      strconv.Itoa(c.Twilio.MaxConcurrency),

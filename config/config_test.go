@@ -481,6 +481,9 @@ func TestStartupErrorsNeverPrintSecrets(t *testing.T) {
 		if strings.Contains(cfg.String(), "hunter2") {
 			t.Errorf("%s: the redacted configuration prints the secret:\n%s", c.env, cfg)
 		}
+		if c.key == "twilio.accounts" && cfg.Redacted()[c.key] != "[redacted]" {
+			t.Errorf("%s: a malformed twilio.accounts shows as %q, want [redacted] (it is set)", c.env, cfg.Redacted()[c.key])
+		}
 	}
 
 	for raw, want := range map[string]string{
