@@ -6,9 +6,11 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,6 +25,9 @@ import (
 	"github.com/spf13/viper"
 	"github.com/subosito/gotenv"
 )
+
+// AdminOff as server.admin_listen serves no operator listener.
+const AdminOff = "off"
 
 // EnvPrefix is prepended to every environment variable name.
 const EnvPrefix = "SWITCHBOARD"
@@ -68,7 +73,8 @@ var Keys = []Key{
 	{Name: "engine.sweep_interval", Default: "5m", Help: "How often every Pending outbound Task is swept into the queue, in case the stream missed one (Go duration)"},
 	{Name: "engine.status_poll_after", Default: "15m", Help: "Age after which a Task still in a non-final status is checked at Twilio, in case its callback was lost (Go duration)"},
 	{Name: "engine.api_budget", Default: "0.9", Help: "Share of the org's daily API calls above which sweeps and status polls slow down (0-1)"},
-	{Name: "server.listen", Default: ":8080", Help: "Address of the HTTP listener (webhooks, health, metrics)"},
+	{Name: "server.listen", Default: ":8080", Help: "Address of the public HTTP listener: Twilio's webhooks and /healthz"},
+	{Name: "server.admin_listen", Default: "127.0.0.1:9090", Help: "Address of the operator listener for /readyz and /metrics (keep it on loopback or a private network), or off"},
 	{Name: "server.public_url", Help: "External https base URL Twilio calls; webhook signatures are checked against it"},
 	{Name: "store.url", Default: "sqlite://switchboard.db", Help: "Durable store: sqlite://path (embedded) or postgres://user@host:5432/db (several replicas)"},
 	{Name: "log.level", Default: "info", Help: "debug, info, warn or error"},
@@ -86,6 +92,10 @@ type Config struct {
 
 	// parseErrs holds keys whose values did not parse, for Validate.
 	parseErrs map[string]string
+	// accountErrs are twilio.accounts entries that are not SID:TOKEN, and
+	// accountsRaw the setting as given (shown redacted, scrubbed from logs).
+	accountErrs []string
+	accountsRaw string
 
 	// Source tells where each key's value came from (flag, env, .env,
 	// file, default); doctor prints it so an admin can see which layer won.
@@ -127,8 +137,9 @@ type Engine struct {
 
 // Server holds the HTTP listener settings.
 type Server struct {
-	Listen    string
-	PublicURL string
+	Listen      string
+	AdminListen string // "" when off
+	PublicURL   string
 }
 
 // Store holds the durable store setting.
@@ -288,7 +299,10 @@ func Load(opts LoadOptions) (*Config, error) {
 			cfg.Twilio.SenderRates[strings.TrimSpace(name)] = r
 		}
 	}
-	cfg.Server = Server{Listen: str("server.listen"), PublicURL: strings.TrimRight(str("server.public_url"), "/")}
+	cfg.Server = Server{Listen: str("server.listen"), AdminListen: str("server.admin_listen"), PublicURL: strings.TrimRight(str("server.public_url"), "/")}
+	if strings.EqualFold(cfg.Server.AdminListen, AdminOff) {
+		cfg.Server.AdminListen = ""
+	}
 	cfg.Store = Store{URL: str("store.url")}
 	cfg.Log = Log{Level: strings.ToLower(str("log.level")), Format: strings.ToLower(str("log.format"))}
 
@@ -296,15 +310,23 @@ func Load(opts LoadOptions) (*Config, error) {
 		cfg.Twilio.Accounts[cfg.Twilio.AccountSID] = cfg.Twilio.AuthToken
 	}
 	if extra := str("twilio.accounts"); extra != "" {
-		for _, pair := range strings.Split(extra, ",") {
+		// Problems name the entry by its place, never its text: a mistyped
+		// pair (= for :, the halves swapped) puts the token anywhere.
+		cfg.accountsRaw = extra
+		pairs := strings.Split(extra, ",")
+		for i, pair := range pairs {
 			sid, tok, ok := strings.Cut(strings.TrimSpace(pair), ":")
-			if !ok {
-				// Kept so Validate can name the malformed entry (SID only,
-				// never the token).
-				cfg.Twilio.Accounts[strings.TrimSpace(pair)] = ""
-				continue
+			sid, tok = strings.TrimSpace(sid), strings.TrimSpace(tok)
+			switch {
+			case !ok:
+				cfg.accountErrs = append(cfg.accountErrs, fmt.Sprintf("entry %d of %d is not SID:TOKEN", i+1, len(pairs)))
+			case !accountSIDRE.MatchString(sid):
+				cfg.accountErrs = append(cfg.accountErrs, fmt.Sprintf("entry %d of %d: the part before : is not an Account SID (AC followed by 32 hex digits)", i+1, len(pairs)))
+			case tok == "":
+				cfg.accountErrs = append(cfg.accountErrs, fmt.Sprintf("entry %d of %d (%s) has no token after the :", i+1, len(pairs), sid))
+			default:
+				cfg.Twilio.Accounts[sid] = tok
 			}
-			cfg.Twilio.Accounts[strings.TrimSpace(sid)] = strings.TrimSpace(tok)
 		}
 	}
 	return cfg, nil
@@ -342,9 +364,39 @@ func readDotenv(explicit string) (map[string]string, error) {
 	defer f.Close()
 	env, err := gotenv.StrictParse(f)
 	if err != nil {
-		return nil, fmt.Errorf("config: parsing %s: %w", path, err)
+		return nil, dotenvError(path, err)
 	}
 	return env, nil
+}
+
+// dotenvLineRE finds the line gotenv quotes in its errors, and dotenvNameRE
+// the variable a line sets.
+var (
+	dotenvLineRE = regexp.MustCompile("(?s)line `(.*)`")
+	dotenvNameRE = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)`)
+)
+
+// dotenvError says which line of a .env file is malformed without quoting
+// it: gotenv's own error quotes the whole line, secret included.
+func dotenvError(path string, err error) error {
+	const notShown = "the line is not shown, as it may hold a secret"
+	m := dotenvLineRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fmt.Errorf("config: parsing %s: a quoted value is not closed, or a line is not NAME=value (%s)", path, notShown)
+	}
+	where := "a line"
+	if b, rerr := os.ReadFile(path); rerr == nil {
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.TrimRight(line, "\r") == m[1] {
+				where = fmt.Sprintf("line %d", i+1)
+				break
+			}
+		}
+	}
+	if name := dotenvNameRE.FindStringSubmatch(m[1]); name != nil {
+		where += " (" + name[1] + ")"
+	}
+	return fmt.Errorf("config: parsing %s: %s is not NAME=value, or uses an unset ${VARIABLE}; %s", path, where, notShown)
 }
 
 func setNested(m map[string]any, dotted string, val string) {
@@ -397,6 +449,7 @@ var (
 	apiVersionRE = regexp.MustCompile(`^[0-9]{2}\.0$`)
 	accountSIDRE = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 	regionRE     = regexp.MustCompile(`^[A-Z]{2}$`)
+	schemeRE     = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]{0,20}$`)
 )
 
 // Validate checks what the command needs and returns a *ValidationError
@@ -450,13 +503,8 @@ func (c *Config) Validate(need Need) error {
 			add("twilio.account_sid", "%q is not an Account SID (AC followed by 32 hex digits)", tw.AccountSID)
 		}
 		required("twilio.auth_token", tw.AuthToken, "")
-		for sid, tok := range tw.Accounts {
-			if sid == tw.AccountSID {
-				continue
-			}
-			if !accountSIDRE.MatchString(sid) || tok == "" {
-				add("twilio.accounts", "entry %q is not SID:TOKEN with an AC… SID", sid)
-			}
+		for _, msg := range c.accountErrs {
+			add("twilio.accounts", "%s (the entry is not shown: it holds a token)", msg)
 		}
 		if _, err := checkURL(tw.APIBaseURL); err != nil {
 			add("twilio.api_base_url", "%v", err)
@@ -466,6 +514,13 @@ func (c *Config) Validate(need Need) error {
 		if c.Server.Listen == "" {
 			add("server.listen", "required, e.g. :8080")
 		}
+		if a := c.Server.AdminListen; a != "" {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				add("server.admin_listen", "%q is not host:port like 127.0.0.1:9090 (or off)", a)
+			} else if a == c.Server.Listen && !strings.HasSuffix(a, ":0") {
+				add("server.admin_listen", "%q is server.listen too; the operator endpoints need their own listener", a)
+			}
+		}
 		if c.Server.PublicURL == "" {
 			add("server.public_url", "required: the https URL Twilio calls this sidecar at")
 		} else if _, err := checkURL(c.Server.PublicURL); err != nil {
@@ -473,9 +528,20 @@ func (c *Config) Validate(need Need) error {
 		}
 	}
 	if need&NeedStore != 0 {
+		// The value is never printed: a PostgreSQL URL holds a password,
+		// and a mistyped one cannot be redacted reliably.
+		const notShown = " (the value is not shown: it may hold a password)"
 		u := c.Store.URL
-		if !strings.HasPrefix(u, "sqlite://") && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-			add("store.url", "%q must start with sqlite:// or postgres://", u)
+		scheme, _, hasScheme := strings.Cut(u, "://")
+		switch {
+		case !hasScheme || !schemeRE.MatchString(scheme):
+			add("store.url", "has no scheme; use sqlite://<path> or postgres://user@host:5432/db"+notShown)
+		case scheme != "sqlite" && scheme != "postgres" && scheme != "postgresql":
+			add("store.url", "scheme %q is not sqlite:// or postgres://"+notShown, scheme)
+		default:
+			if _, err := url.Parse(u); err != nil {
+				add("store.url", "is not a valid URL; write a %% in the password as %%25"+notShown)
+			}
 		}
 	}
 	if !regionRE.MatchString(c.Engine.DefaultRegion) {
@@ -555,28 +621,61 @@ func (c *Config) Redacted() map[string]string {
 	return out
 }
 
-// RedactURL hides the password of a URL such as
-// postgres://user:secret@host/db; anything else comes back unchanged.
+// RedactURL hides the secrets of a URL such as postgres://user:secret@host/db:
+// the password, and the password and sslpassword parameters PostgreSQL
+// also reads. It fails closed: a value that does not parse as a URL (a
+// password with a bare %, a URL without its scheme) cannot be redacted
+// reliably, so everything after its scheme is hidden.
 func RedactURL(raw string) string {
+	const unparsable = "[redacted: not a valid URL]"
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil || u.Opaque != "" {
+		if scheme, _, ok := strings.Cut(raw, "://"); ok && schemeRE.MatchString(scheme) {
+			return scheme + "://" + unparsable
+		}
+		return unparsable
+	}
+	changed := false
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "redacted")
+			changed = true
+		}
+	}
+	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "redacted")
+			}
+		}
+		u.RawQuery = q.Encode()
+		changed = true
+	}
+	if !changed {
 		return raw
 	}
-	if _, has := u.User.Password(); !has {
-		return raw
-	}
-	u.User = url.UserPassword(u.User.Username(), "redacted")
 	return u.String()
 }
 
-// storePassword is the password in store.url, if any.
-func (c *Config) storePassword() string {
+// storePasswords are the passwords in store.url, if any, for log scrubbing.
+func (c *Config) storePasswords() []string {
 	u, err := url.Parse(c.Store.URL)
-	if err != nil || u.User == nil {
-		return ""
+	if err != nil {
+		return nil
 	}
-	p, _ := u.User.Password()
-	return p
+	var out []string
+	if u.User != nil {
+		if p, _ := u.User.Password(); p != "" {
+			out = append(out, p)
+		}
+	}
+	q := u.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if p := q.Get(k); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // String renders the redacted configuration, one key per line, sorted, so a
@@ -609,9 +708,7 @@ func (c *Config) Secrets() []string {
 			out = append(out, tok)
 		}
 	}
-	if p := c.storePassword(); p != "" {
-		out = append(out, p)
-	}
+	out = append(out, c.storePasswords()...)
 	return out
 }
 
@@ -636,7 +733,7 @@ func (c *Config) values() map[string]string {
 		"salesforce.api_version":      c.Salesforce.APIVersion,
 		"twilio.account_sid":          c.Twilio.AccountSID,
 		"twilio.auth_token":           c.Twilio.AuthToken,
-		"twilio.accounts":             strings.Join(accounts, ","),
+		"twilio.accounts":             cmp.Or(c.accountsRaw, strings.Join(accounts, ",")),
 		"twilio.api_base_url":         c.Twilio.APIBaseURL,
 		"twilio.default_channel":      c.Twilio.DefaultChannel,
 		"twilio.max_concurrency":      strconv.Itoa(c.Twilio.MaxConcurrency),
@@ -646,6 +743,7 @@ func (c *Config) values() map[string]string {
 		"engine.status_poll_after":    c.Engine.StatusPollAfter.String(),
 		"engine.api_budget":           strconv.FormatFloat(c.Engine.APIBudget, 'g', -1, 64),
 		"server.listen":               c.Server.Listen,
+		"server.admin_listen":         cmp.Or(c.Server.AdminListen, AdminOff),
 		"server.public_url":           c.Server.PublicURL,
 		"store.url":                   c.Store.URL,
 		"log.level":                   c.Log.Level,

@@ -213,9 +213,9 @@ func TestValidateBadValues(t *testing.T) {
 		"salesforce.api_version": `"62" is not a Salesforce API version`,
 		"salesforce.login_url":   "must use https",
 		"twilio.account_sid":     "is not an Account SID",
-		"twilio.accounts":        `entry "broken"`,
+		"twilio.accounts":        `entry 2 of 2 is not SID:TOKEN`,
 		"server.public_url":      "must be an https URL",
-		"store.url":              "must start with sqlite:// or postgres://",
+		"store.url":              `scheme "mysql" is not sqlite:// or postgres://`,
 		"log.level":              `"loud"`,
 		"log.format":             `"xml"`,
 	}
@@ -407,5 +407,101 @@ func TestStoreURLPasswordRedacted(t *testing.T) {
 	}
 	if got := RedactURL("sqlite://switchboard.db"); got != "sqlite://switchboard.db" {
 		t.Errorf("RedactURL(sqlite) = %q", got)
+	}
+}
+
+// TestAdminListen: the operator listener defaults to loopback, "off"
+// turns it off, and a value that is not host:port or that is
+// server.listen itself is refused by name.
+func TestAdminListen(t *testing.T) {
+	chdir(t)
+	load := func(env ...string) *Config {
+		t.Helper()
+		cfg, err := Load(LoadOptions{Environ: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	if got := load().Server.AdminListen; got != "127.0.0.1:9090" {
+		t.Errorf("default admin_listen = %q, want 127.0.0.1:9090", got)
+	}
+	off := load("SWITCHBOARD_SERVER_ADMIN_LISTEN=off")
+	if off.Server.AdminListen != "" || off.Redacted()["server.admin_listen"] != "off" {
+		t.Errorf("off: %q, shown as %q", off.Server.AdminListen, off.Redacted()["server.admin_listen"])
+	}
+	for value, want := range map[string]string{
+		"9090":         `"9090" is not host:port`,
+		":8080":        "is server.listen too",
+		"localhost:90": "",
+	} {
+		cfg := load("SWITCHBOARD_SERVER_ADMIN_LISTEN="+value, "SWITCHBOARD_SERVER_PUBLIC_URL=https://x.example.com")
+		err := cfg.Validate(NeedServer)
+		if want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", value, err)
+			}
+			continue
+		}
+		if ps := problems(t, err); !strings.Contains(ps["server.admin_listen"], want) {
+			t.Errorf("%s: %v, want %q", value, ps, want)
+		}
+	}
+}
+
+// TestStartupErrorsNeverPrintSecrets: a mistyped value that holds a secret
+// is refused naming its key, never printing the value: a store.url with a
+// wrong scheme, no scheme or a bad escape; a twilio.accounts entry with =
+// for :; a .env line without =. RedactURL fails closed.
+func TestStartupErrorsNeverPrintSecrets(t *testing.T) {
+	dir := chdir(t)
+	for _, c := range []struct {
+		env  string
+		key  string
+		says string
+	}{
+		{"SWITCHBOARD_STORE_URL=postgress://sb:hunter2@db.internal/switchboard", "store.url", `scheme "postgress" is not sqlite:// or postgres://`},
+		{"SWITCHBOARD_STORE_URL=sb:hunter2@db.internal:5432/switchboard", "store.url", "has no scheme"},
+		{"SWITCHBOARD_STORE_URL=postgres://sb:hunter2%ZZ@db.internal/switchboard", "store.url", "is not a valid URL"},
+		{"SWITCHBOARD_TWILIO_ACCOUNTS=AC" + strings.Repeat("1", 32) + "=hunter2", "twilio.accounts", "entry 1 of 1 is not SID:TOKEN"},
+		{"SWITCHBOARD_TWILIO_ACCOUNTS=hunter2:AC" + strings.Repeat("1", 32), "twilio.accounts", "entry 1 of 1: the part before : is not an Account SID"},
+	} {
+		cfg, err := Load(LoadOptions{Environ: []string{c.env}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		verr := cfg.Validate(NeedTwilio | NeedStore)
+		ps := problems(t, verr)
+		if !strings.Contains(ps[c.key], c.says) {
+			t.Errorf("%s: %q, want %q", c.env, ps[c.key], c.says)
+		}
+		if strings.Contains(verr.Error(), "hunter2") {
+			t.Errorf("%s: the error prints the secret:\n%v", c.env, verr)
+		}
+		if strings.Contains(cfg.String(), "hunter2") {
+			t.Errorf("%s: the redacted configuration prints the secret:\n%s", c.env, cfg)
+		}
+		if c.key == "twilio.accounts" && cfg.Redacted()[c.key] != "[redacted]" {
+			t.Errorf("%s: a malformed twilio.accounts shows as %q, want [redacted] (it is set)", c.env, cfg.Redacted()[c.key])
+		}
+	}
+
+	for raw, want := range map[string]string{
+		"postgres://sb:Pa%ZZword@db/x":               "postgres://[redacted: not a valid URL]",
+		"sb:Password@db:5432/x":                      "[redacted: not a valid URL]",
+		"postgres://sb@db/x?password=Password":       "postgres://sb@db/x?password=redacted",
+		"postgres://sb@db/x?sslpassword=Password&a=": "postgres://sb@db/x?a=&sslpassword=redacted",
+		"postgres://sb:Password@db/x":                "postgres://sb:redacted@db/x",
+		"sqlite:///var/lib/switchboard.db":           "sqlite:///var/lib/switchboard.db",
+	} {
+		if got := RedactURL(raw); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+
+	write(t, filepath.Join(dir, "bad.env"), "SWITCHBOARD_TWILIO_ACCOUNT_SID=AC"+strings.Repeat("1", 32)+"\nSWITCHBOARD_TWILIO_AUTH_TOKEN hunter2\n")
+	_, err := Load(LoadOptions{EnvFile: filepath.Join(dir, "bad.env")})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "line 2 (SWITCHBOARD_TWILIO_AUTH_TOKEN) is not NAME=value") {
+		t.Errorf("a .env line without =: %v", err)
 	}
 }

@@ -108,7 +108,8 @@ func NewAccounts(creds map[string]string, opts Options) (*Accounts, error) {
 		tok := creds[sid]
 		switch {
 		case !accountSIDPattern.MatchString(sid):
-			problems = append(problems, fmt.Sprintf("account SID %q is not AC followed by 32 hex digits", sid))
+			// Not quoted: a mistyped SID:TOKEN pair can put the token here.
+			problems = append(problems, fmt.Sprintf("an account SID of %d characters is not AC followed by 32 hex digits", len(sid)))
 		case !alnumPattern.MatchString(tok):
 			// twilio-go refuses non-alphanumeric passwords before sending
 			// (21224, ref §1.2); say so now rather than on every send.

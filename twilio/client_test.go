@@ -379,15 +379,21 @@ func TestNewAccountsRejectsBadSettings(t *testing.T) {
 		opts  twilio.Options
 		want  string
 	}{
-		"none":          {nil, twilio.Options{}, "no accounts"},
-		"bad sid":       {map[string]string{"AC123": tok1}, twilio.Options{}, `"AC123"`},
-		"bad token":     {map[string]string{acct1: "tok-with-dash"}, twilio.Options{}, "not alphanumeric"},
-		"empty token":   {map[string]string{acct1: ""}, twilio.Options{}, "not alphanumeric"},
-		"relative base": {map[string]string{acct1: tok1}, twilio.Options{BaseURL: "api.twilio.com"}, "absolute"},
+		"none":    {nil, twilio.Options{}, "no accounts"},
+		"bad sid": {map[string]string{"AC123": tok1}, twilio.Options{}, "an account SID of 5 characters is not AC followed by 32 hex digits"},
+		// A mistyped SID:TOKEN pair can put the token in the SID's place;
+		// the error must not print it.
+		"token in the sid": {map[string]string{acct1 + "=s3cretToken": tok1}, twilio.Options{}, "an account SID of 46 characters"},
+		"bad token":        {map[string]string{acct1: "tok-with-dash"}, twilio.Options{}, "not alphanumeric"},
+		"empty token":      {map[string]string{acct1: ""}, twilio.Options{}, "not alphanumeric"},
+		"relative base":    {map[string]string{acct1: tok1}, twilio.Options{BaseURL: "api.twilio.com"}, "absolute"},
 	} {
 		_, err := twilio.NewAccounts(c.creds, c.opts)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error prints a token: %v", name, err)
 		}
 	}
 }

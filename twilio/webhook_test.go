@@ -2,6 +2,7 @@ package twilio_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -121,5 +122,63 @@ func TestParseStatus(t *testing.T) {
 		if _, err := twilio.ParseStatus(c.v); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
+	}
+}
+
+// TestParseRefusesOversizeFields: a field longer than anything Twilio
+// sends is refused by name and size, without echoing the value, before any
+// other check looks at it.
+func TestParseRefusesOversizeFields(t *testing.T) {
+	good := url.Values{"MessageSid": {"SM3558804311501f712c1b4772546a80e0"}, "AccountSid": {acct1}, "From": {cust}, "To": {num1}, "Body": {"hi"}, "NumMedia": {"0"}}
+	with := func(k, v string) url.Values {
+		c := url.Values{}
+		for kk, vv := range good {
+			c[kk] = vv
+		}
+		c.Set(k, v)
+		return c
+	}
+	manyParams := with("Body", "x")
+	for i := range 120 {
+		manyParams.Set(fmt.Sprintf("X%d", i), "y")
+	}
+	// The largest genuine values pass: a 4,096-character WhatsApp text,
+	// a whatsapp: address, ten media URLs.
+	whatsapp := with("Body", strings.Repeat("ж", 4096))
+	whatsapp.Set("From", "whatsapp:+491511234567")
+	whatsapp.Set("NumMedia", "10")
+	for i := range 10 {
+		whatsapp.Set(fmt.Sprintf("MediaUrl%d", i), "https://api.twilio.com/2010-04-01/Accounts/"+acct1+"/Messages/MM3558804311501f712c1b4772546a80e0/Media/ME3558804311501f712c1b4772546a80e0")
+	}
+	if _, err := twilio.ParseInbound(whatsapp); err != nil {
+		t.Fatalf("largest genuine form: %v", err)
+	}
+	for name, c := range map[string]struct {
+		v    url.Values
+		want string
+	}{
+		"40 KB From":          {with("From", "+1"+strings.Repeat("5", 40<<10)), "From: 40962 bytes, more than the 64 a Twilio address has"},
+		"long Body":           {with("Body", strings.Repeat("x", 4097)), "Body: 4097 characters, more than the 4096 a message has"},
+		"long MessageSid":     {with("MessageSid", "SM"+strings.Repeat("a", 5000)), "MessageSid: 5002 bytes, more than the 34 a Twilio SID has"},
+		"long unknown field":  {with("FromCity", strings.Repeat("x", 2000)), "FromCity: 2000 bytes, more than the 1024"},
+		"too many parameters": {manyParams, "126 parameters, more than the 100"},
+	} {
+		_, err := twilio.ParseInbound(c.v)
+		var fe *twilio.FieldError
+		if err == nil || !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+		if err != nil && len(err.Error()) > 300 {
+			t.Errorf("%s: the error is %d bytes long; it must not echo the value", name, len(err.Error()))
+		}
+	}
+	// Status callbacks are held to the same sizes.
+	v := url.Values{"MessageSid": {"SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}, "AccountSid": {acct1}, "MessageStatus": {"sent"}, "To": {strings.Repeat("9", 100)}}
+	if _, err := twilio.ParseStatus(v); err == nil || !strings.Contains(err.Error(), "To: 100 bytes") {
+		t.Errorf("status with a 100-byte To: %v", err)
+	}
+	// A malformed SID is quoted, but never more than a SID's worth of it.
+	if _, err := twilio.ParseInbound(with("MessageSid", "XX"+strings.Repeat("z", 32))); err == nil || strings.Count(err.Error(), "z") > 34 {
+		t.Errorf("bad SID: %v", err)
 	}
 }

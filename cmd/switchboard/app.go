@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,6 +79,9 @@ type tuning struct {
 	PollInterval time.Duration
 	// StreamRetryMin shortens the stream's backoff between sessions (tests).
 	StreamRetryMin time.Duration
+	// RefusalLogEvery is how often each cause of refused webhooks is
+	// logged (a minute by default).
+	RefusalLogEvery time.Duration
 	// OutageRetry is the least wait before a job that met a Salesforce
 	// outage runs again (5 s by default, up to twice that with jitter).
 	OutageRetry time.Duration
@@ -111,10 +115,13 @@ type Main struct {
 	convs   *sbsync.Conversations
 	metrics *metrics
 
-	ln      net.Listener
-	httpSrv *http.Server
-	addr    atomic.Value  // string: the listener's address once serving
-	opened  chan struct{} // closed once every part is built
+	ln        net.Listener
+	httpSrv   *http.Server
+	addr      atomic.Value // string: the listener's address once serving
+	adminLn   net.Listener // nil when server.admin_listen is off
+	adminSrv  *http.Server
+	adminAddr atomic.Value  // string: the operator listener's address once serving
+	opened    chan struct{} // closed once every part is built
 }
 
 // NewMain builds the daemon from validated configuration. Nothing is
@@ -126,6 +133,13 @@ func NewMain(cfg *config.Config, log *zap.Logger, tun tuning) *Main {
 // Addr is the HTTP listener's address once Run has bound it.
 func (m *Main) Addr() string {
 	a, _ := m.addr.Load().(string)
+	return a
+}
+
+// AdminAddr is the operator listener's address once Run has bound it ("" when
+// server.admin_listen is off).
+func (m *Main) AdminAddr() string {
+	a, _ := m.adminAddr.Load().(string)
 	return a
 }
 
@@ -153,6 +167,14 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	if m.adminLn != nil {
+		g.Go(func() error {
+			if err := m.adminSrv.Serve(m.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("operator listener: %w", err)
+			}
+			return nil
+		})
+	}
 	streamCtx, stopStream := context.WithCancel(gctx)
 	defer stopStream()
 	streamDone := make(chan struct{})
@@ -164,7 +186,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		return nil
 	})
-	m.log.Info("switchboard running", zap.String("listen", m.Addr()), zap.String("store", m.store.Backend()),
+	m.log.Info("switchboard running", zap.String("listen", m.Addr()), zap.String("admin_listen", cmp.Or(m.AdminAddr(), config.AdminOff)), zap.String("store", m.store.Backend()),
 		zap.String("public_url", m.cfg.Server.PublicURL))
 
 	var runErr error
@@ -185,6 +207,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.httpSrv.Shutdown(drain); err != nil {
 		m.log.Warn("http shutdown", zap.Error(err))
+	}
+	if m.adminSrv != nil {
+		if err := m.adminSrv.Shutdown(drain); err != nil {
+			m.log.Warn("operator listener shutdown", zap.Error(err))
+		}
 	}
 	if err := m.store.Close(drain); err != nil {
 		m.log.Warn("closing the store", zap.Error(err))
@@ -209,6 +236,9 @@ func (m *Main) closeAll() {
 	}
 	if m.ln != nil {
 		_ = m.ln.Close()
+	}
+	if m.adminLn != nil {
+		_ = m.adminLn.Close()
 	}
 	if m.tw != nil {
 		m.tw.Close()
@@ -292,8 +322,9 @@ func (m *Main) open(ctx context.Context) error {
 	ws := &webhookServer{
 		publicURL: cfg.Server.PublicURL, accounts: cfg.Twilio.Accounts, verify: twilio.ValidateSignature,
 		queue: webhookStore{m.store}, ready: m.ready, log: m.log.Named("http"), metrics: m.metrics,
+		refusals: newRefusalLog(m.log.Named("http"), m.tun.RefusalLogEvery),
 	}
-	m.httpSrv = &http.Server{Handler: ws.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	m.httpSrv = newHTTPServer(ws.handler())
 	m.ln = m.tun.Listener
 	if m.ln == nil {
 		m.ln, err = net.Listen("tcp", cfg.Server.Listen)
@@ -302,6 +333,13 @@ func (m *Main) open(ctx context.Context) error {
 		}
 	}
 	m.addr.Store(m.ln.Addr().String())
+	if cfg.Server.AdminListen != "" {
+		m.adminSrv = newHTTPServer(ws.adminHandler())
+		if m.adminLn, err = net.Listen("tcp", cfg.Server.AdminListen); err != nil {
+			return fmt.Errorf("server.admin_listen %s: %w", cfg.Server.AdminListen, err)
+		}
+		m.adminAddr.Store(m.adminLn.Addr().String())
+	}
 	return nil
 }
 

@@ -102,7 +102,7 @@ Nothing in your switchboard.yaml, .env or SWITCHBOARD_* environment is used.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.serve, "serve", false, "serve a live web page of the simulated org, with a phone to text from, until Ctrl-C")
-	fl.StringVar(&f.addr, "addr", "127.0.0.1:8090", "with --serve: where the page listens (keep it on loopback)")
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8090", "with --serve: where the page listens (keep it on loopback; it answers only for localhost, 127.0.0.1 or [::1])")
 	fl.BoolVar(&f.story, "story", true, "play the scripted story (--serve --story=false serves the freshly seeded org only)")
 	fl.DurationVar(&f.pace, "pace", 0, "pause between the story's steps (default 0, or 3s with --serve so you can follow it on the page)")
 	return cmd
@@ -199,6 +199,10 @@ func runDemo(ctx context.Context, stdout io.Writer, log *zap.Logger, f demoFlags
 	// anything starts.
 	var webLn net.Listener
 	if f.serve {
+		if host, _, err := net.SplitHostPort(f.addr); err == nil && !isLoopbackHost(host) {
+			log.Warn("--addr " + f.addr + " is not a loopback address: whoever can reach it can read the simulated org and text as its customers " +
+				"(the page still answers only requests for localhost, 127.0.0.1 or [::1]); prefer --addr 127.0.0.1:8090")
+		}
 		if webLn, err = net.Listen("tcp", f.addr); err != nil {
 			return &exitError{code: exitBadInput, err: fmt.Errorf("--addr %s: %w", f.addr, err)}
 		}
@@ -308,7 +312,11 @@ func (d *demoRun) startDaemon(ctx context.Context, log *zap.Logger) (stop func()
 			return false, fmt.Errorf("the daemon exited: %v", err)
 		default:
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, publicURL+"/readyz", nil)
+		admin := d.m.AdminAddr()
+		if admin == "" {
+			return false, nil
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/readyz", nil)
 		resp, err := hc.Do(req)
 		if err != nil {
 			return false, nil

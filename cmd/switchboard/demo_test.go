@@ -447,3 +447,62 @@ func TestDemoPageInChromium(t *testing.T) {
 		t.Logf("screenshot: %s", file)
 	}
 }
+
+// TestDemoPageOnlyForLoopbackHosts: the page has no login, so a web site
+// must not reach it through DNS rebinding (its own name resolved to
+// 127.0.0.1): a request whose Host is not a loopback name or address is
+// refused, whatever the path.
+func TestDemoPageOnlyForLoopbackHosts(t *testing.T) {
+	base := servedDemo(t, false)
+	port := base[strings.LastIndex(base, ":")+1:]
+	for host, allowed := range map[string]bool{
+		"127.0.0.1:" + port:          true,
+		"localhost:" + port:          true,
+		"[::1]:" + port:              true,
+		"localhost":                  true,
+		"rebind.example.com:" + port: false,
+		"127.0.0.1.nip.io:" + port:   false,
+	} {
+		for _, c := range []struct {
+			method, path, body string
+			status             int // when the Host is allowed
+		}{
+			{http.MethodGet, "/", "", http.StatusOK},
+			{http.MethodGet, "/api/state", "", http.StatusOK},
+			{http.MethodPost, "/api/agent", `{"conversation": "", "body": "hi"}`, http.StatusBadRequest}, // "pick a conversation"
+		} {
+			want := c.status
+			if !allowed {
+				want = http.StatusForbidden
+			}
+			req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+			req.Host = host
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want || (!allowed && !strings.Contains(string(b), "only for localhost")) {
+				t.Errorf("Host %q %s %s: %d %.200s, want %d", host, c.method, c.path, resp.StatusCode, b, want)
+			}
+		}
+	}
+}
+
+// TestDemoWarnsOffLoopback: --addr on an address other machines can reach
+// is allowed but warned about before the page listens. (192.0.2.1 is a
+// documentation address this machine does not have, so nothing listens.)
+func TestDemoWarnsOffLoopback(t *testing.T) {
+	var stdout, stderr syncBuffer
+	code := execute(context.Background(), []string{"demo", "--serve", "--addr", "192.0.2.1:0", "--story=false"}, &stdout, &stderr, nil)
+	if code != exitBadInput || !strings.Contains(stderr.String(), "--addr 192.0.2.1:0 is not a loopback address") {
+		t.Errorf("exit %d, stderr %q; want the warning, then exit %d for an address this machine lacks", code, stderr.String(), exitBadInput)
+	}
+	var quiet syncBuffer
+	execute(context.Background(), []string{"demo", "--serve", "--addr", "not an address"}, &stdout, &quiet, nil)
+	if strings.Contains(quiet.String(), "not a loopback address") {
+		t.Errorf("a malformed --addr is bad input, not a warning: %q", quiet.String())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 
@@ -47,7 +48,25 @@ func (d *demoWeb) handler() http.Handler {
 	})
 	mux.HandleFunc("POST /api/phone", d.phone)
 	mux.HandleFunc("POST /api/agent", d.agent)
-	return mux
+	return loopbackOnly(mux)
+}
+
+// loopbackOnly refuses requests whose Host is not a loopback name or
+// address. The page has no login: a web site that points its own name at
+// 127.0.0.1 (DNS rebinding) would otherwise be same-origin with it and
+// could read the org and text as its customers.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !isLoopbackHost(host) {
+			writeDemoError(w, http.StatusForbidden, "this page answers only for localhost, 127.0.0.1 or [::1]; open it as http://127.0.0.1:<port>")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // webTask is a Task as the page shows it (SPEC §1 field names).

@@ -46,7 +46,9 @@ func newDoctorCmd(g *globals) *cobra.Command {
 from), the Salesforce login, the API version, the org's remaining daily API calls,
 the schema, both PushTopics, a streaming handshake and subscribe, the Twilio
 credentials of every account, every active Channel__c's number or Messaging
-Service and its webhook URLs, server.public_url, and the store.
+Service and its webhook URLs, server.public_url, the operator listener
+(server.admin_listen: on loopback, and /readyz there when the daemon runs), and
+the store.
 
 Each check prints one line: "✓ what", "⚠ what: problem — fix: action" (a
 warning) or "✗ what: problem — fix: action". A check that needs one that failed
@@ -107,6 +109,7 @@ func runDoctor(cmd *cobra.Command, g *globals, opts doctorOptions) error {
 	d.checkTwilio(ctx)
 	d.checkChannels(ctx)
 	d.checkPublicURL(ctx)
+	d.checkAdminListen(ctx)
 	d.checkStore(ctx)
 	if d.tw != nil {
 		d.tw.Close()
@@ -189,9 +192,9 @@ func (d *doctor) checkConfig() {
 		if src == "unset" && red[k] == "" {
 			continue
 		}
-		// Redacted hides the keys marked secret, but a password inside
-		// store.url (postgres://user:pass@…) is not one of them.
-		val := config.RedactURL(red[k])
+		// Redacted hides the keys marked secret and the secrets of
+		// store.url (all of it when it does not parse).
+		val := red[k]
 		if val == "" {
 			val = `""`
 		}
@@ -884,7 +887,7 @@ func (d *doctor) checkPublicURL(ctx context.Context) {
 	}
 	host := u.Hostname()
 	ip := net.ParseIP(host)
-	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	loopback := isLoopbackHost(host)
 	fixHTTPS := "set " + keyRef(what) + " to the https base URL your proxy or load balancer publishes for this sidecar, e.g. https://switchboard.example.com"
 	switch {
 	case u.RawQuery != "" || u.Fragment != "":
@@ -927,6 +930,57 @@ func (d *doctor) checkPublicURL(ctx context.Context) {
 			"route "+raw+" to this sidecar's server.listen ("+d.cfg.Server.Listen+") without rewriting the path")
 	default:
 		d.pass(what + " " + raw + note + ": GET /healthz answered 200")
+	}
+}
+
+// ---- server.admin_listen ---------------------------------------------
+
+// checkAdminListen: the operator endpoints show queue depths, API usage and
+// error texts, so they belong on loopback or a private network; and when
+// the daemon runs, /readyz there says whether it is ready.
+func (d *doctor) checkAdminListen(ctx context.Context) {
+	const key = "server.admin_listen"
+	addr := d.cfg.Server.AdminListen
+	if d.problems["server"] {
+		d.skip(key, "see the configuration problems above")
+		return
+	}
+	if addr == "" {
+		d.pass(key + " off: /readyz and /metrics are not served (no readiness probe, no Prometheus)")
+		return
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	what := key + " " + addr
+	if isLoopbackHost(host) {
+		what += " (loopback)"
+	} else {
+		d.warn(what, "/readyz and /metrics are reachable beyond this host; they show queue depths, API usage and error texts",
+			"keep that port to your monitoring network (a firewall, a Kubernetes Service of its own), or set "+keyRef(key)+" to 127.0.0.1:9090")
+		return
+	}
+	if port == "0" {
+		d.pass(what + ": a port chosen at start, so not probed")
+		return
+	}
+	u := "http://" + net.JoinHostPort(host, port) + "/readyz"
+	pctx, cancel := context.WithTimeout(ctx, min(d.opts.timeout, 5*time.Second))
+	defer cancel()
+	req, _ := http.NewRequestWithContext(pctx, http.MethodGet, u, nil)
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		d.warn(what, "GET "+u+" got no answer ("+shortErr(err)+")", "start `switchboard run` on this host; probes and Prometheus read "+u)
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	switch text := strings.TrimSpace(string(body)); {
+	case resp.StatusCode == http.StatusOK && text == "ready":
+		d.pass(what + ": GET /readyz answered ready")
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		d.warn(what, "the daemon answers but is not ready: "+text, "see the checks above")
+	default:
+		d.warn(what, fmt.Sprintf("GET %s answered HTTP %d, not switchboard's readiness", u, resp.StatusCode),
+			"set "+keyRef(key)+" to a port of its own")
 	}
 }
 

@@ -112,18 +112,19 @@ func topicID(t *testing.T, w *simWorld, name string) string {
 // runDaemon runs the real daemon on the world until the test ends and
 // returns its public URL once /readyz says it is subscribed. (It reads
 // readiness over HTTP, not Main's fields, which Run writes.)
-func runDaemon(t *testing.T, w *simWorld, storeURL string) string {
+func runDaemon(t *testing.T, w *simWorld, storeURL string, extraEnv ...string) string {
 	t.Helper()
 	ln, publicURL, err := listenLoopback()
 	must(t, err)
-	cfg, err := loadSimConfig(w.environ(publicURL, storeURL))
+	cfg, err := loadSimConfig(append(w.environ(publicURL, storeURL), extraEnv...))
 	must(t, err)
 	tun := e2eTuning()
 	tun.Listener = ln
 	w.Twilio.SetInboundURL(publicURL + "/twilio/inbound")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- NewMain(cfg, zap.NewNop(), tun).Run(ctx) }()
+	m := NewMain(cfg, zap.NewNop(), tun)
+	go func() { done <- m.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -131,7 +132,10 @@ func runDaemon(t *testing.T, w *simWorld, storeURL string) string {
 		}
 	})
 	waitUntil(t, 20*time.Second, "the daemon to be ready", func() bool {
-		resp, err := http.Get(publicURL + "/readyz")
+		if m.AdminAddr() == "" {
+			return false
+		}
+		resp, err := http.Get("http://" + m.AdminAddr() + "/readyz")
 		if err != nil {
 			return false
 		}
@@ -146,8 +150,10 @@ func runDaemon(t *testing.T, w *simWorld, storeURL string) string {
 func TestDoctorHealthy(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	storeURL := "sqlite://" + filepath.Join(t.TempDir(), "switchboard.db")
-	publicURL := runDaemon(t, w, storeURL)
-	code, out, errs := doctorRun(t, w.environ(publicURL, storeURL))
+	admin := freePort(t)
+	adminEnv := "SWITCHBOARD_SERVER_ADMIN_LISTEN=" + admin
+	publicURL := runDaemon(t, w, storeURL, adminEnv)
+	code, out, errs := doctorRun(t, append(w.environ(publicURL, storeURL), adminEnv))
 	t.Log("\n" + out)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
@@ -161,6 +167,7 @@ func TestDoctorHealthy(t *testing.T) {
 		"streaming: handshake and subscribe to /topic/SwitchboardTasks and /topic/SwitchboardConversations",
 		"Twilio credentials of " + simAccountSID, "channel Support: +14155550000 in " + simAccountSID + " sends inbound messages to " + publicURL + "/twilio/inbound",
 		"server.public_url " + publicURL, "GET /healthz answered 200", "opens, writable",
+		"server.admin_listen " + admin + " (loopback): GET /readyz answered ready",
 	} {
 		line(t, out, markPass, want)
 	}
@@ -216,6 +223,24 @@ func TestDoctorMisconfigurations(t *testing.T) {
 		{name: "store URL cannot be opened", env: func(e []string) []string {
 			return with(e, "SWITCHBOARD_STORE_URL=sqlite:///nonexistent-switchboard-dir/sub/switchboard.db")
 		}, what: "store sqlite:///nonexistent-switchboard-dir", says: []string{"cannot be opened", "does not exist", "SWITCHBOARD_STORE_URL"}},
+		{name: "store URL scheme mistyped", env: func(e []string) []string {
+			return with(e, "SWITCHBOARD_STORE_URL=postgress://postgres:hunter2@127.0.0.1:5432/switchboard")
+		}, what: "configuration store.url", says: []string{`scheme "postgress" is not sqlite:// or postgres://`, "SWITCHBOARD_STORE_URL"}},
+		{name: "store URL does not parse", env: func(e []string) []string {
+			return with(e, "SWITCHBOARD_STORE_URL=postgres://postgres:hunter2%ZZ@127.0.0.1:5432/switchboard")
+		}, what: "configuration store.url", says: []string{"is not a valid URL", "SWITCHBOARD_STORE_URL"}},
+		{name: "Twilio account with = for :", env: func(e []string) []string {
+			return with(e, "SWITCHBOARD_TWILIO_ACCOUNTS=AC"+strings.Repeat("3", 32)+"=hunter2")
+		}, what: "configuration twilio.accounts", says: []string{"entry 1 of 1 is not SID:TOKEN", "SWITCHBOARD_TWILIO_ACCOUNTS"}},
+		{name: "operator listener on every interface", env: func(e []string) []string {
+			return with(e, "SWITCHBOARD_SERVER_ADMIN_LISTEN=0.0.0.0:0")
+		}, mark: markWarn, what: "server.admin_listen 0.0.0.0:0", says: []string{"reachable beyond this host", "queue depths", "SWITCHBOARD_SERVER_ADMIN_LISTEN"}},
+		{name: "operator listener not answering", env: func(e []string) []string {
+			return with(e, "SWITCHBOARD_SERVER_ADMIN_LISTEN=127.0.0.1:1")
+		}, mark: markWarn, what: "server.admin_listen 127.0.0.1:1", says: []string{"GET http://127.0.0.1:1/readyz got no answer", "start `switchboard run`"}},
+		{name: "operator listener is server.listen", env: func(e []string) []string {
+			return with(with(e, "SWITCHBOARD_SERVER_LISTEN=127.0.0.1:7000"), "SWITCHBOARD_SERVER_ADMIN_LISTEN=127.0.0.1:7000")
+		}, what: "configuration server.admin_listen", says: []string{"is server.listen too", "SWITCHBOARD_SERVER_ADMIN_LISTEN"}},
 		{name: "default channel unknown", env: func(e []string) []string { return with(e, "SWITCHBOARD_TWILIO_DEFAULT_CHANNEL=Sales") },
 			what: "configuration twilio.default_channel", says: []string{`"Sales" is not the Name of an active Channel__c`, "SWITCHBOARD_TWILIO_DEFAULT_CHANNEL", "Support"}},
 

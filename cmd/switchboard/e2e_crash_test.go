@@ -126,10 +126,12 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func waitReady(t *testing.T, base string, limit time.Duration) {
+// waitReady waits for /readyz on a child's operator listener (admin, as
+// given in SWITCHBOARD_SERVER_ADMIN_LISTEN).
+func waitReady(t *testing.T, admin string, limit time.Duration) {
 	t.Helper()
 	waitUntil(t, limit, "the daemon to be ready", func() bool {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := http.Get("http://" + admin + "/readyz")
 		if err != nil {
 			return false
 		}
@@ -149,7 +151,8 @@ func TestKilledMidBurst(t *testing.T) {
 	w.Twilio.SetLatency(5 * time.Millisecond) // creates in flight when the kill lands
 	addr := freePort(t)
 	env := w.environ("http://"+addr, "sqlite://"+filepath.Join(t.TempDir(), "switchboard.db"))
-	env = append(env, "SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_ENGINE_SWEEP_INTERVAL=2s")
+	admin := freePort(t)
+	env = append(env, "SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_SERVER_ADMIN_LISTEN="+admin, "SWITCHBOARD_ENGINE_SWEEP_INTERVAL=2s")
 
 	const n, customers = 500, 100
 	convs := make([]string, customers)
@@ -157,7 +160,7 @@ func TestKilledMidBurst(t *testing.T) {
 		convs[i] = w.newConversation(t, fmt.Sprintf("+1415555%04d", 4000+i))
 	}
 	child := startChild(t, env)
-	waitReady(t, "http://"+addr, 30*time.Second)
+	waitReady(t, admin, 30*time.Second)
 
 	ids := make([]string, n)
 	created := make(chan struct{})
@@ -295,11 +298,12 @@ func TestConversationsBoundWhileDown(t *testing.T) {
 func TestSignals(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	addr := freePort(t)
+	admin := freePort(t)
 	env := append(w.environ("http://"+addr, "sqlite://"+filepath.Join(t.TempDir(), "switchboard.db")),
-		"SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_LOG_LEVEL=warn")
+		"SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_SERVER_ADMIN_LISTEN="+admin, "SWITCHBOARD_LOG_LEVEL=warn")
 
 	child := startChildAs(t, "main", env)
-	waitReady(t, "http://"+addr, 30*time.Second)
+	waitReady(t, admin, 30*time.Second)
 	w.Twilio.SetInboundURL("http://" + addr + "/twilio/inbound")
 	id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550400"), "Description": "before SIGTERM"})
 	waitUntil(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
@@ -321,7 +325,7 @@ func TestSignals(t *testing.T) {
 
 	// A drain held up by Twilio: the second signal does not wait for it.
 	child = startChildAs(t, "main", env)
-	waitReady(t, "http://"+addr, 30*time.Second)
+	waitReady(t, admin, 30*time.Second)
 	w.Twilio.SetLatency(time.Minute)
 	w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550401"), "Description": "stuck at Twilio"})
 	time.Sleep(2 * time.Second) // the create is out, held by Twilio's latency

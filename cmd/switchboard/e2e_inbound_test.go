@@ -268,9 +268,10 @@ func TestSalesforceDownWhileWebhooksArrive(t *testing.T) {
 func TestKilledAfterAck(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	addr := freePort(t)
-	env := append(w.environ("http://"+addr, "sqlite://"+filepath.Join(t.TempDir(), "switchboard.db")), "SWITCHBOARD_SERVER_LISTEN="+addr)
+	admin := freePort(t)
+	env := append(w.environ("http://"+addr, "sqlite://"+filepath.Join(t.TempDir(), "switchboard.db")), "SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_SERVER_ADMIN_LISTEN="+admin)
 	child := startChild(t, env)
-	waitReady(t, "http://"+addr, 30*time.Second)
+	waitReady(t, admin, 30*time.Second)
 	w.Twilio.SetInboundURL("http://" + addr + "/twilio/inbound")
 	w.Org.SetUnavailable(time.Hour)
 	for i := range 20 {

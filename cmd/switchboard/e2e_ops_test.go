@@ -34,20 +34,22 @@ func metricValue(t *testing.T, scrape, series string) float64 {
 }
 
 // TestHealthReadinessAndMetrics: /healthz is the process, /readyz the
-// stream and the store, /metrics the counters an operator watches.
+// stream and the store, /metrics the counters an operator watches (the
+// last two on the operator listener).
 func TestHealthReadinessAndMetrics(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	d := startDaemon(t, w, "", e2eTuning())
+	admin := "http://" + d.m.AdminAddr()
 	if code, body := get(t, d.publicURL+"/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
 		t.Errorf("/healthz: %d %q", code, body)
 	}
-	if code, body := get(t, d.publicURL+"/readyz"); code != 200 || strings.TrimSpace(body) != "ready" {
+	if code, body := get(t, admin+"/readyz"); code != 200 || strings.TrimSpace(body) != "ready" {
 		t.Errorf("/readyz: %d %q", code, body)
 	}
 
 	id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550300"), "Description": "metrics"})
 	waitUntil(t, 15*time.Second, "delivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
-	_, scrape := get(t, d.publicURL+"/metrics")
+	_, scrape := get(t, admin+"/metrics")
 	for series, least := range map[string]float64{
 		`switchboard_twilio_sends_total{code="",result="sent"}`:              1,
 		`switchboard_stream_subscribed`:                                      1,
@@ -70,7 +72,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	w.Org.InjectBusy(1 << 20)
 	w.Org.RestartStreaming()
 	waitUntil(t, 15*time.Second, "/readyz to report the stream", func() bool {
-		code, body := get(t, d.publicURL+"/readyz")
+		code, body := get(t, admin+"/readyz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "stream is not subscribed")
 	})
 	if code, _ := get(t, d.publicURL+"/healthz"); code != 200 {

@@ -60,6 +60,12 @@ func newWorld(t testing.TB, opts simOptions) *simWorld {
 // empty) and stops it when the test ends.
 func startDaemon(t testing.TB, w *simWorld, storeURL string, tun tuning, extraEnv ...string) *daemon {
 	t.Helper()
+	return startDaemonLog(t, w, storeURL, tun, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), extraEnv...)
+}
+
+// startDaemonLog is startDaemon with the daemon's logger.
+func startDaemonLog(t testing.TB, w *simWorld, storeURL string, tun tuning, log *zap.Logger, extraEnv ...string) *daemon {
+	t.Helper()
 	if storeURL == "" {
 		storeURL = "sqlite://" + filepath.Join(t.TempDir(), "switchboard.db")
 	}
@@ -72,7 +78,6 @@ func startDaemon(t testing.TB, w *simWorld, storeURL string, tun tuning, extraEn
 		t.Fatal(err)
 	}
 	tun.Listener = ln
-	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{m: NewMain(cfg, log, tun), publicURL: publicURL, cancel: cancel, done: make(chan error, 1)}
 	w.Twilio.SetInboundURL(publicURL + "/twilio/inbound")

@@ -18,6 +18,9 @@ exactly once, and serves Twilio's webhooks on server.listen:
   POST /twilio/inbound   customers' messages (point your number or Messaging Service here)
   POST /twilio/status    delivery receipts (set per message by switchboard)
   GET  /healthz          the process is alive
+
+and the operator endpoints on server.admin_listen (loopback by default):
+
   GET  /readyz           org authenticated, stream subscribed, store writable
   GET  /metrics          Prometheus
 

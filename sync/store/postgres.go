@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"github.com/switchboard/switchboard/config"
 	"net/url"
 	"strings"
 	"time"
@@ -20,23 +19,23 @@ import (
 const migrationLock int64 = 0x7362_7374_6f72_65
 
 func openPostgres(ctx context.Context, raw string, s *Store) (engine, error) {
-	shown := config.RedactURL(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &URLError{URL: shown, Problem: "is not a valid URL: " + err.Error(), Err: ErrBadURL}
+		// url.Parse's error quotes the whole URL, password included.
+		return nil, &URLError{URL: raw, Problem: "is not a valid URL; write a % in the password as %25", Err: ErrBadURL}
 	}
 	if strings.Trim(u.Path, "/") == "" && u.Query().Get("dbname") == "" {
-		return nil, &URLError{URL: shown, Problem: "names no database; use postgres://user@host:5432/switchboard", Err: ErrBadURL}
+		return nil, &URLError{URL: raw, Problem: "names no database; use postgres://user@host:5432/switchboard", Err: ErrBadURL}
 	}
 	cfg, err := pgxpool.ParseConfig(raw)
 	if err != nil {
-		return nil, &URLError{URL: shown, Problem: "cannot be parsed: " + err.Error(), Err: ErrBadURL}
+		return nil, &URLError{URL: raw, Problem: "cannot be parsed: " + err.Error(), Err: ErrBadURL}
 	}
 	if !u.Query().Has("pool_max_conns") {
 		cfg.MaxConns = s.opts.PostgresMaxConns
 	}
 	if cfg.MaxConns < 2 {
-		return nil, &URLError{URL: shown, Problem: "pool_max_conns must be at least 2: River keeps one connection listening for new jobs", Err: ErrBadURL}
+		return nil, &URLError{URL: raw, Problem: "pool_max_conns must be at least 2: River keeps one connection listening for new jobs", Err: ErrBadURL}
 	}
 	if !u.Query().Has("connect_timeout") {
 		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
@@ -44,11 +43,11 @@ func openPostgres(ctx context.Context, raw string, s *Store) (engine, error) {
 	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, &URLError{URL: shown, Problem: "cannot connect to " + where + ": " + err.Error(), Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+		return nil, &URLError{URL: raw, Problem: "cannot connect to " + where + ": " + err.Error(), Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 	}
 	fail := func(problem string, err error) (engine, error) {
 		pool.Close()
-		return nil, &URLError{URL: shown, Problem: problem + ": " + err.Error(), Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+		return nil, &URLError{URL: raw, Problem: problem + ": " + err.Error(), Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 	}
 	if err := pool.Ping(ctx); err != nil {
 		return fail("cannot connect to "+where, err)

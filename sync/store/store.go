@@ -36,7 +36,8 @@ var (
 )
 
 // URLError explains why store.url was rejected or the database it names
-// could not be opened. URL has its password removed.
+// could not be opened. Error shows URL with its secrets redacted (all of
+// it when it does not parse), so a constructor may pass the raw value.
 type URLError struct {
 	URL     string
 	Problem string
@@ -44,7 +45,7 @@ type URLError struct {
 }
 
 func (e *URLError) Error() string {
-	return fmt.Sprintf("store.url (SWITCHBOARD_STORE_URL) %q: %s", e.URL, e.Problem)
+	return fmt.Sprintf("store.url (SWITCHBOARD_STORE_URL) %q: %s", config.RedactURL(e.URL), e.Problem)
 }
 
 func (e *URLError) Unwrap() error { return e.Err }
@@ -219,7 +220,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	case strings.TrimSpace(rawURL) == "":
 		return nil, &URLError{Problem: "is empty; set it to sqlite://switchboard.db (embedded) or postgres://user@host:5432/db (several replicas)", Err: ErrBadURL}
 	case !ok:
-		return nil, &URLError{URL: rawURL, Problem: "has no scheme; use sqlite://" + rawURL + " for a file or postgres://user@host:5432/db", Err: ErrBadURL}
+		return nil, &URLError{URL: rawURL, Problem: "has no scheme; use sqlite://" + noSchemeExample(rawURL) + " for a file or postgres://user@host:5432/db", Err: ErrBadURL}
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite":
@@ -229,13 +230,22 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		s.backend = "postgres"
 		s.eng, err = openPostgres(ctx, rawURL, s)
 	default:
-		return nil, &URLError{URL: config.RedactURL(rawURL), Problem: fmt.Sprintf("unknown scheme %q; use sqlite:// or postgres://", scheme), Err: ErrBadURL}
+		return nil, &URLError{URL: rawURL, Problem: fmt.Sprintf("unknown scheme %q; use sqlite:// or postgres://", scheme), Err: ErrBadURL}
 	}
 	if err != nil {
 		return nil, err
 	}
 	s.initGroups()
 	return s, nil
+}
+
+// noSchemeExample is rawURL as the sqlite:// path it may have meant, unless
+// it looks like user:password@host, which is not repeated.
+func noSchemeExample(rawURL string) string {
+	if strings.ContainsAny(rawURL, ":@%") {
+		return "<path>"
+	}
+	return rawURL
 }
 
 // riverConfig is the River configuration both backends share.

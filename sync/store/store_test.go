@@ -740,6 +740,11 @@ func TestBadURLs(t *testing.T) {
 		{"sqlite://" + dir, ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "sqlite://` + dir + `": ` + dir + ` is a directory; name a file inside it, e.g. sqlite://` + dir + `/switchboard.db`},
 		{"postgres://postgres:secret@127.0.0.1:5432", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "postgres://postgres:redacted@127.0.0.1:5432": names no database; use postgres://user@host:5432/switchboard`},
 		{"postgres://postgres@127.0.0.1:5432/x?pool_max_conns=1", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "postgres://postgres@127.0.0.1:5432/x?pool_max_conns=1": pool_max_conns must be at least 2: River keeps one connection listening for new jobs`},
+		// A password never shows, even in a URL that does not parse.
+		{"mysql://root:hunter2@db/x", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "mysql://root:redacted@db/x": unknown scheme "mysql"; use sqlite:// or postgres://`},
+		{"root:hunter2@db:5432/x", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "[redacted: not a valid URL]": has no scheme; use sqlite://<path> for a file or postgres://user@host:5432/db`},
+		{"postgres://sb:hunter2%ZZ@127.0.0.1:5432/x", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "postgres://[redacted: not a valid URL]": is not a valid URL; write a % in the password as %25`},
+		{"postgres://sb@127.0.0.1:5432/x?password=hunter2&pool_max_conns=1", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "postgres://sb@127.0.0.1:5432/x?password=redacted&pool_max_conns=1": pool_max_conns must be at least 2: River keeps one connection listening for new jobs`},
 		{"postgres://postgres@127.0.0.1:5432/x?sslmode=bogus", ErrBadURL, `store.url (SWITCHBOARD_STORE_URL) "postgres://postgres@127.0.0.1:5432/x?sslmode=bogus": cannot be parsed: cannot parse ` + "`postgres://postgres@127.0.0.1:5432/x?sslmode=bogus`" + `: failed to configure TLS (sslmode is invalid)`},
 	}
 	for _, c := range cases {
