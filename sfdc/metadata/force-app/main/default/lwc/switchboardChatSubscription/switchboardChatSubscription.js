@@ -75,7 +75,7 @@ async function resubscribe() {
     let enabled = false;
     try {
         enabled = await isEmpEnabled();
-    } catch (e) {
+    } catch {
         enabled = false;
     }
     if (!enabled) {
@@ -93,7 +93,7 @@ async function resubscribe() {
     }
     try {
         subscription = await subscribe(want, -1, deliver);
-    } catch (e) {
+    } catch {
         subscription = null;
         startPolling();
     }
@@ -107,7 +107,7 @@ async function drop() {
     if (old) {
         try {
             await unsubscribe(old);
-        } catch (e) {
+        } catch {
             // The session may already be gone; nothing to undo.
         }
     }
