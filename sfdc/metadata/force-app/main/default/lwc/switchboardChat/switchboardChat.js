@@ -215,6 +215,9 @@ export default class SwitchboardChat extends LightningElement {
     async handleClose() {
         const conversation = this.openConversation;
         if (!conversation || this.closing) return;
+        // Stay on this number: without an open conversation the default
+        // would move to another one.
+        this.pickedPhone = this.phone;
         this.closing = true;
         try {
             // Closed is final: the customer's next text opens a new

@@ -88,18 +88,18 @@ export default class SwitchboardTemplatePicker extends LightningElement {
         return [{ label: TEMPLATE_NONE, value: NONE }, ...this.templates.map((t) => ({ label: t.name, value: t.id }))];
     }
 
-    get selected() {
+    get chosenTemplate() {
         return this.templates.find((t) => t.id === this.templateId);
     }
 
     get hasLanguages() {
-        return !!this.selected && this.selected.translations.length > 0;
+        return !!this.chosenTemplate && this.chosenTemplate.translations.length > 0;
     }
 
     get languageOptions() {
         return [
             { label: LANGUAGE_DEFAULT, value: DEFAULT_LANGUAGE },
-            ...this.selected.translations.map((t) => ({ label: languageName(t.language), value: t.language }))
+            ...this.chosenTemplate.translations.map((t) => ({ label: languageName(t.language), value: t.language }))
         ];
     }
 
@@ -117,7 +117,7 @@ export default class SwitchboardTemplatePicker extends LightningElement {
     }
 
     fire() {
-        const t = this.selected;
+        const t = this.chosenTemplate;
         let text = '';
         if (t) {
             const translation = t.translations.find((x) => x.language === this.language);

@@ -16,7 +16,8 @@ jest.mock(
 
 const channels = require('./data/channels.json');
 const optInsSmsOptedOut = require('./data/optInsSmsOptedOut.json');
-const templates = require('./data/templates.json');
+// The template picker's payload: the composer embeds the real picker.
+const templates = require('../../switchboardTemplatePicker/__tests__/data/templates.json');
 const contactFirstName = require('./data/contactFirstName.json');
 
 const CONTACT = '003aK00000Ab1CdQAJ';
@@ -278,19 +279,8 @@ describe('c-switchboard-composer', () => {
     });
 
     it('keeps the text and shows the reason when Salesforce refuses the Task', async () => {
-        createRecord.mockRejectedValueOnce({
-            body: {
-                message: 'An error occurred while trying to update the record. Please try again.',
-                output: {
-                    errors: [],
-                    fieldErrors: {
-                        Message_Status__c: [
-                            { errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', message: 'Message Status: bad value for restricted picklist field: Pending' }
-                        ]
-                    }
-                }
-            }
-        });
+        // What Salesforce answers when Task.Message_Status__c lacks the value.
+        createRecord.mockRejectedValueOnce(require('./data/createTaskRestrictedPicklist.json'));
         const element = await mount({ conversationId: OPEN, defaultChannelId: SMS });
         const toast = jest.fn();
         const sent = jest.fn();
