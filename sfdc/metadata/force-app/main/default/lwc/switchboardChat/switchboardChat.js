@@ -11,6 +11,7 @@ import CLOSE_CONVERSATION from '@salesforce/label/c.SB_Close_Conversation';
 import CONVERSATION_CLOSED from '@salesforce/label/c.SB_Conversation_Closed';
 import CLOSE_FAILED from '@salesforce/label/c.SB_Close_Failed';
 import { format, nodes, reduceErrors, toE164 } from 'c/switchboardUtils';
+import { REFRESH_INTERVAL_MS } from 'c/switchboardChatSubscription';
 
 const WHATSAPP_PREFIX = 'whatsapp:';
 
@@ -32,6 +33,23 @@ export default class SwitchboardChat extends LightningElement {
     pickedPhone;
     closing = false;
     errors;
+    timer;
+
+    // The shared subscription filters on the conversations already on
+    // screen, so it cannot announce a new one: when the customer texts
+    // after a close, the sidecar opens a new conversation (SPEC §1). While
+    // the chosen number has no open conversation, look for one every 30 s
+    // (a GraphQL read, not a streaming notification).
+    connectedCallback() {
+        // eslint-disable-next-line @lwc/lwc/no-async-operation
+        this.timer = setInterval(() => {
+            if (this.setupLoaded && this.phone && !this.openConversation) this.refreshConversations();
+        }, REFRESH_INTERVAL_MS);
+    }
+
+    disconnectedCallback() {
+        clearInterval(this.timer);
+    }
 
     @wire(graphql, {
         query: gql`
@@ -209,7 +227,7 @@ export default class SwitchboardChat extends LightningElement {
         }
         const thread = this.template.querySelector('c-switchboard-thread');
         if (thread) thread.showPending({ taskId, conversationId, body });
-        this.refreshConversations();
+        if (createdConversation) this.refreshConversations();
     }
 
     async handleClose() {

@@ -229,10 +229,13 @@ export default class SwitchboardThread extends LightningElement {
 
     handleUpdate(update) {
         // A notification carries the fields the PushTopic selects (SPEC §2):
-        // the status can change on screen at once; the body and error text
-        // of a new or failed message come with the refresh.
-        if (update && this.messagesById.has(update.id) && update.status) {
-            this.put({ ...this.messagesById.get(update.id), Message_Status__c: update.status });
+        // a known message's new status shows at once without a query; only a
+        // new message (its body) or a failed one (Error_Description__c), or
+        // the 30 s fallback tick (null), needs the newest page again.
+        const known = update && this.messagesById.get(update.id);
+        if (known && update.status) {
+            this.put({ ...known, Message_Status__c: update.status, local: false });
+            if (!FAILED.includes(update.status)) return;
         }
         if (this.recentResult && typeof this.recentResult.refresh === 'function') {
             this.recentResult.refresh();

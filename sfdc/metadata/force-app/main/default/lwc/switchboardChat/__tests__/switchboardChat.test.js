@@ -141,6 +141,22 @@ describe('c-switchboard-chat', () => {
         expect($(element, '.sb-close')).not.toBeNull();
     });
 
+    it('looks for a new conversation every 30 s while the number has none open', async () => {
+        jest.useFakeTimers();
+        const element = await mount();
+        jest.advanceTimersByTime(30000);
+        // The open conversation gets its news from the thread's subscription.
+        expect(refresh).not.toHaveBeenCalled();
+        $(element, 'c-switchboard-phone-picker').dispatchEvent(new CustomEvent('change', { detail: { value: '+14155550100' } }));
+        await flush();
+        jest.advanceTimersByTime(30000);
+        expect(refresh).toHaveBeenCalledTimes(1);
+        document.body.removeChild(element);
+        jest.advanceTimersByTime(60000);
+        expect(refresh).toHaveBeenCalledTimes(1);
+        jest.useRealTimers();
+    });
+
     it('shows a message sent into a new conversation at once', async () => {
         const element = await mount();
         $(element, 'c-switchboard-phone-picker').dispatchEvent(new CustomEvent('change', { detail: { value: '+14155550100' } }));

@@ -167,7 +167,8 @@ describe('c-switchboard-thread', () => {
         });
         await flush();
         expect(badge(element, '00TaK00000DxQ1vUAF').status).toBe('Delivered');
-        expect(refresh).toHaveBeenCalledTimes(1);
+        // The notification said all there is to say: no query.
+        expect(refresh).not.toHaveBeenCalled();
 
         // A new inbound message: the notification names it, the refresh brings it.
         streamHandler({
@@ -177,7 +178,7 @@ describe('c-switchboard-thread', () => {
                 sobject: { Id: '00TaK00000DxQ4yUAF', Conversation__c: OPEN, Message_Type__c: 'Inbound', Message_Status__c: 'Received' }
             }
         });
-        expect(refresh).toHaveBeenCalledTimes(2);
+        expect(refresh).toHaveBeenCalledTimes(1);
         graphql.emit(tasksAfterReply, isRecent, refresh);
         await flush();
         expect(bodies(element).slice(-1)).toEqual(['Could we make it 4pm instead?']);
@@ -188,6 +189,22 @@ describe('c-switchboard-thread', () => {
         const live = element.shadowRoot.querySelector('[aria-live="polite"]');
         expect(live.textContent).toBe('New message: Could we make it 4pm instead?');
         await expect(element).toBeAccessible();
+    });
+
+    it('reloads a message that failed, for its error text', async () => {
+        const element = await mount();
+        graphql.emit(tasksRecent, isRecent, refresh);
+        await flush();
+        streamHandler({
+            channel: '/topic/SwitchboardChat',
+            data: {
+                event: { createdDate: '2026-12-03T14:03:30.000Z', replayId: 11, type: 'updated' },
+                sobject: { Id: '00TaK00000DxQ1vUAF', Conversation__c: OPEN, Message_Type__c: 'Outbound', Message_Status__c: 'Undelivered' }
+            }
+        });
+        await flush();
+        expect(badge(element, '00TaK00000DxQ1vUAF').status).toBe('Undelivered');
+        expect(refresh).toHaveBeenCalledTimes(1);
     });
 
     it('refreshes every 30 s where streaming is not available', async () => {
