@@ -28,6 +28,11 @@ async function flush() {
 }
 
 let streamHandler;
+
+// A SwitchboardChat notification (SPEC §2 fields) about conversation OPEN.
+function notify(event, sobject) {
+    streamHandler({ channel: '/topic/SwitchboardChat', data: { event, sobject: { Conversation__c: OPEN, ...sobject } } });
+}
 let refresh;
 
 // Resolves once the wires hold their reactive configuration.
@@ -158,26 +163,14 @@ describe('c-switchboard-thread', () => {
             `/topic/SwitchboardChat?Conversation__c=${CLOSED}&Conversation__c=${OPEN}`
         );
 
-        streamHandler({
-            channel: '/topic/SwitchboardChat',
-            data: {
-                event: { createdDate: '2026-12-03T14:03:00.000Z', replayId: 9, type: 'updated' },
-                sobject: { Id: '00TaK00000DxQ1vUAF', Conversation__c: OPEN, Message_Type__c: 'Outbound', Message_Status__c: 'Delivered' }
-            }
-        });
+        notify({ createdDate: '2026-12-03T14:03:00.000Z', replayId: 9, type: 'updated' }, { Id: '00TaK00000DxQ1vUAF', Message_Type__c: 'Outbound', Message_Status__c: 'Delivered' });
         await flush();
         expect(badge(element, '00TaK00000DxQ1vUAF').status).toBe('Delivered');
         // The notification said all there is to say: no query.
         expect(refresh).not.toHaveBeenCalled();
 
         // A new inbound message: the notification names it, the refresh brings it.
-        streamHandler({
-            channel: '/topic/SwitchboardChat',
-            data: {
-                event: { createdDate: '2026-12-03T14:05:11.000Z', replayId: 10, type: 'created' },
-                sobject: { Id: '00TaK00000DxQ4yUAF', Conversation__c: OPEN, Message_Type__c: 'Inbound', Message_Status__c: 'Received' }
-            }
-        });
+        notify({ createdDate: '2026-12-03T14:05:11.000Z', replayId: 10, type: 'created' }, { Id: '00TaK00000DxQ4yUAF', Message_Type__c: 'Inbound', Message_Status__c: 'Received' });
         expect(refresh).toHaveBeenCalledTimes(1);
         graphql.emit(tasksAfterReply, isRecent, refresh);
         await flush();
@@ -195,13 +188,7 @@ describe('c-switchboard-thread', () => {
         const element = await mount();
         graphql.emit(tasksRecent, isRecent, refresh);
         await flush();
-        streamHandler({
-            channel: '/topic/SwitchboardChat',
-            data: {
-                event: { createdDate: '2026-12-03T14:03:30.000Z', replayId: 11, type: 'updated' },
-                sobject: { Id: '00TaK00000DxQ1vUAF', Conversation__c: OPEN, Message_Type__c: 'Outbound', Message_Status__c: 'Undelivered' }
-            }
-        });
+        notify({ createdDate: '2026-12-03T14:03:30.000Z', replayId: 11, type: 'updated' }, { Id: '00TaK00000DxQ1vUAF', Message_Type__c: 'Outbound', Message_Status__c: 'Undelivered' });
         await flush();
         expect(badge(element, '00TaK00000DxQ1vUAF').status).toBe('Undelivered');
         expect(refresh).toHaveBeenCalledTimes(1);
