@@ -7,6 +7,7 @@ import TITLE from '@salesforce/label/c.SB_Chat_Title';
 import PHONE_OPTION from '@salesforce/label/c.SB_Phone_Option';
 import NO_PHONE from '@salesforce/label/c.SB_No_Phone';
 import LOADING from '@salesforce/label/c.SB_Loading';
+import THREAD_EMPTY from '@salesforce/label/c.SB_Thread_Empty';
 import CLOSE_CONVERSATION from '@salesforce/label/c.SB_Close_Conversation';
 import CONVERSATION_CLOSED from '@salesforce/label/c.SB_Conversation_Closed';
 import CLOSE_FAILED from '@salesforce/label/c.SB_Close_Failed';
@@ -22,7 +23,7 @@ export default class SwitchboardChat extends LightningElement {
     @api recordId;
     @api objectApiName;
 
-    labels = { title: TITLE, noPhone: NO_PHONE, loading: LOADING, close: CLOSE_CONVERSATION };
+    labels = { title: TITLE, noPhone: NO_PHONE, loading: LOADING, close: CLOSE_CONVERSATION, empty: THREAD_EMPTY };
     externalChannels = [];
     conversations = [];
     conversationsResult;
@@ -34,6 +35,7 @@ export default class SwitchboardChat extends LightningElement {
     closing = false;
     errors;
     timer;
+    pendingSent;
 
     // The shared subscription filters on the conversations already on
     // screen, so it cannot announce a new one: when the customer texts
@@ -197,6 +199,10 @@ export default class SwitchboardChat extends LightningElement {
         return this.threadConversations.map((c) => c.Id);
     }
 
+    get hasThread() {
+        return this.conversationIds.length > 0;
+    }
+
     get openConversation() {
         return this.threadConversations.find((c) => c.Status__c === 'Open');
     }
@@ -225,9 +231,18 @@ export default class SwitchboardChat extends LightningElement {
                 ...this.conversations
             ];
         }
-        const thread = this.template.querySelector('c-switchboard-thread');
-        if (thread) thread.showPending({ taskId, conversationId, body });
+        // Handed over once the thread is rendered: the first message of a
+        // number creates the thread in this very render.
+        this.pendingSent = { taskId, conversationId, body };
         if (createdConversation) this.refreshConversations();
+    }
+
+    renderedCallback() {
+        const thread = this.pendingSent && this.template.querySelector('c-switchboard-thread');
+        if (thread) {
+            thread.showPending(this.pendingSent);
+            this.pendingSent = undefined;
+        }
     }
 
     async handleClose() {

@@ -3,7 +3,9 @@
  * Used by switchboardChat (record pages) and switchboardInbox.
  *
  * @api conversationIds  the Conversation__c Ids (18 characters) whose Tasks to
- *                       show, oldest first; inbound left, outbound right
+ *                       show, oldest first; inbound left, outbound right.
+ *                       Render the thread only when there is at least one:
+ *                       an empty IN list is no filter to rely on.
  * @api showPending({ taskId, conversationId, body })
  *                       shows a message just sent as Pending at once, before
  *                       Salesforce reports it back
@@ -188,7 +190,10 @@ export default class SwitchboardThread extends LightningElement {
 
     @wire(graphql, { query: TASKS_QUERY, variables: '$olderVariables' })
     wiredOlder({ data, errors }) {
-        if (errors) this.errors = errors;
+        if (errors) {
+            this.errors = errors;
+            this.loadingOlder = false;
+        }
         if (!data || !this.olderCursor) return;
         const page = data.uiapi.query.Task;
         if (this.olderPages.some((p) => p.after === this.olderCursor)) return;

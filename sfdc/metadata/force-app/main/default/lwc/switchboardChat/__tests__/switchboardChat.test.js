@@ -106,6 +106,26 @@ describe('c-switchboard-chat', () => {
         await expect(element).toBeAccessible();
     });
 
+    it('shows no thread for a number never texted, and sends from there', async () => {
+        const setup = JSON.parse(JSON.stringify(chatSetup));
+        setup.uiapi.query.Conversation__c.edges = [];
+        const element = await mount(contactPhones, setup);
+        expect($(element, 'c-switchboard-phone-picker').value).toBe('+14155550100');
+        expect($(element, 'c-switchboard-thread')).toBeNull();
+        expect($(element, '.sb-no-thread').textContent).toBe('c.SB_Thread_Empty');
+        expect($(element, 'c-switchboard-composer').conversationId).toBeUndefined();
+        await expect(element).toBeAccessible();
+        $(element, 'c-switchboard-composer').dispatchEvent(
+            new CustomEvent('sent', {
+                detail: { taskId: '00TaK00000DxQ5zUAF', conversationId: 'a03aK000001Jm3bQAC', body: 'Hello!', createdConversation: true }
+            })
+        );
+        await flush();
+        const thread = $(element, 'c-switchboard-thread');
+        expect(thread.conversationIds).toEqual(['a03aK000001Jm3bQAC']);
+        expect([...thread.shadowRoot.querySelectorAll('.sb-body')].map((n) => n.textContent)).toEqual(['Hello!']);
+    });
+
     it('closes the open conversation', async () => {
         const element = await mount();
         const toast = jest.fn();
