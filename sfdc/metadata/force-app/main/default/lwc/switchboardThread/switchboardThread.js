@@ -239,8 +239,10 @@ export default class SwitchboardThread extends LightningElement {
         // the 30 s fallback tick (null), needs the newest page again.
         const known = update && this.messagesById.get(update.id);
         if (known && update.status) {
-            this.put({ ...known, Message_Status__c: update.status, local: false });
-            if (!FAILED.includes(update.status)) return;
+            this.put({ ...known, Message_Status__c: update.status });
+            // A message shown by showPending is reloaded once, for the
+            // server's CreatedDate and send date.
+            if (!FAILED.includes(update.status) && !known.local) return;
         }
         if (this.recentResult && typeof this.recentResult.refresh === 'function') {
             this.recentResult.refresh();

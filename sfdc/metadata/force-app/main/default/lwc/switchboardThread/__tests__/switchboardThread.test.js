@@ -249,6 +249,11 @@ describe('c-switchboard-thread', () => {
         await flush();
         expect(bodies(element).slice(-1)).toEqual(['See you at 4pm.']);
         expect(badge(element, '00TaK00000DxQ5zUAF').status).toBe('Pending');
+        expect(refresh).not.toHaveBeenCalled();
+
+        // Its creation is notified: reloaded once for the server's dates.
+        notify({ createdDate: '2026-12-03T14:06:00.000Z', replayId: 12, type: 'created' }, { Id: '00TaK00000DxQ5zUAF', Message_Type__c: 'Outbound', Message_Status__c: 'Pending' });
+        expect(refresh).toHaveBeenCalledTimes(1);
     });
 
     it('says so when there are no messages, and shows query errors', async () => {
