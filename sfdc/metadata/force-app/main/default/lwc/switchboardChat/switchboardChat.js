@@ -33,7 +33,8 @@ export default class SwitchboardChat extends LightningElement {
     fieldLabels = {};
     pickedPhone;
     closing = false;
-    errors;
+    setupErrors;
+    recordError;
     timer;
     pendingSent;
 
@@ -108,7 +109,7 @@ export default class SwitchboardChat extends LightningElement {
         const { data, errors } = result;
         if (!data && !errors) return;
         this.conversationsResult = result;
-        this.errors = errors;
+        this.setupErrors = errors;
         if (!data) return;
         this.externalChannels = nodes(data.uiapi.query.External_Channel__c);
         this.conversations = nodes(data.uiapi.query.Conversation__c);
@@ -127,11 +128,16 @@ export default class SwitchboardChat extends LightningElement {
 
     @wire(getRecord, { recordId: '$phoneRecordId', optionalFields: '$phoneFields' })
     wiredRecord({ data, error }) {
-        if (error) this.errors = error;
+        this.recordError = error;
         if (data) {
             this.record = data;
             this.recordLoaded = true;
         }
+    }
+
+    get errors() {
+        const all = [...(this.setupErrors || []), ...(this.recordError ? [this.recordError] : [])];
+        return all.length ? all : undefined;
     }
 
     get setupVariables() {

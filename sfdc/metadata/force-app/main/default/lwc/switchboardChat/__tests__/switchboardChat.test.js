@@ -220,6 +220,24 @@ describe('c-switchboard-chat', () => {
         expect(asked).toEqual([{ recordId: undefined, optionalFields: [] }]);
     });
 
+    it('shows why the record cannot be read', async () => {
+        const element = createElement('c-switchboard-chat', { is: SwitchboardChat });
+        element.recordId = CONTACT;
+        element.objectApiName = 'Contact';
+        document.body.appendChild(element);
+        await flush();
+        graphql.emit(chatSetup, isSetup, refresh);
+        await flush();
+        getRecord.emitError({ body: { message: "You don't have access to this record." }, status: 403, statusText: 'Forbidden' }, isPhones);
+        await flush();
+        const panel = $(element, 'c-switchboard-error-panel');
+        expect(panel.errors).toHaveLength(1);
+        expect(panel.errors[0].body).toEqual({ message: "You don't have access to this record." });
+        expect($(element, 'c-switchboard-composer')).toBeNull();
+        expect($(element, 'lightning-spinner')).toBeNull();
+        await expect(element).toBeAccessible();
+    });
+
     it('shows why it cannot load', async () => {
         const element = createElement('c-switchboard-chat', { is: SwitchboardChat });
         element.recordId = CONTACT;
