@@ -29,12 +29,18 @@ async function flush() {
 
 let refresh;
 
-async function mount(record = contactPhones, setup = chatSetup) {
+// The chat on a record page, its wires configured, nothing emitted yet.
+async function create(recordId, objectApiName) {
     const element = createElement('c-switchboard-chat', { is: SwitchboardChat });
-    element.recordId = CONTACT;
-    element.objectApiName = 'Contact';
+    element.recordId = recordId;
+    element.objectApiName = objectApiName;
     document.body.appendChild(element);
     await flush();
+    return element;
+}
+
+async function mount(record = contactPhones, setup = chatSetup) {
+    const element = await create(CONTACT, 'Contact');
     graphql.emit(setup, isSetup, refresh);
     getObjectInfo.emit(contactObjectInfo);
     await flush();
@@ -203,11 +209,7 @@ describe('c-switchboard-chat', () => {
     });
 
     it('explains an object without External Channels without asking for the record', async () => {
-        const element = createElement('c-switchboard-chat', { is: SwitchboardChat });
-        element.recordId = 'a07aK000000Cus1QAC';
-        element.objectApiName = 'Property__c';
-        document.body.appendChild(element);
-        await flush();
+        const element = await create('a07aK000000Cus1QAC', 'Property__c');
         graphql.emit({ uiapi: { query: { External_Channel__c: { edges: [] }, Conversation__c: { edges: [] } } } }, isSetup);
         await flush();
         expect($(element, '.sb-no-phone').textContent).toBe('c.SB_No_Phone');
@@ -221,11 +223,7 @@ describe('c-switchboard-chat', () => {
     });
 
     it('shows why the record cannot be read', async () => {
-        const element = createElement('c-switchboard-chat', { is: SwitchboardChat });
-        element.recordId = CONTACT;
-        element.objectApiName = 'Contact';
-        document.body.appendChild(element);
-        await flush();
+        const element = await create(CONTACT, 'Contact');
         graphql.emit(chatSetup, isSetup, refresh);
         await flush();
         getRecord.emitError({ body: { message: "You don't have access to this record." }, status: 403, statusText: 'Forbidden' }, isPhones);
@@ -239,11 +237,7 @@ describe('c-switchboard-chat', () => {
     });
 
     it('shows why it cannot load', async () => {
-        const element = createElement('c-switchboard-chat', { is: SwitchboardChat });
-        element.recordId = CONTACT;
-        element.objectApiName = 'Contact';
-        document.body.appendChild(element);
-        await flush();
+        const element = await create(CONTACT, 'Contact');
         graphql.emitErrors([{ message: 'Cannot query field "External_Channel__c" on type "RecordQuery".' }], isSetup);
         await flush();
         expect($(element, 'c-switchboard-error-panel').errors).toEqual([
