@@ -1416,6 +1416,14 @@ func checkUserPermSet(p *mdProject, ps *mdPermSet) []string {
 			bad("%s: users set it to send or retry a message, but it is not editable", name)
 		}
 	}
+	// The chat composer opens a conversation for a number that has none
+	// (switchboardComposer.send) and the chat closes one.
+	for _, name := range []string{"Conversation__c.Status__c", "Conversation__c.Channel__c", "Conversation__c.Message_Recipient__c",
+		"Conversation__c.Record_Id__c", "Conversation__c.External_Channel__c"} {
+		if fp := ps.field(name); fp == nil || !fp.Editable {
+			bad("%s: the chat writes it when it opens or closes a conversation, but it is not editable", name)
+		}
+	}
 	for _, name := range sidecarOwned {
 		if fp := ps.field(name); fp != nil && fp.Editable {
 			bad("%s: only the sidecar may write it, but users can edit it", name)

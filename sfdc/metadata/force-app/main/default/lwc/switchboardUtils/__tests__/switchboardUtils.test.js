@@ -1,0 +1,58 @@
+import { format, toE164, reduceErrors, nodes } from 'c/switchboardUtils';
+
+describe('c-switchboard-utils', () => {
+    it('fills label placeholders', () => {
+        expect(format('{0} · {1}', 'Mobile', '(415) 555-0100')).toBe('Mobile · (415) 555-0100');
+        expect(format('{0} and {1}', 'one')).toBe('one and ');
+    });
+
+    // The spellings SPEC §1 says are one number.
+    it.each([
+        ['+14155550100'],
+        ['(415) 555-0100'],
+        ['415-555-0100'],
+        ['415.555.0100'],
+        ['+1 415 555 0100'],
+        ['4155550100'],
+        ['1 (415) 555-0100']
+    ])('reads %s as +14155550100', (raw) => {
+        expect(toE164(raw)).toBe('+14155550100');
+    });
+
+    it('keeps international numbers that carry their country code', () => {
+        expect(toE164('+49 30 1234567')).toBe('+49301234567');
+        expect(toE164('0049 30 1234567')).toBe('+49301234567');
+    });
+
+    it.each([[''], [null], ['555-0100'], ['call me'], ['+0123'], ['030 1234567']])('rejects %p', (raw) => {
+        expect(toE164(raw)).toBeNull();
+    });
+
+    it('reads UI API record errors, GraphQL errors and plain errors', () => {
+        const recordError = {
+            body: {
+                message: 'An error occurred while trying to update the record. Please try again.',
+                output: {
+                    errors: [],
+                    fieldErrors: {
+                        Message_Status__c: [
+                            { errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', message: 'Message Status: bad value for restricted picklist field: Pendng' }
+                        ]
+                    }
+                }
+            }
+        };
+        expect(reduceErrors(recordError)).toEqual(['Message Status: bad value for restricted picklist field: Pendng']);
+        expect(reduceErrors([{ message: 'Field Foo__c is not available' }, 'plain'])).toEqual(['Field Foo__c is not available', 'plain']);
+        expect(reduceErrors({ body: [{ message: 'a' }, { message: 'a' }] })).toEqual(['a']);
+        expect(reduceErrors(undefined)).toEqual(['c.SB_Unknown_Error']);
+    });
+
+    it('flattens GraphQL nodes', () => {
+        const conn = {
+            edges: [{ node: { Id: '1', Name: { value: 'N' }, Status__c: { value: 'Open', displayValue: 'Open' }, Channel_Type__r: { Provider__c: { value: 'Twilio SMS' } } } }]
+        };
+        expect(nodes(conn)).toEqual([{ Id: '1', Name: 'N', Status__c: 'Open', Status__cDisplay: 'Open', Channel_Type__r: { Provider__c: 'Twilio SMS' } }]);
+        expect(nodes(undefined)).toEqual([]);
+    });
+});

@@ -1,0 +1,77 @@
+// Small rules the chat components share, each in one place.
+import UNKNOWN_ERROR from '@salesforce/label/c.SB_Unknown_Error';
+
+/** Fills {0}, {1}… in a Custom Label. */
+export function format(label, ...args) {
+    return String(label).replace(/\{(\d+)\}/g, (m, i) => (args[i] === undefined || args[i] === null ? '' : String(args[i])));
+}
+
+/**
+ * A phone number as typed on a record ("(415) 555-0100") in E.164, or null.
+ * Salesforce stores phone fields as typed (SPEC §1, External_Channel__c);
+ * the sidecar normalises with libphonenumber and its default region. Here a
+ * number without a country code is read as North American (10 digits, or 11
+ * starting with 1); anything else needs its "+": the sidecar sends to what
+ * the conversation holds, so a guess would send to the wrong number.
+ */
+export function toE164(raw) {
+    if (!raw) return null;
+    const s = String(raw).trim().replace(/^tel:/i, '');
+    const digits = s.replace(/\D/g, '');
+    if (s.startsWith('+') || s.startsWith('00')) {
+        const d = s.startsWith('00') ? digits.slice(2) : digits;
+        return /^[1-9]\d{6,14}$/.test(d) ? `+${d}` : null;
+    }
+    if (/^[2-9]\d{2}[2-9]\d{6}$/.test(digits)) return `+1${digits}`;
+    if (/^1[2-9]\d{2}[2-9]\d{6}$/.test(digits)) return `+${digits}`;
+    return null;
+}
+
+/** The readable messages of an LDS, GraphQL or JavaScript error (or a list of them). */
+export function reduceErrors(errors) {
+    const list = Array.isArray(errors) ? errors : [errors];
+    const messages = [];
+    for (const e of list) {
+        if (!e) continue;
+        if (typeof e === 'string') {
+            messages.push(e);
+        } else if (e.body && Array.isArray(e.body)) {
+            e.body.forEach((b) => b && b.message && messages.push(b.message));
+        } else if (e.body && e.body.output) {
+            // updateRecord/createRecord: field and record errors (UI API).
+            const out = e.body.output;
+            (out.errors || []).forEach((x) => x.message && messages.push(x.message));
+            Object.values(out.fieldErrors || {}).forEach((fieldErrors) =>
+                fieldErrors.forEach((x) => x.message && messages.push(x.message))
+            );
+            if (!(out.errors || []).length && !Object.keys(out.fieldErrors || {}).length && e.body.message) {
+                messages.push(e.body.message);
+            }
+        } else if (e.body && e.body.message) {
+            messages.push(e.body.message);
+        } else if (e.message) {
+            messages.push(e.message);
+        }
+    }
+    return messages.length ? [...new Set(messages)] : [UNKNOWN_ERROR];
+}
+
+/** A GraphQL connection's nodes, with each `{ value }` field flattened. */
+export function nodes(connection) {
+    return ((connection && connection.edges) || []).map((edge) => flatten(edge.node));
+}
+
+function flatten(node) {
+    const out = {};
+    for (const [key, v] of Object.entries(node || {})) {
+        if (v && typeof v === 'object' && 'value' in v) {
+            out[key] = v.value;
+            if ('displayValue' in v) out[`${key}Display`] = v.displayValue;
+        } else if (v && typeof v === 'object') {
+            out[key] = flatten(v);
+        } else {
+            out[key] = v;
+        }
+    }
+    return out;
+}
