@@ -748,7 +748,7 @@ func validateManifest(p *mdProject) []string {
 // grant. Required standard fields (Task.Subject, Task.Status, …) take no
 // field permissions and the Metadata API rejects them.
 var fieldPermissionStandard = []string{"Task.Description", "Task.WhoId", "Task.WhatId",
-	"Contact.Phone", "Contact.MobilePhone", "Lead.Phone", "Lead.MobilePhone"}
+	"Contact.Phone", "Contact.MobilePhone", "Lead.Phone", "Lead.MobilePhone", "Account.Phone"}
 
 // objectPermissionStandard are the standard objects the permission sets may
 // grant. Task is not among them: Task access comes from the Edit Tasks user
@@ -1453,9 +1453,14 @@ func checkIntegrationPermSet(p *mdProject, ps *mdPermSet) []string {
 			bad("%s: needs %s (SPEC §2/§3)", obj, map[string]string{"ce": "create and edit", "c": "create"}[need])
 		}
 	}
-	for _, obj := range []string{"Contact", "Lead"} {
-		if op := ps.object(obj); op == nil || !op.AllowRead || !op.ViewAllRecords {
-			bad("%s: needs read and view all to match inbound numbers to records", obj)
+	// Inbound numbers are matched against every record through the
+	// External Channels `setup` creates.
+	for _, d := range DefaultExternalChannels() {
+		if op := ps.object(d[0]); op == nil || !op.AllowRead || !op.ViewAllRecords {
+			bad("%s: needs read and view all to match inbound numbers to records", d[0])
+		}
+		if fp := ps.field(d[0] + "." + d[1]); fp == nil || !fp.Readable {
+			bad("%s.%s: a default External Channel, but not readable", d[0], d[1])
 		}
 	}
 	for _, name := range integrationWrites(p) {
@@ -1788,6 +1793,13 @@ func TestMetadataChecksReportMistakes(t *testing.T) {
 			},
 			func(p *mdProject) []string { return checkIntegrationPermSet(p, p.PermSets["Switchboard_Integration"]) },
 			[]string{"Switchboard_Integration", "Switchboard_Status__c.Checks__c", "not editable"}},
+		{"integration user cannot read a default External Channel's field",
+			func(p *mdProject) {
+				ps := p.PermSets["Switchboard_Integration"]
+				ps.FieldPermissions = slices.DeleteFunc(ps.FieldPermissions, func(f mdFieldPermission) bool { return f.Field == "Account.Phone" })
+			},
+			func(p *mdProject) []string { return checkIntegrationPermSet(p, p.PermSets["Switchboard_Integration"]) },
+			[]string{"Switchboard_Integration", "Account.Phone: a default External Channel, but not readable"}},
 		{"wrong API version",
 			func(p *mdProject) { p.Project.SourceAPIVersion = "61.0"; p.Manifest.Version = "61.0" },
 			validateMetadata,

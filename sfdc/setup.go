@@ -374,33 +374,57 @@ func blockingProblems(missing []Problem, object string, fields []string) string 
 	return strings.Join(names, ", ")
 }
 
+// MissingDefaultExternalChannels lists the DefaultExternalChannels the org
+// has no External_Channel__c for (one query), in their order. Object and
+// field names compare case-insensitively, as API names do.
+func MissingDefaultExternalChannels(ctx context.Context, c *Client) ([][2]string, error) {
+	var objects []string
+	for _, d := range DefaultExternalChannels() {
+		if !slices.Contains(objects, d[0]) {
+			objects = append(objects, d[0])
+		}
+	}
+	in, err := soql.InList(objects)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		Object string `json:"Object_API_Name__c"`
+		Field  string `json:"Field_API_Name__c"`
+	}
+	var have []row
+	if err := c.Query(ctx, "SELECT Object_API_Name__c, Field_API_Name__c FROM External_Channel__c WHERE Object_API_Name__c IN "+in, &have); err != nil {
+		return nil, fmt.Errorf("sfdc: read External Channels: %w", err)
+	}
+	var missing [][2]string
+	for _, d := range DefaultExternalChannels() {
+		if !slices.ContainsFunc(have, func(h row) bool {
+			return strings.EqualFold(h.Object, d[0]) && strings.EqualFold(h.Field, d[1])
+		}) {
+			missing = append(missing, d)
+		}
+	}
+	return missing, nil
+}
+
 func setupExternalChannels(ctx context.Context, c *Client, rep *Report) error {
 	if blocked := blockingProblems(rep.Missing, "External_Channel__c", []string{"Name", "Object_API_Name__c", "Field_API_Name__c"}); blocked != "" {
 		rep.Skipped = append(rep.Skipped, "default External Channels (needs "+blocked+")")
 		return nil
+	}
+	missing, err := MissingDefaultExternalChannels(ctx, c)
+	if err != nil {
+		return err
 	}
 	type channel struct {
 		Name   string `json:"Name,omitempty"`
 		Object string `json:"Object_API_Name__c"`
 		Field  string `json:"Field_API_Name__c"`
 	}
-	objects := []string{}
-	for _, d := range DefaultExternalChannels() {
-		if !slices.Contains(objects, d[0]) {
-			objects = append(objects, d[0])
-		}
-	}
-	in, _ := soql.InList(objects)
-	var have []channel
-	if err := c.Query(ctx, "SELECT Object_API_Name__c, Field_API_Name__c FROM External_Channel__c WHERE Object_API_Name__c IN "+in, &have); err != nil {
-		return fmt.Errorf("sfdc: read External Channels: %w", err)
-	}
 	var create []channel
 	for _, d := range DefaultExternalChannels() {
 		name := d[0] + "." + d[1]
-		if slices.ContainsFunc(have, func(h channel) bool {
-			return strings.EqualFold(h.Object, d[0]) && strings.EqualFold(h.Field, d[1])
-		}) {
+		if !slices.Contains(missing, d) {
 			rep.Unchanged = append(rep.Unchanged, "External_Channel__c "+name)
 			continue
 		}

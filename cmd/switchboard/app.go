@@ -55,10 +55,12 @@ type reconcilePayload struct {
 // so a gap with no checkpoint covers no more than that.
 const reconcileFallback = 72 * time.Hour
 
-// The PushTopic channels (SPEC §2).
+// The PushTopic channels the sidecar subscribes to (SPEC §2; not
+// SwitchboardChat, which is the chat components').
 var (
 	channelTasks         = "/topic/" + sfdc.TopicTasks
 	channelConversations = "/topic/" + sfdc.TopicConversations
+	streamChannels       = []string{channelTasks, channelConversations}
 )
 
 // tuning holds what tests, the demo and benchmarks change beyond the
@@ -278,7 +280,7 @@ func (m *Main) open(ctx context.Context) error {
 
 	m.stream, err = sfdc.NewStream(sfdc.StreamConfig{
 		Auth: m.auth, APIVersion: sf.APIVersion, HTTPClient: hc, Logger: m.log.Named("stream"),
-		Channels:   []string{channelTasks, channelConversations},
+		Channels:   streamChannels,
 		ReplayFrom: m.replayFrom,
 		Handle:     m.handleEvents,
 		OnGap:      m.onGap,

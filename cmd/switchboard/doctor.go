@@ -44,7 +44,8 @@ func newDoctorCmd(g *globals) *cobra.Command {
 		Short: "Check every connection and setting, and say exactly what to fix",
 		Long: `doctor checks, in order: the configuration (and which layer each value came
 from), the Salesforce login, the API version, the org's remaining daily API calls,
-the schema, both PushTopics, a streaming handshake and subscribe, the Twilio
+the schema, the three PushTopics, the default External Channels, a streaming
+handshake and subscribe to the sidecar's two topics, the Twilio
 credentials of every account, every active Channel__c's number or Messaging
 Service and its webhook URLs, server.public_url, and the store.
 
@@ -81,7 +82,7 @@ type doctor struct {
 	orgOK   bool // logged in, and the API version is served
 	missing []sfdc.Problem
 	topics  []sfdc.PushTopic
-	topicOK bool // both PushTopics exist and are active
+	topicOK bool // the PushTopics the sidecar subscribes to exist and are active
 
 	tw      *twilio.Accounts
 	twOK    map[string]bool // account SID → credentials accepted
@@ -219,8 +220,11 @@ func (d *doctor) setFix(key string) string {
 // ---- Salesforce -------------------------------------------------------
 
 func (d *doctor) checkSalesforce(ctx context.Context) {
-	orgChecks := []string{"Salesforce API version", "daily API calls", "schema",
-		"PushTopic " + sfdc.TopicTasks, "PushTopic " + sfdc.TopicConversations, "streaming"}
+	orgChecks := []string{"Salesforce API version", "daily API calls", "schema"}
+	for _, name := range sfdc.SpecTopicNames() {
+		orgChecks = append(orgChecks, "PushTopic "+name)
+	}
+	orgChecks = append(orgChecks, "default External Channels", "streaming")
 	skipAll := func(why string) {
 		for _, c := range orgChecks {
 			d.skip(c, why)
@@ -281,6 +285,7 @@ func (d *doctor) checkSalesforce(ctx context.Context) {
 	}
 	d.checkSchema(ctx)
 	d.checkTopics(topicErr)
+	d.checkDefaultChannels(ctx)
 	d.checkStreaming(ctx)
 }
 
@@ -408,7 +413,7 @@ var errLimitExhausted = errors.New("daily API calls exhausted")
 // for checkTopics, or errLimitExhausted.
 func (d *doctor) checkLimits(ctx context.Context) error {
 	qctx, cancel := d.ctx(ctx)
-	topics, err := sfdc.ListPushTopics(qctx, d.client, sfdc.TopicTasks, sfdc.TopicConversations)
+	topics, err := sfdc.ListPushTopics(qctx, d.client, sfdc.SpecTopicNames()...)
 	cancel()
 	d.topics = topics
 	l := d.client.Limits()
@@ -466,41 +471,45 @@ func sameQuery(a, b string) bool {
 }
 
 func (d *doctor) checkTopics(queryErr error) {
-	specs := []struct{ name, query, object string }{
-		{sfdc.TopicTasks, sfdc.QueryTasks, "Task"},
-		{sfdc.TopicConversations, sfdc.QueryConversations, "Conversation__c"},
-	}
+	specs := sfdc.SpecTopics()
 	if queryErr != nil {
 		for _, s := range specs {
-			d.fail("PushTopic "+s.name, "reading PushTopics failed: "+queryErr.Error(),
+			d.fail("PushTopic "+s.Name, "reading PushTopics failed: "+queryErr.Error(),
 				"give the integration user Read on PushTopic (Switchboard_Integration permission set)")
 		}
 		return
 	}
 	d.topicOK = true
 	for _, s := range specs {
-		what := "PushTopic " + s.name
+		what := "PushTopic " + s.Name
+		// The sidecar does not subscribe to SwitchboardChat (SPEC §2), so
+		// without it only the chat components go deaf.
+		sidecars := slices.Contains(streamChannels, "/topic/"+s.Name)
+		hears := "switchboard hears nothing on /topic/" + s.Name
+		if !sidecars {
+			hears = "the chat components get no live updates on /topic/" + s.Name
+		}
 		fix := "run `switchboard setup` (it creates or updates the PushTopics to SPEC §2)"
 		for _, p := range d.missing {
-			if p.Object == s.object && p.Value == "" {
+			if p.Object == s.Object && p.Value == "" {
 				fix = "first " + deployFix + "; then run `switchboard setup`"
 				break
 			}
 		}
-		i := slices.IndexFunc(d.topics, func(t sfdc.PushTopic) bool { return t.Name == s.name })
+		i := slices.IndexFunc(d.topics, func(t sfdc.PushTopic) bool { return t.Name == s.Name })
 		if i < 0 {
-			d.topicOK = false
-			d.fail(what, "does not exist, so switchboard hears nothing on /topic/"+s.name, fix)
+			d.topicOK = d.topicOK && !sidecars
+			d.fail(what, "does not exist, so "+hears, fix)
 			continue
 		}
 		t := d.topics[i]
 		var drift []string
 		if !t.IsActive {
-			d.topicOK = false
+			d.topicOK = d.topicOK && !sidecars
 			drift = append(drift, "it is inactive (IsActive = false), so nobody can subscribe to it")
 		}
-		if !sameQuery(t.Query, s.query) {
-			drift = append(drift, fmt.Sprintf("its query is %q, SPEC §2 wants %q", t.Query, s.query))
+		if !sameQuery(t.Query, s.Query) {
+			drift = append(drift, fmt.Sprintf("its query is %q, SPEC §2 wants %q", t.Query, s.Query))
 		}
 		if t.NotifyForFields != "Referenced" {
 			drift = append(drift, fmt.Sprintf("NotifyForFields is %s, want Referenced", t.NotifyForFields))
@@ -519,6 +528,43 @@ func (d *doctor) checkTopics(queryErr error) {
 	}
 }
 
+// checkDefaultChannels: the External Channels `setup` creates (SPEC §1).
+// Without one, replies from numbers stored in that field are not linked to
+// their record.
+func (d *doctor) checkDefaultChannels(ctx context.Context) {
+	const what = "default External Channels"
+	for _, p := range d.missing {
+		if p.Object == "External_Channel__c" && p.Value == "" {
+			d.skip(what, "needs External_Channel__c as SPEC §1 defines it (see schema)")
+			return
+		}
+	}
+	qctx, cancel := d.ctx(ctx)
+	missing, err := sfdc.MissingDefaultExternalChannels(qctx, d.client)
+	cancel()
+	if err != nil {
+		d.fail(what, "reading External_Channel__c failed: "+err.Error(), "give the integration user Read on External_Channel__c (Switchboard_Integration permission set)")
+		return
+	}
+	var names, gone []string
+	for _, c := range sfdc.DefaultExternalChannels() {
+		names = append(names, c[0]+"."+c[1])
+		if slices.Contains(missing, c) {
+			gone = append(gone, c[0]+"."+c[1])
+		}
+	}
+	if len(gone) == 0 {
+		d.pass(what + ": " + strings.Join(names, ", "))
+		return
+	}
+	verb := "is"
+	if len(gone) > 1 {
+		verb = "are"
+	}
+	d.fail(what, fmt.Sprintf("%s %s missing, so replies from those numbers are not linked to their records", strings.Join(gone, ", "), verb),
+		"run `switchboard setup` (it creates the default External Channels)")
+}
+
 // streamEnded is the stream's log message for a session that ended; its
 // "cause" and "error" fields say why (sfdc/streaming.go Run).
 const (
@@ -532,10 +578,10 @@ const (
 // dropped: the daemon's own subscription and replay checkpoint are
 // untouched (a separate Bayeux client).
 func (d *doctor) checkStreaming(ctx context.Context) {
-	channels := []string{"/topic/" + sfdc.TopicTasks, "/topic/" + sfdc.TopicConversations}
+	channels := streamChannels
 	what := "streaming: handshake and subscribe to " + strings.Join(channels, " and ")
 	if !d.topicOK {
-		d.skip("streaming", "needs both PushTopics, active")
+		d.skip("streaming", "needs "+strings.Join(streamChannels, " and ")+" to exist and be active")
 		return
 	}
 	core, logs := observer.New(zap.InfoLevel)
