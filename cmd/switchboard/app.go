@@ -113,6 +113,12 @@ type Main struct {
 	convs   *sbsync.Conversations
 	metrics *metrics
 
+	// instance and started identify this process's Switchboard_Status__c
+	// row; beats counts the rows written.
+	instance string
+	started  time.Time
+	beats    atomic.Int64
+
 	ln      net.Listener
 	httpSrv *http.Server
 	addr    atomic.Value  // string: the listener's address once serving
@@ -122,7 +128,9 @@ type Main struct {
 // NewMain builds the daemon from validated configuration. Nothing is
 // contacted until Run.
 func NewMain(cfg *config.Config, log *zap.Logger, tun tuning) *Main {
-	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics(), opened: make(chan struct{})}
+	started := time.Now()
+	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics(), opened: make(chan struct{}),
+		started: started, instance: instanceID(started)}
 }
 
 // Addr is the HTTP listener's address once Run has bound it.
@@ -166,8 +174,13 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	heartbeatDone := make(chan struct{})
+	go func() {
+		defer close(heartbeatDone)
+		m.runHeartbeat(streamCtx)
+	}()
 	m.log.Info("switchboard running", zap.String("listen", m.Addr()), zap.String("store", m.store.Backend()),
-		zap.String("public_url", m.cfg.Server.PublicURL))
+		zap.String("public_url", m.cfg.Server.PublicURL), zap.String("instance", m.instance))
 
 	var runErr error
 	select {
@@ -185,6 +198,7 @@ func (m *Main) Run(ctx context.Context) error {
 	case <-streamDone:
 	case <-drain.Done():
 	}
+	<-heartbeatDone
 	if err := m.httpSrv.Shutdown(drain); err != nil {
 		m.log.Warn("http shutdown", zap.Error(err))
 	}

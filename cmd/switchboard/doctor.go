@@ -122,25 +122,19 @@ func runDoctor(cmd *cobra.Command, g *globals, opts doctorOptions) error {
 	return nil
 }
 
-func (d *doctor) pass(what string) { fmt.Fprintf(d.out, "%s %s\n", markPass, what) }
-
-func (d *doctor) fail(what, problem, fix string) {
-	d.failures++
-	fmt.Fprintf(d.out, "%s %s: %s — fix: %s\n", markFail, what, flat(problem), flat(fix))
-}
-
-func (d *doctor) warn(what, problem, fix string) {
-	fmt.Fprintf(d.out, "%s %s: %s — fix: %s\n", markWarn, what, flat(problem), flat(fix))
-}
-
-// flat keeps a check on one line: driver errors (pgx's, for one) span
-// several.
-func flat(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
+// report prints one check; a failed one fails the run.
+func (d *doctor) report(c check) {
+	if c.mark == markFail {
+		d.failures++
 	}
-	return strings.Join(strings.Fields(s), " ")
+	fmt.Fprintln(d.out, c)
 }
+
+func (d *doctor) pass(what string) { d.report(passed(what)) }
+
+func (d *doctor) fail(what, problem, fix string) { d.report(failed(what, problem, fix)) }
+
+func (d *doctor) warn(what, problem, fix string) { d.report(warned(what, problem, fix)) }
 
 func (d *doctor) skip(what, why string) {
 	fmt.Fprintf(d.out, "%s %s: skipped: %s\n", markSkip, what, why)
@@ -423,20 +417,7 @@ func (d *doctor) checkLimits(ctx context.Context) error {
 			"wait for the rolling 24-hour window to free calls, or raise the org's limit; Setup → System Overview shows API usage and the API Usage report names the apps using it")
 		return errLimitExhausted
 	}
-	switch {
-	case l.Max == 0:
-		d.pass("daily API calls (the org did not report its usage)")
-	default:
-		left := l.Max - l.Used
-		pct := 100 * float64(left) / float64(l.Max)
-		line := fmt.Sprintf("daily API calls: %d of %d left (%.0f%%)", left, l.Max, pct)
-		if pct < 10 {
-			d.warn(line, "less than 10% of the org's daily API calls are left",
-				fmt.Sprintf("find what uses them (Setup → System Overview, API Usage report) or raise the limit; above engine.api_budget (%.0f%%) switchboard slows its sweeps and status polls", 100*d.cfg.Engine.APIBudget))
-		} else {
-			d.pass(line)
-		}
-	}
+	d.report(apiCallsCheck(l, d.cfg.Engine.APIBudget))
 	return err
 }
 
@@ -987,7 +968,7 @@ func shortErr(err error) string {
 // ---- store ------------------------------------------------------------
 
 func (d *doctor) checkStore(ctx context.Context) {
-	what := "store " + config.RedactURL(d.cfg.Store.URL)
+	what := storeWhat(d.cfg.Store.URL)
 	if d.problems["store"] {
 		d.skip("store", "see the configuration problems above")
 		return
@@ -1005,34 +986,6 @@ func (d *doctor) checkStore(ctx context.Context) {
 		defer cancel()
 		_ = st.Close(cctx)
 	}()
-	if err := st.Writable(sctx); err != nil {
-		d.fail(what, "opens but refuses a write: "+err.Error(), "give this process write access to the database (file permissions, or the PostgreSQL role's privileges), and free disk space")
-		return
-	}
-	depth, err := st.QueueDepth(sctx)
-	if err != nil {
-		d.fail(what, "opens but cannot count its jobs: "+err.Error(), "check the database; run doctor again")
-		return
-	}
-	var dead, waiting int64
-	var kinds []string
-	for kind, dp := range depth {
-		dead += dp.Dead
-		waiting += dp.Available + dp.Scheduled + dp.Retryable + dp.Running
-		if dp.Dead > 0 {
-			kinds = append(kinds, fmt.Sprintf("%s %d", kind, dp.Dead))
-		}
-	}
-	sort.Strings(kinds)
-	summary := fmt.Sprintf("%s (%s): opens, writable, %d job(s) queued, %d dead letter(s)", what, st.Backend(), waiting, dead)
-	if dead == 0 {
-		d.pass(summary)
-		return
-	}
-	last := ""
-	if dls, err := st.DeadLetters(sctx, "", 1); err == nil && len(dls) > 0 {
-		last = fmt.Sprintf("; latest: %s %q failed %d times: %s", dls[0].Kind, dls[0].Key, dls[0].Attempts, dls[0].LastError)
-	}
-	d.warn(summary, fmt.Sprintf("work that used up its attempts and will not run again by itself (%s)%s", strings.Join(kinds, ", "), last),
-		"list them with `switchboard dead-letters`, fix the cause, then queue them again with `switchboard dead-letters replay --all`")
+	c, _ := storeCheck(sctx, st, what)
+	d.report(c)
 }
