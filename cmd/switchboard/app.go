@@ -114,10 +114,9 @@ type Main struct {
 	metrics *metrics
 
 	// instance and started identify this process's Switchboard_Status__c
-	// row; beats counts the rows written.
+	// row.
 	instance string
 	started  time.Time
-	beats    atomic.Int64
 
 	ln      net.Listener
 	httpSrv *http.Server

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/sfdc"
 )
 
@@ -86,8 +87,9 @@ func (m *Main) beat(ctx context.Context) error {
 		PublicURL:        m.cfg.Server.PublicURL,
 		Checks:           strings.Join(lines, "\n"),
 	})
-	if err == nil {
-		m.beats.Add(1)
+	if sfdc.IsNotFound(err) {
+		return fmt.Errorf("%s is not in the org: deploy sfdc/metadata (sf project deploy start) and assign Switchboard_Integration, or turn the heartbeat off with %s=0: %w",
+			sfdc.StatusObject, config.EnvName("engine.heartbeat_interval"), err)
 	}
 	return err
 }

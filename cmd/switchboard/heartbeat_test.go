@@ -101,3 +101,19 @@ func TestHeartbeatOffAndOneCallPerBeat(t *testing.T) {
 		t.Errorf("after the stream dropped: Stream_Subscribed__c %v, Checks__c:\n%s", row["Stream_Subscribed__c"], row["Checks__c"])
 	}
 }
+
+// TestHeartbeatWithoutTheObject: an org without Switchboard_Status__c (the
+// metadata not deployed yet) gets a beat error that says what to do, and
+// the daemon keeps working.
+func TestHeartbeatWithoutTheObject(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	w.Org.DropObject("Switchboard_Status__c")
+	d := startDaemon(t, w, "", e2eTuning(), "SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=100ms")
+	err := d.m.beat(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "Switchboard_Status__c is not in the org: deploy sfdc/metadata") ||
+		!strings.Contains(err.Error(), "SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=0") {
+		t.Fatalf("beat without the object: %v", err)
+	}
+	id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550173"), "Description": "still sending"})
+	w.waitAllSent(t, 15*time.Second, []string{id})
+}
