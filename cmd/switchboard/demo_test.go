@@ -83,7 +83,7 @@ func TestDemoStory(t *testing.T) {
 		`Twilio lost all [1-9]\d* of its status callbacks`,
 		`Message_Status_Check_Date__c = 20\d\d-`,
 		`All 5 steps observed in`,
-		`heartbeat row: Switchboard_Status__c a14[0-9A-Za-z]{15}  Instance__c = \S+-\d+-\d{8}T\d{6}Z, Stream_Subscribed__c = true`,
+		`heartbeat row: Switchboard_Status__c a14[0-9A-Za-z]{15}  Instance__c = \S+-\d+-\d{8}T\d{6}Z-[0-9a-f]{6}, Stream_Subscribed__c = true`,
 		`      ✓ streaming: subscribed to /topic/SwitchboardTasks and /topic/SwitchboardConversations`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,15 +14,16 @@ import (
 	"github.com/switchboard/switchboard/sfdc"
 )
 
-// instanceID names this process in Switchboard_Status__c.Instance__c:
-// stable for the process, different for each replica and each restart
-// (host name, process id, start time).
+// instanceID names this instance in Switchboard_Status__c.Instance__c:
+// stable while it runs, different for each replica and each restart (host
+// name, process id, start time), and a random suffix for instances that
+// share a process and a second (tests, the demo).
 func instanceID(started time.Time) string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "unknown-host"
 	}
-	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + started.UTC().Format("20060102T150405Z")
+	return fmt.Sprintf("%s-%d-%s-%06x", host, os.Getpid(), started.UTC().Format("20060102T150405Z"), rand.N(1<<24))
 }
 
 // runHeartbeat upserts this instance's Switchboard_Status__c row every

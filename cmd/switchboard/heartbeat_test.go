@@ -117,3 +117,21 @@ func TestHeartbeatWithoutTheObject(t *testing.T) {
 	id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550173"), "Description": "still sending"})
 	w.waitAllSent(t, 15*time.Second, []string{id})
 }
+
+// TestHeartbeatOneRowPerInstance: two instances, even two started in the
+// same second in one process, keep a row each.
+func TestHeartbeatOneRowPerInstance(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	a := startDaemon(t, w, "", e2eTuning(), "SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=100ms")
+	b := startDaemon(t, w, "", e2eTuning(), "SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=100ms")
+	waitUntil(t, 10*time.Second, "a row for each instance", func() bool { return len(w.statusRows()) >= 2 })
+	time.Sleep(300 * time.Millisecond) // a few more beats each
+	rows := w.statusRows()
+	got := map[string]bool{}
+	for _, r := range rows {
+		got[str(r["Instance__c"])] = true
+	}
+	if len(rows) != 2 || !got[a.m.instance] || !got[b.m.instance] {
+		t.Fatalf("instances %q and %q, rows %v", a.m.instance, b.m.instance, rows)
+	}
+}
