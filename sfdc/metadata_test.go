@@ -1590,7 +1590,8 @@ func specPath(t *testing.T) string {
 	return p
 }
 
-func loadSpecDoc(t *testing.T) []*specObject {
+// readSpecDoc returns SPEC.md's path and text, or skips the test.
+func readSpecDoc(t *testing.T) (string, string) {
 	t.Helper()
 	path := specPath(t)
 	if path == "" {
@@ -1600,7 +1601,13 @@ func loadSpecDoc(t *testing.T) []*specObject {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := parseSpecSchema(string(data))
+	return path, string(data)
+}
+
+func loadSpecDoc(t *testing.T) []*specObject {
+	t.Helper()
+	path, md := readSpecDoc(t)
+	spec, err := parseSpecSchema(md)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -1755,17 +1762,10 @@ func checkTopicFields(p *mdProject, topics []TopicSpec) []string {
 }
 
 func TestSpecTopicsMatchSpecDoc(t *testing.T) {
-	path := specPath(t)
-	if path == "" {
-		t.Skip("SPEC.md not found beside the repository (../shared/SPEC.md from the repo root)")
-	}
-	data, err := os.ReadFile(path)
+	path, md := readSpecDoc(t)
+	doc, err := parseSpecTopics(md)
 	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := parseSpecTopics(string(data))
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	reportProblems(t, compareTopicsWithSpecDoc(SpecTopics(), doc))
 }
