@@ -72,6 +72,7 @@ var Keys = []Key{
 	{Name: "engine.default_region", Default: "US", Help: "ISO country whose national format numbers without a + are read in (e.g. (415) 555-0100 with US)"},
 	{Name: "engine.sweep_interval", Default: "5m", Help: "How often every Pending outbound Task is swept into the queue, in case the stream missed one (Go duration)"},
 	{Name: "engine.status_poll_after", Default: "15m", Help: "Age after which a Task still in a non-final status is checked at Twilio, in case its callback was lost (Go duration)"},
+	{Name: "engine.heartbeat_interval", Default: "5m", Help: "How often each instance upserts its Switchboard_Status__c row with its self-checks, one API call (Go duration; 0 = off)"},
 	{Name: "engine.api_budget", Default: "0.9", Help: "Share of the org's daily API calls above which sweeps and status polls slow down (0-1)"},
 	{Name: "server.listen", Default: ":8080", Help: "Address of the public HTTP listener: Twilio's webhooks and /healthz"},
 	{Name: "server.admin_listen", Default: "127.0.0.1:9090", Help: "Address of the operator listener for /readyz and /metrics (keep it on loopback or a private network), or off"},
@@ -132,7 +133,10 @@ type Engine struct {
 	DefaultRegion   string
 	SweepInterval   time.Duration
 	StatusPollAfter time.Duration
-	APIBudget       float64
+	// HeartbeatInterval is how often the instance upserts its
+	// Switchboard_Status__c row; 0 is off.
+	HeartbeatInterval time.Duration
+	APIBudget         float64
 }
 
 // Server holds the HTTP listener settings.
@@ -277,6 +281,11 @@ func Load(opts LoadOptions) (*Config, error) {
 	}
 	cfg.Engine.SweepInterval = parseDur("engine.sweep_interval")
 	cfg.Engine.StatusPollAfter = parseDur("engine.status_poll_after")
+	if d, err := time.ParseDuration(str("engine.heartbeat_interval")); err != nil || d < 0 {
+		cfg.parseErrs["engine.heartbeat_interval"] = fmt.Sprintf("%q is not a Go duration like 5m, or 0 for off", str("engine.heartbeat_interval"))
+	} else {
+		cfg.Engine.HeartbeatInterval = d
+	}
 	if f, err := strconv.ParseFloat(str("engine.api_budget"), 64); err != nil || f <= 0 || f > 1 {
 		cfg.parseErrs["engine.api_budget"] = fmt.Sprintf("%q is not a share between 0 and 1, like 0.9", str("engine.api_budget"))
 	} else {
@@ -741,6 +750,7 @@ func (c *Config) values() map[string]string {
 		"engine.default_region":       c.Engine.DefaultRegion,
 		"engine.sweep_interval":       c.Engine.SweepInterval.String(),
 		"engine.status_poll_after":    c.Engine.StatusPollAfter.String(),
+		"engine.heartbeat_interval":   c.Engine.HeartbeatInterval.String(),
 		"engine.api_budget":           strconv.FormatFloat(c.Engine.APIBudget, 'g', -1, 64),
 		"server.listen":               c.Server.Listen,
 		"server.admin_listen":         cmp.Or(c.Server.AdminListen, AdminOff),

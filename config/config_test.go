@@ -351,6 +351,9 @@ func TestEngineSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Engine.HeartbeatInterval != 5*time.Minute {
+		t.Errorf("engine.heartbeat_interval default = %s, want 5m", cfg.Engine.HeartbeatInterval)
+	}
 	if cfg.Engine.SweepInterval != 90*time.Second || cfg.Engine.StatusPollAfter != 15*time.Minute ||
 		cfg.Engine.DefaultRegion != "DE" || cfg.Engine.APIBudget != 0.9 || cfg.Twilio.MaxConcurrency != 50 {
 		t.Errorf("engine settings = %+v, max concurrency %d", cfg.Engine, cfg.Twilio.MaxConcurrency)
@@ -366,6 +369,7 @@ func TestEngineSettings(t *testing.T) {
 		"SWITCHBOARD_ENGINE_DEFAULT_REGION=USA",
 		"SWITCHBOARD_TWILIO_MAX_CONCURRENCY=0",
 		"SWITCHBOARD_TWILIO_SENDER_RATES=Support",
+		"SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=-5m",
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -381,9 +385,28 @@ func TestEngineSettings(t *testing.T) {
 		`engine.default_region: "USA" is not a two-letter country code`,
 		`twilio.max_concurrency: "0" is not a whole number of at least 1`,
 		`twilio.sender_rates: entry "Support" is not ChannelName=messages-per-second`,
+		`engine.heartbeat_interval: "-5m" is not a Go duration like 5m, or 0 for off (set SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL)`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("validation error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestHeartbeatIntervalZeroIsOff: 0 turns the heartbeat off (SPEC §4),
+// and is not a bad value.
+func TestHeartbeatIntervalZeroIsOff(t *testing.T) {
+	chdir(t)
+	for _, v := range []string{"0", "0s"} {
+		cfg, err := Load(LoadOptions{Environ: []string{"SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=" + v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(0); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
+		if cfg.Engine.HeartbeatInterval != 0 {
+			t.Errorf("%q parsed as %s", v, cfg.Engine.HeartbeatInterval)
 		}
 	}
 }

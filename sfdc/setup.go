@@ -14,12 +14,16 @@ import (
 )
 
 // The PushTopics of SPEC §2. Subscribers listen on "/topic/" + name.
+// TopicChat is for the chat components (lightning/empApi) only: the
+// sidecar creates it but does not subscribe.
 const (
 	TopicTasks         = "SwitchboardTasks"
 	TopicConversations = "SwitchboardConversations"
+	TopicChat          = "SwitchboardChat"
 
 	QueryTasks         = "SELECT Id, Message_Type__c, Message_Status__c, Conversation__c FROM Task WHERE Message_Type__c = 'Outbound' AND Message_Status__c = 'Pending'"
 	QueryConversations = "SELECT Id, Status__c, Record_Id__c, Channel__c, Message_Recipient__c FROM Conversation__c"
+	QueryChat          = "SELECT Id, Conversation__c, Message_Type__c, Message_Status__c FROM Task WHERE Conversation__c != null"
 )
 
 // FieldSpec is one field SPEC §1 requires. Type is the describe type
@@ -39,7 +43,8 @@ type ObjectSpec struct {
 	Fields []FieldSpec
 }
 
-// SpecSchema returns the schema of SPEC §1 (a fresh copy each call), for
+// SpecSchema returns the schema of SPEC §1 and of the parts of §1a that
+// sfdc/metadata has (a fresh copy each call), for
 // Setup, `doctor` and the metadata tests.
 func SpecSchema() []ObjectSpec {
 	text := func(names ...string) []FieldSpec {
@@ -59,7 +64,9 @@ func SpecSchema() []ObjectSpec {
 			{Name: "Status", Picklist: []string{"Completed"}},
 			ref("Conversation__c", "Conversation__c"),
 			pick("Message_Type__c", "Outbound", "Inbound"),
-			pick("Message_Status__c", "Pending", "Queued", "Sending", "Sent", "Delivered", "Undelivered", "Failed", "Read", "Received", "Error", "Canceled"),
+			// Draft (SPEC §1a) is in the org for the chat's composer; the
+			// sidecar never writes it and never sends a Draft Task.
+			pick("Message_Status__c", "Pending", "Queued", "Sending", "Sent", "Delivered", "Undelivered", "Failed", "Read", "Received", "Error", "Canceled", "Draft"),
 			{Name: "Message_Sid__c", Type: "string", ExternalID: true},
 			typed("Message_Send_Date__c", "datetime"),
 			typed("Message_Status_Check_Date__c", "datetime"),
@@ -94,13 +101,27 @@ func SpecSchema() []ObjectSpec {
 			typed("Opt_In_Date_Time__c", "datetime"),
 			typed("Opt_Out_Date_Time__c", "datetime"),
 		}, text("Phone_Number__c", "Keyword__c"))},
+		// SPEC §1a: the heartbeat's row (heartbeat.go).
+		{Name: StatusObject, Fields: []FieldSpec{
+			typed("Name", "string"),
+			{Name: "Instance__c", Type: "string", ExternalID: true},
+			typed("Version__c", "string"),
+			typed("Started_At__c", "datetime"),
+			typed("Last_Heartbeat__c", "datetime"),
+			typed("Heartbeat_Interval_Seconds__c", "double"),
+			typed("Stream_Subscribed__c", "boolean"),
+			typed("Queue_Backlog__c", "double"),
+			typed("Dead_Letters__c", "double"),
+			typed("Public_Url__c", "url"),
+			typed("Checks__c", "textarea"),
+		}},
 	}
 }
 
 // DefaultExternalChannels are the phone fields `setup` registers (SPEC §1),
 // as object and field API names.
 func DefaultExternalChannels() [][2]string {
-	return [][2]string{{"Contact", "MobilePhone"}, {"Contact", "Phone"}, {"Lead", "MobilePhone"}, {"Lead", "Phone"}}
+	return [][2]string{{"Contact", "MobilePhone"}, {"Contact", "Phone"}, {"Lead", "MobilePhone"}, {"Lead", "Phone"}, {"Account", "Phone"}}
 }
 
 // Problem is a gap between the org and SPEC §1, named by API names.
@@ -254,16 +275,29 @@ type PushTopic struct {
 	NotifyForOperationUndelete bool    `json:"NotifyForOperationUndelete"`
 }
 
-type topicSpec struct {
-	name, query, object string
-	fields              []string // every field the query references
+// TopicSpec is one PushTopic of SPEC §2.
+type TopicSpec struct {
+	Name, Query, Object string
+	Fields              []string // every field the query references
 }
 
-func specTopics() []topicSpec {
-	return []topicSpec{
+// SpecTopics are the PushTopics of SPEC §2 that `setup` creates and
+// `doctor` checks, in SPEC order.
+func SpecTopics() []TopicSpec {
+	return []TopicSpec{
 		{TopicTasks, QueryTasks, "Task", []string{"Message_Type__c", "Message_Status__c", "Conversation__c"}},
 		{TopicConversations, QueryConversations, "Conversation__c", []string{"Status__c", "Record_Id__c", "Channel__c", "Message_Recipient__c"}},
+		{TopicChat, QueryChat, "Task", []string{"Conversation__c", "Message_Type__c", "Message_Status__c"}},
 	}
+}
+
+// SpecTopicNames are the names of SpecTopics.
+func SpecTopicNames() []string {
+	var names []string
+	for _, s := range SpecTopics() {
+		names = append(names, s.Name)
+	}
+	return names
 }
 
 func setupPushTopics(ctx context.Context, c *Client, rep *Report) error {
@@ -271,26 +305,21 @@ func setupPushTopics(ctx context.Context, c *Client, rep *Report) error {
 	if err != nil {
 		return fmt.Errorf("sfdc: API version %q: %w", c.APIVersion(), err)
 	}
-	specs := specTopics()
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.name
-	}
-	existing, err := ListPushTopics(ctx, c, names...)
+	existing, err := ListPushTopics(ctx, c, SpecTopicNames()...)
 	if err != nil {
 		return err
 	}
-	for _, s := range specs {
-		item := "PushTopic " + s.name
-		if blocked := blockingProblems(rep.Missing, s.object, s.fields); blocked != "" {
+	for _, s := range SpecTopics() {
+		item := "PushTopic " + s.Name
+		if blocked := blockingProblems(rep.Missing, s.Object, s.Fields); blocked != "" {
 			rep.Skipped = append(rep.Skipped, item+" (needs "+blocked+")")
 			continue
 		}
 		want := PushTopic{
-			Name: s.name, Query: s.query, APIVersion: version, IsActive: true,
+			Name: s.Name, Query: s.Query, APIVersion: version, IsActive: true,
 			NotifyForFields: "Referenced", NotifyForOperationCreate: true, NotifyForOperationUpdate: true,
 		}
-		i := slices.IndexFunc(existing, func(p PushTopic) bool { return p.Name == s.name })
+		i := slices.IndexFunc(existing, func(p PushTopic) bool { return p.Name == s.Name })
 		switch {
 		case i < 0:
 			if _, err := c.Create(ctx, "PushTopic", want); err != nil {
@@ -345,33 +374,57 @@ func blockingProblems(missing []Problem, object string, fields []string) string 
 	return strings.Join(names, ", ")
 }
 
+// MissingDefaultExternalChannels lists the DefaultExternalChannels the org
+// has no External_Channel__c for (one query), in their order. Object and
+// field names compare case-insensitively, as API names do.
+func MissingDefaultExternalChannels(ctx context.Context, c *Client) ([][2]string, error) {
+	var objects []string
+	for _, d := range DefaultExternalChannels() {
+		if !slices.Contains(objects, d[0]) {
+			objects = append(objects, d[0])
+		}
+	}
+	in, err := soql.InList(objects)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		Object string `json:"Object_API_Name__c"`
+		Field  string `json:"Field_API_Name__c"`
+	}
+	var have []row
+	if err := c.Query(ctx, "SELECT Object_API_Name__c, Field_API_Name__c FROM External_Channel__c WHERE Object_API_Name__c IN "+in, &have); err != nil {
+		return nil, fmt.Errorf("sfdc: read External Channels: %w", err)
+	}
+	var missing [][2]string
+	for _, d := range DefaultExternalChannels() {
+		if !slices.ContainsFunc(have, func(h row) bool {
+			return strings.EqualFold(h.Object, d[0]) && strings.EqualFold(h.Field, d[1])
+		}) {
+			missing = append(missing, d)
+		}
+	}
+	return missing, nil
+}
+
 func setupExternalChannels(ctx context.Context, c *Client, rep *Report) error {
 	if blocked := blockingProblems(rep.Missing, "External_Channel__c", []string{"Name", "Object_API_Name__c", "Field_API_Name__c"}); blocked != "" {
 		rep.Skipped = append(rep.Skipped, "default External Channels (needs "+blocked+")")
 		return nil
+	}
+	missing, err := MissingDefaultExternalChannels(ctx, c)
+	if err != nil {
+		return err
 	}
 	type channel struct {
 		Name   string `json:"Name,omitempty"`
 		Object string `json:"Object_API_Name__c"`
 		Field  string `json:"Field_API_Name__c"`
 	}
-	objects := []string{}
-	for _, d := range DefaultExternalChannels() {
-		if !slices.Contains(objects, d[0]) {
-			objects = append(objects, d[0])
-		}
-	}
-	in, _ := soql.InList(objects)
-	var have []channel
-	if err := c.Query(ctx, "SELECT Object_API_Name__c, Field_API_Name__c FROM External_Channel__c WHERE Object_API_Name__c IN "+in, &have); err != nil {
-		return fmt.Errorf("sfdc: read External Channels: %w", err)
-	}
 	var create []channel
 	for _, d := range DefaultExternalChannels() {
 		name := d[0] + "." + d[1]
-		if slices.ContainsFunc(have, func(h channel) bool {
-			return strings.EqualFold(h.Object, d[0]) && strings.EqualFold(h.Field, d[1])
-		}) {
+		if !slices.Contains(missing, d) {
 			rep.Unchanged = append(rep.Unchanged, "External_Channel__c "+name)
 			continue
 		}

@@ -17,9 +17,10 @@ func TestSetupCreatesSpecTopicsAndChannelsThenChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCreated := []string{
-		"PushTopic SwitchboardTasks", "PushTopic SwitchboardConversations",
+		"PushTopic SwitchboardTasks", "PushTopic SwitchboardConversations", "PushTopic SwitchboardChat",
 		"External_Channel__c Contact.MobilePhone", "External_Channel__c Contact.Phone",
 		"External_Channel__c Lead.MobilePhone", "External_Channel__c Lead.Phone",
+		"External_Channel__c Account.Phone",
 	}
 	if !slices.Equal(rep.Created, wantCreated) || len(rep.Updated) != 0 || !rep.Ready() {
 		t.Fatalf("first run:\n%s", rep)
@@ -29,9 +30,14 @@ func TestSetupCreatesSpecTopicsAndChannelsThenChangesNothing(t *testing.T) {
 	if err := c.Query(ctx, "SELECT Id, Name, Query, ApiVersion, IsActive, NotifyForFields, NotifyForOperationCreate, NotifyForOperationUpdate, NotifyForOperationDelete, NotifyForOperationUndelete FROM PushTopic", &topics); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{TopicTasks: QueryTasks, TopicConversations: QueryConversations}
-	if len(topics) != 2 {
-		t.Fatalf("org has %d PushTopics, want 2: %+v", len(topics), topics)
+	// SPEC §2, verbatim.
+	want := map[string]string{
+		"SwitchboardTasks":         "SELECT Id, Message_Type__c, Message_Status__c, Conversation__c FROM Task WHERE Message_Type__c = 'Outbound' AND Message_Status__c = 'Pending'",
+		"SwitchboardConversations": "SELECT Id, Status__c, Record_Id__c, Channel__c, Message_Recipient__c FROM Conversation__c",
+		"SwitchboardChat":          "SELECT Id, Conversation__c, Message_Type__c, Message_Status__c FROM Task WHERE Conversation__c != null",
+	}
+	if len(topics) != 3 {
+		t.Fatalf("org has %d PushTopics, want 3: %+v", len(topics), topics)
 	}
 	for _, p := range topics {
 		if p.Query != want[p.Name] || p.APIVersion != 62 || !p.IsActive || p.NotifyForFields != "Referenced" ||
@@ -40,7 +46,7 @@ func TestSetupCreatesSpecTopicsAndChannelsThenChangesNothing(t *testing.T) {
 		}
 	}
 	var channels []map[string]any
-	if err := c.Query(ctx, "SELECT Id, Name, Object_API_Name__c, Field_API_Name__c FROM External_Channel__c", &channels); err != nil || len(channels) != 4 {
+	if err := c.Query(ctx, "SELECT Id, Name, Object_API_Name__c, Field_API_Name__c FROM External_Channel__c", &channels); err != nil || len(channels) != 5 {
 		t.Fatalf("External Channels: %v %v", err, channels)
 	}
 
@@ -49,12 +55,12 @@ func TestSetupCreatesSpecTopicsAndChannelsThenChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Changed() || len(rep.Unchanged) != 6 || !rep.Ready() || !strings.HasPrefix(rep.String(), "no change\n") {
+	if rep.Changed() || len(rep.Unchanged) != 8 || !rep.Ready() || !strings.HasPrefix(rep.String(), "no change\n") {
 		t.Fatalf("second run:\n%s", rep)
 	}
-	// 8 describes, one PushTopic query, one External Channel query.
-	if n := c.Calls() - calls; n != 10 {
-		t.Errorf("second run made %d calls, want 10", n)
+	// 9 describes, one PushTopic query, one External Channel query.
+	if n := c.Calls() - calls; n != 11 {
+		t.Errorf("second run made %d calls, want 11", n)
 	}
 
 	// A drifted topic is put back.

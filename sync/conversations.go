@@ -165,7 +165,11 @@ func (c *Conversations) flush(ctx context.Context, ids []string) ([]error, error
 				return nil, err
 			}
 			var rows []eventTask
-			if err := c.org.Query(ctx, "SELECT Id, WhoId, WhatId, Conversation__c FROM Task WHERE Conversation__c IN "+in, &rows); err != nil {
+			// A Draft is the user's until they send it (SPEC §1a: never
+			// touched by the sidecar), so it keeps its WhoId/WhatId here.
+			// SOQL's != keeps Tasks whose status is null.
+			if err := c.org.Query(ctx, "SELECT Id, WhoId, WhatId, Conversation__c FROM Task WHERE Conversation__c IN "+in+
+				" AND Message_Status__c != '"+string(StatusDraft)+"'", &rows); err != nil {
 				return nil, fmt.Errorf("reading the conversations' tasks: %w", err)
 			}
 			tasks = append(tasks, rows...)

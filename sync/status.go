@@ -17,6 +17,9 @@ const (
 	StatusReceived    Status = "Received"
 	StatusError       Status = "Error"
 	StatusCanceled    Status = "Canceled"
+	// StatusDraft is a message still being composed (SPEC §1a): never
+	// sent, never written by the sidecar, outside the order.
+	StatusDraft Status = "Draft"
 )
 
 // rank orders outbound statuses: Pending < Queued < Sending < Sent <
@@ -36,7 +39,7 @@ var rank = map[Status]int{
 // Valid reports whether s is one of the picklist values.
 func (s Status) Valid() bool {
 	_, ok := rank[s]
-	return ok || s == StatusReceived || s == StatusError || s == StatusCanceled
+	return ok || s == StatusReceived || s == StatusError || s == StatusCanceled || s == StatusDraft
 }
 
 // Final reports whether no further delivery update is expected, so the

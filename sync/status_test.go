@@ -20,6 +20,8 @@ func TestAdvances(t *testing.T) {
 		{StatusCanceled, StatusDelivered, false},
 		{StatusQueued, StatusError, false}, // Error is set by the sidecar, not by rank
 		{StatusQueued, "Bogus", false},
+		{StatusDraft, StatusSent, false},    // a Draft is never written by the sidecar (SPEC §1a)
+		{StatusPending, StatusDraft, false}, // nor ranked
 	}
 	for _, c := range cases {
 		if got := Advances(c.cur, c.next); got != c.want {

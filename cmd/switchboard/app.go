@@ -56,10 +56,12 @@ type reconcilePayload struct {
 // so a gap with no checkpoint covers no more than that.
 const reconcileFallback = 72 * time.Hour
 
-// The PushTopic channels (SPEC §2).
+// The PushTopic channels the sidecar subscribes to (SPEC §2; not
+// SwitchboardChat, which is the chat components').
 var (
 	channelTasks         = "/topic/" + sfdc.TopicTasks
 	channelConversations = "/topic/" + sfdc.TopicConversations
+	streamChannels       = []string{channelTasks, channelConversations}
 )
 
 // tuning holds what tests, the demo and benchmarks change beyond the
@@ -115,6 +117,11 @@ type Main struct {
 	convs   *sbsync.Conversations
 	metrics *metrics
 
+	// instance and started identify this process's Switchboard_Status__c
+	// row.
+	instance string
+	started  time.Time
+
 	ln        net.Listener
 	httpSrv   *http.Server
 	addr      atomic.Value // string: the listener's address once serving
@@ -127,7 +134,9 @@ type Main struct {
 // NewMain builds the daemon from validated configuration. Nothing is
 // contacted until Run.
 func NewMain(cfg *config.Config, log *zap.Logger, tun tuning) *Main {
-	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics(), opened: make(chan struct{})}
+	started := time.Now()
+	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics(), opened: make(chan struct{}),
+		started: started, instance: instanceID(started)}
 }
 
 // Addr is the HTTP listener's address once Run has bound it.
@@ -186,8 +195,13 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	heartbeatDone := make(chan struct{})
+	go func() {
+		defer close(heartbeatDone)
+		m.runHeartbeat(streamCtx)
+	}()
 	m.log.Info("switchboard running", zap.String("listen", m.Addr()), zap.String("admin_listen", cmp.Or(m.AdminAddr(), config.AdminOff)), zap.String("store", m.store.Backend()),
-		zap.String("public_url", m.cfg.Server.PublicURL))
+		zap.String("public_url", m.cfg.Server.PublicURL), zap.String("instance", m.instance))
 
 	var runErr error
 	select {
@@ -205,6 +219,7 @@ func (m *Main) Run(ctx context.Context) error {
 	case <-streamDone:
 	case <-drain.Done():
 	}
+	<-heartbeatDone
 	if err := m.httpSrv.Shutdown(drain); err != nil {
 		m.log.Warn("http shutdown", zap.Error(err))
 	}
@@ -308,7 +323,7 @@ func (m *Main) open(ctx context.Context) error {
 
 	m.stream, err = sfdc.NewStream(sfdc.StreamConfig{
 		Auth: m.auth, APIVersion: sf.APIVersion, HTTPClient: hc, Logger: m.log.Named("stream"),
-		Channels:   []string{channelTasks, channelConversations},
+		Channels:   streamChannels,
 		ReplayFrom: m.replayFrom,
 		Handle:     m.handleEvents,
 		OnGap:      m.onGap,

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/switchboard/switchboard/sfdc"
 	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/sync/store"
 	"github.com/switchboard/switchboard/twilio/twiliotest"
@@ -375,7 +376,32 @@ func (d *demoRun) intro(f demoFlags) {
 	o.printf("  Twilio             %s  (account %s, number %s)", d.w.Twilio.URL(), simAccountSID, simNumber)
 	o.printf("  switchboard        %s  (the real daemon; SQLite store in %s, removed at the end)", d.publicURL, d.dir)
 	o.printf("  Channel__c         %s  %q, %s, Active__c = true, Queue_Name__c = %s", d.w.ChannelID, simChannelName, simNumber, simQueueName)
+	o.printf("  PushTopic          %s", strings.Join(d.orgTopics(), ", "))
+	o.printf("  External_Channel__c %s", strings.Join(d.orgExternalChannels(), ", "))
 	o.printf("  Contact            %s  Ada Lovelace, MobilePhone = %q\n", d.contact, demoCustomerTyped)
+}
+
+// orgTopics names the org's PushTopics in SPEC §2 order, as setup left
+// them.
+func (d *demoRun) orgTopics() []string {
+	var out []string
+	for _, name := range sfdc.SpecTopicNames() {
+		for _, r := range d.w.Org.Records("PushTopic") {
+			if sfStr(r["Name"]) == name {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+// orgExternalChannels names the org's External Channels, Object.Field.
+func (d *demoRun) orgExternalChannels() []string {
+	var out []string
+	for _, r := range d.w.Org.Records("External_Channel__c") {
+		out = append(out, sfStr(r["Object_API_Name__c"])+"."+sfStr(r["Field_API_Name__c"]))
+	}
+	return out
 }
 
 func (d *demoRun) play(ctx context.Context, pace time.Duration) error {
@@ -724,6 +750,13 @@ func (d *demoRun) summary() {
 	}
 	d.out.printf("The org now holds %d Conversation__c, %d Tasks (%d outbound, %d inbound) and %d Opt_In__c.",
 		len(d.w.Org.Records("Conversation__c")), len(tasks), len(tasks)-in, in, len(d.w.Org.Records("Opt_In__c")))
+	for _, r := range d.w.Org.Records(sfdc.StatusObject) {
+		d.out.printf("The daemon's heartbeat row: %s %s  Instance__c = %s, Stream_Subscribed__c = %v, Last_Heartbeat__c = %s; Checks__c:",
+			sfdc.StatusObject, sfStr(r["Id"]), sfStr(r["Instance__c"]), r["Stream_Subscribed__c"], sfStr(r["Last_Heartbeat__c"]))
+		for _, l := range strings.Split(sfStr(r["Checks__c"]), "\n") {
+			d.out.printf("      %s", l)
+		}
+	}
 	d.out.printf("Next: \"switchboard demo --serve\" to text from a browser; \"switchboard setup\" against your own org.")
 }
 

@@ -55,6 +55,8 @@ func TestDemoStory(t *testing.T) {
 	id := `[0-9A-Za-z]{18}`
 	sid := `SM[0-9a-f]{32}`
 	for _, want := range []string{
+		`PushTopic +SwitchboardTasks, SwitchboardConversations, SwitchboardChat`,
+		`External_Channel__c Contact.MobilePhone, Contact.Phone, Lead.MobilePhone, Lead.Phone, Account.Phone`,
 		`Contact +` + id + `  Ada Lovelace, MobilePhone = "\(415\) 555-0100"`,
 		`Step 1 of 5: an agent texts a customer`,
 		`Task 00T[0-9A-Za-z]{15}  Message_Type__c = Outbound, Message_Status__c = Pending`,
@@ -81,6 +83,8 @@ func TestDemoStory(t *testing.T) {
 		`Twilio lost all [1-9]\d* of its status callbacks`,
 		`Message_Status_Check_Date__c = 20\d\d-`,
 		`All 5 steps observed in`,
+		`heartbeat row: Switchboard_Status__c a14[0-9A-Za-z]{15}  Instance__c = \S+-\d+-\d{8}T\d{6}Z-[0-9a-f]{6}, Stream_Subscribed__c = true`,
+		`      ✓ streaming: subscribed to /topic/SwitchboardTasks and /topic/SwitchboardConversations`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("the transcript has no line matching %s", want)

@@ -44,7 +44,8 @@ func newDoctorCmd(g *globals) *cobra.Command {
 		Short: "Check every connection and setting, and say exactly what to fix",
 		Long: `doctor checks, in order: the configuration (and which layer each value came
 from), the Salesforce login, the API version, the org's remaining daily API calls,
-the schema, both PushTopics, a streaming handshake and subscribe, the Twilio
+the schema, the three PushTopics, the default External Channels, a streaming
+handshake and subscribe to the sidecar's two topics, the Twilio
 credentials of every account, every active Channel__c's number or Messaging
 Service and its webhook URLs, server.public_url, the operator listener
 (server.admin_listen: on loopback, and /readyz there when the daemon runs), and
@@ -83,7 +84,7 @@ type doctor struct {
 	orgOK   bool // logged in, and the API version is served
 	missing []sfdc.Problem
 	topics  []sfdc.PushTopic
-	topicOK bool // both PushTopics exist and are active
+	topicOK bool // the PushTopics the sidecar subscribes to exist and are active
 
 	tw      *twilio.Accounts
 	twOK    map[string]bool // account SID → credentials accepted
@@ -124,25 +125,19 @@ func runDoctor(cmd *cobra.Command, g *globals, opts doctorOptions) error {
 	return nil
 }
 
-func (d *doctor) pass(what string) { fmt.Fprintf(d.out, "%s %s\n", markPass, what) }
-
-func (d *doctor) fail(what, problem, fix string) {
-	d.failures++
-	fmt.Fprintf(d.out, "%s %s: %s — fix: %s\n", markFail, what, flat(problem), flat(fix))
-}
-
-func (d *doctor) warn(what, problem, fix string) {
-	fmt.Fprintf(d.out, "%s %s: %s — fix: %s\n", markWarn, what, flat(problem), flat(fix))
-}
-
-// flat keeps a check on one line: driver errors (pgx's, for one) span
-// several.
-func flat(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
+// report prints one check; a failed one fails the run.
+func (d *doctor) report(c check) {
+	if c.mark == markFail {
+		d.failures++
 	}
-	return strings.Join(strings.Fields(s), " ")
+	fmt.Fprintln(d.out, c)
 }
+
+func (d *doctor) pass(what string) { d.report(passed(what)) }
+
+func (d *doctor) fail(what, problem, fix string) { d.report(failed(what, problem, fix)) }
+
+func (d *doctor) warn(what, problem, fix string) { d.report(warned(what, problem, fix)) }
 
 func (d *doctor) skip(what, why string) {
 	fmt.Fprintf(d.out, "%s %s: skipped: %s\n", markSkip, what, why)
@@ -222,8 +217,11 @@ func (d *doctor) setFix(key string) string {
 // ---- Salesforce -------------------------------------------------------
 
 func (d *doctor) checkSalesforce(ctx context.Context) {
-	orgChecks := []string{"Salesforce API version", "daily API calls", "schema",
-		"PushTopic " + sfdc.TopicTasks, "PushTopic " + sfdc.TopicConversations, "streaming"}
+	orgChecks := []string{"Salesforce API version", "daily API calls", "schema"}
+	for _, name := range sfdc.SpecTopicNames() {
+		orgChecks = append(orgChecks, "PushTopic "+name)
+	}
+	orgChecks = append(orgChecks, "default External Channels", "streaming")
 	skipAll := func(why string) {
 		for _, c := range orgChecks {
 			d.skip(c, why)
@@ -284,6 +282,7 @@ func (d *doctor) checkSalesforce(ctx context.Context) {
 	}
 	d.checkSchema(ctx)
 	d.checkTopics(topicErr)
+	d.checkDefaultChannels(ctx)
 	d.checkStreaming(ctx)
 }
 
@@ -411,7 +410,7 @@ var errLimitExhausted = errors.New("daily API calls exhausted")
 // for checkTopics, or errLimitExhausted.
 func (d *doctor) checkLimits(ctx context.Context) error {
 	qctx, cancel := d.ctx(ctx)
-	topics, err := sfdc.ListPushTopics(qctx, d.client, sfdc.TopicTasks, sfdc.TopicConversations)
+	topics, err := sfdc.ListPushTopics(qctx, d.client, sfdc.SpecTopicNames()...)
 	cancel()
 	d.topics = topics
 	l := d.client.Limits()
@@ -421,20 +420,7 @@ func (d *doctor) checkLimits(ctx context.Context) error {
 			"wait for the rolling 24-hour window to free calls, or raise the org's limit; Setup → System Overview shows API usage and the API Usage report names the apps using it")
 		return errLimitExhausted
 	}
-	switch {
-	case l.Max == 0:
-		d.pass("daily API calls (the org did not report its usage)")
-	default:
-		left := l.Max - l.Used
-		pct := 100 * float64(left) / float64(l.Max)
-		line := fmt.Sprintf("daily API calls: %d of %d left (%.0f%%)", left, l.Max, pct)
-		if pct < 10 {
-			d.warn(line, "less than 10% of the org's daily API calls are left",
-				fmt.Sprintf("find what uses them (Setup → System Overview, API Usage report) or raise the limit; above engine.api_budget (%.0f%%) switchboard slows its sweeps and status polls", 100*d.cfg.Engine.APIBudget))
-		} else {
-			d.pass(line)
-		}
-	}
+	d.report(apiCallsCheck(l, d.cfg.Engine.APIBudget))
 	return err
 }
 
@@ -469,41 +455,45 @@ func sameQuery(a, b string) bool {
 }
 
 func (d *doctor) checkTopics(queryErr error) {
-	specs := []struct{ name, query, object string }{
-		{sfdc.TopicTasks, sfdc.QueryTasks, "Task"},
-		{sfdc.TopicConversations, sfdc.QueryConversations, "Conversation__c"},
-	}
+	specs := sfdc.SpecTopics()
 	if queryErr != nil {
 		for _, s := range specs {
-			d.fail("PushTopic "+s.name, "reading PushTopics failed: "+queryErr.Error(),
+			d.fail("PushTopic "+s.Name, "reading PushTopics failed: "+queryErr.Error(),
 				"give the integration user Read on PushTopic (Switchboard_Integration permission set)")
 		}
 		return
 	}
 	d.topicOK = true
 	for _, s := range specs {
-		what := "PushTopic " + s.name
+		what := "PushTopic " + s.Name
+		// The sidecar does not subscribe to SwitchboardChat (SPEC §2), so
+		// without it only the chat components go deaf.
+		sidecars := slices.Contains(streamChannels, "/topic/"+s.Name)
+		hears := "switchboard hears nothing on /topic/" + s.Name
+		if !sidecars {
+			hears = "the chat components get no live updates on /topic/" + s.Name
+		}
 		fix := "run `switchboard setup` (it creates or updates the PushTopics to SPEC §2)"
 		for _, p := range d.missing {
-			if p.Object == s.object && p.Value == "" {
+			if p.Object == s.Object && p.Value == "" {
 				fix = "first " + deployFix + "; then run `switchboard setup`"
 				break
 			}
 		}
-		i := slices.IndexFunc(d.topics, func(t sfdc.PushTopic) bool { return t.Name == s.name })
+		i := slices.IndexFunc(d.topics, func(t sfdc.PushTopic) bool { return t.Name == s.Name })
 		if i < 0 {
-			d.topicOK = false
-			d.fail(what, "does not exist, so switchboard hears nothing on /topic/"+s.name, fix)
+			d.topicOK = d.topicOK && !sidecars
+			d.fail(what, "does not exist, so "+hears, fix)
 			continue
 		}
 		t := d.topics[i]
 		var drift []string
 		if !t.IsActive {
-			d.topicOK = false
+			d.topicOK = d.topicOK && !sidecars
 			drift = append(drift, "it is inactive (IsActive = false), so nobody can subscribe to it")
 		}
-		if !sameQuery(t.Query, s.query) {
-			drift = append(drift, fmt.Sprintf("its query is %q, SPEC §2 wants %q", t.Query, s.query))
+		if !sameQuery(t.Query, s.Query) {
+			drift = append(drift, fmt.Sprintf("its query is %q, SPEC §2 wants %q", t.Query, s.Query))
 		}
 		if t.NotifyForFields != "Referenced" {
 			drift = append(drift, fmt.Sprintf("NotifyForFields is %s, want Referenced", t.NotifyForFields))
@@ -522,6 +512,43 @@ func (d *doctor) checkTopics(queryErr error) {
 	}
 }
 
+// checkDefaultChannels: the External Channels `setup` creates (SPEC §1).
+// Without one, replies from numbers stored in that field are not linked to
+// their record.
+func (d *doctor) checkDefaultChannels(ctx context.Context) {
+	const what = "default External Channels"
+	for _, p := range d.missing {
+		if p.Object == "External_Channel__c" && p.Value == "" {
+			d.skip(what, "needs External_Channel__c as SPEC §1 defines it (see schema)")
+			return
+		}
+	}
+	qctx, cancel := d.ctx(ctx)
+	missing, err := sfdc.MissingDefaultExternalChannels(qctx, d.client)
+	cancel()
+	if err != nil {
+		d.fail(what, "reading External_Channel__c failed: "+err.Error(), "give the integration user Read on External_Channel__c (Switchboard_Integration permission set)")
+		return
+	}
+	var names, gone []string
+	for _, c := range sfdc.DefaultExternalChannels() {
+		names = append(names, c[0]+"."+c[1])
+		if slices.Contains(missing, c) {
+			gone = append(gone, c[0]+"."+c[1])
+		}
+	}
+	if len(gone) == 0 {
+		d.pass(what + ": " + strings.Join(names, ", "))
+		return
+	}
+	verb := "is"
+	if len(gone) > 1 {
+		verb = "are"
+	}
+	d.fail(what, fmt.Sprintf("%s %s missing, so replies from those numbers are not linked to their records", strings.Join(gone, ", "), verb),
+		"run `switchboard setup` (it creates the default External Channels)")
+}
+
 // streamEnded is the stream's log message for a session that ended; its
 // "cause" and "error" fields say why (sfdc/streaming.go Run).
 const (
@@ -535,10 +562,10 @@ const (
 // dropped: the daemon's own subscription and replay checkpoint are
 // untouched (a separate Bayeux client).
 func (d *doctor) checkStreaming(ctx context.Context) {
-	channels := []string{"/topic/" + sfdc.TopicTasks, "/topic/" + sfdc.TopicConversations}
+	channels := streamChannels
 	what := "streaming: handshake and subscribe to " + strings.Join(channels, " and ")
 	if !d.topicOK {
-		d.skip("streaming", "needs both PushTopics, active")
+		d.skip("streaming", "needs "+strings.Join(streamChannels, " and ")+" to exist and be active")
 		return
 	}
 	core, logs := observer.New(zap.InfoLevel)
@@ -995,7 +1022,7 @@ func shortErr(err error) string {
 // ---- store ------------------------------------------------------------
 
 func (d *doctor) checkStore(ctx context.Context) {
-	what := "store " + config.RedactURL(d.cfg.Store.URL)
+	what := storeWhat(d.cfg.Store.URL)
 	if d.problems["store"] {
 		d.skip("store", "see the configuration problems above")
 		return
@@ -1013,34 +1040,6 @@ func (d *doctor) checkStore(ctx context.Context) {
 		defer cancel()
 		_ = st.Close(cctx)
 	}()
-	if err := st.Writable(sctx); err != nil {
-		d.fail(what, "opens but refuses a write: "+err.Error(), "give this process write access to the database (file permissions, or the PostgreSQL role's privileges), and free disk space")
-		return
-	}
-	depth, err := st.QueueDepth(sctx)
-	if err != nil {
-		d.fail(what, "opens but cannot count its jobs: "+err.Error(), "check the database; run doctor again")
-		return
-	}
-	var dead, waiting int64
-	var kinds []string
-	for kind, dp := range depth {
-		dead += dp.Dead
-		waiting += dp.Available + dp.Scheduled + dp.Retryable + dp.Running
-		if dp.Dead > 0 {
-			kinds = append(kinds, fmt.Sprintf("%s %d", kind, dp.Dead))
-		}
-	}
-	sort.Strings(kinds)
-	summary := fmt.Sprintf("%s (%s): opens, writable, %d job(s) queued, %d dead letter(s)", what, st.Backend(), waiting, dead)
-	if dead == 0 {
-		d.pass(summary)
-		return
-	}
-	last := ""
-	if dls, err := st.DeadLetters(sctx, "", 1); err == nil && len(dls) > 0 {
-		last = fmt.Sprintf("; latest: %s %q failed %d times: %s", dls[0].Kind, dls[0].Key, dls[0].Attempts, dls[0].LastError)
-	}
-	d.warn(summary, fmt.Sprintf("work that used up its attempts and will not run again by itself (%s)%s", strings.Join(kinds, ", "), last),
-		"list them with `switchboard dead-letters`, fix the cause, then queue them again with `switchboard dead-letters replay --all`")
+	c, _ := storeCheck(sctx, st, what)
+	d.report(c)
 }

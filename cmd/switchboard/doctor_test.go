@@ -163,7 +163,8 @@ func TestDoctorHealthy(t *testing.T) {
 	}
 	for _, want := range []string{
 		"configuration", "Salesforce login (jwt flow", "Salesforce API version 62.0", "daily API calls:", "schema: every SPEC object",
-		"PushTopic SwitchboardTasks: active", "PushTopic SwitchboardConversations: active",
+		"PushTopic SwitchboardTasks: active", "PushTopic SwitchboardConversations: active", "PushTopic SwitchboardChat: active",
+		"default External Channels: Contact.MobilePhone, Contact.Phone, Lead.MobilePhone, Lead.Phone, Account.Phone",
 		"streaming: handshake and subscribe to /topic/SwitchboardTasks and /topic/SwitchboardConversations",
 		"Twilio credentials of " + simAccountSID, "channel Support: +14155550000 in " + simAccountSID + " sends inbound messages to " + publicURL + "/twilio/inbound",
 		"server.public_url " + publicURL, "GET /healthz answered 200", "opens, writable",
@@ -279,6 +280,16 @@ func TestDoctorMisconfigurations(t *testing.T) {
 		{name: "PushTopic missing", world: func(t *testing.T, dw *doctorWorld) {
 			must(t, dw.w.Org.Delete("PushTopic", topicID(t, dw.w, sfdc.TopicConversations)))
 		}, what: "PushTopic SwitchboardConversations", says: []string{"does not exist", "run `switchboard setup`"}},
+		{name: "chat PushTopic missing", world: func(t *testing.T, dw *doctorWorld) {
+			must(t, dw.w.Org.Delete("PushTopic", topicID(t, dw.w, sfdc.TopicChat)))
+		}, what: "PushTopic SwitchboardChat", says: []string{"does not exist", "the chat components", "run `switchboard setup`"}},
+		{name: "Account default External Channel missing", world: func(t *testing.T, dw *doctorWorld) {
+			for _, r := range dw.w.Org.Records("External_Channel__c") {
+				if r["Object_API_Name__c"] == "Account" {
+					must(t, dw.w.Org.Delete("External_Channel__c", r["Id"].(string)))
+				}
+			}
+		}, what: "default External Channels", says: []string{"Account.Phone is missing", "replies from those numbers are not linked", "run `switchboard setup`"}},
 		{name: "PushTopic inactive", world: func(t *testing.T, dw *doctorWorld) {
 			must(t, dw.w.Org.Update("PushTopic", topicID(t, dw.w, sfdc.TopicTasks), map[string]any{"IsActive": false}))
 		}, what: "PushTopic SwitchboardTasks", says: []string{"inactive (IsActive = false)", "run `switchboard setup`"}},

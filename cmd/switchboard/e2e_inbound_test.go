@@ -196,6 +196,41 @@ func TestCustomerReplies(t *testing.T) {
 	}
 }
 
+// TestAccountReplies: a text from an Account's phone, typed
+// "(415) 555-0199", binds the new conversation to that Account through the
+// Account.Phone External Channel `setup` creates, and the inbound Task goes
+// on it by WhatId (an Account is not a Who: SPEC §1).
+func TestAccountReplies(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	account, err := w.Org.Insert("Account", map[string]any{"Name": "Acme Corp", "Phone": "(415) 555-0199"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, w, "", e2eTuning())
+	res, err := w.Twilio.SendInbound(context.Background(), twiliotest.Inbound{From: "+14155550199", To: simNumber, Body: "Invoice received"})
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("inbound: %v %v", res, err)
+	}
+	waitUntil(t, 15*time.Second, "the inbound task", func() bool { return len(w.inboundTasks()) == 1 })
+	task := w.inboundTasks()[0]
+	if str(task["WhatId"]) != account || str(task["WhoId"]) != "" || str(task["Message_Status__c"]) != "Received" {
+		t.Errorf("inbound task = %v, want WhatId %s and no WhoId", task, account)
+	}
+	conv, _ := w.Org.Get("Conversation__c", str(task["Conversation__c"]))
+	var ext []map[string]any
+	for _, r := range w.Org.Records("External_Channel__c") {
+		if str(r["Object_API_Name__c"]) == "Account" && str(r["Field_API_Name__c"]) == "Phone" {
+			ext = append(ext, r)
+		}
+	}
+	if len(ext) != 1 {
+		t.Fatalf("Account.Phone External Channels: %v", ext)
+	}
+	if str(conv["Record_Id__c"]) != account || str(conv["External_Channel__c"]) != str(ext[0]["Id"]) || str(conv["Message_Recipient__c"]) != "+14155550199" {
+		t.Errorf("conversation = %v, want it bound to Account %s through %s", conv, account, ext[0]["Id"])
+	}
+}
+
 // TestStopAndStart: STOP opts the customer out (the next outbound Task is
 // rejected before Twilio); START opts them in again (the next one is sent).
 func TestStopAndStart(t *testing.T) {

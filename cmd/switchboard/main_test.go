@@ -92,12 +92,13 @@ func TestSetupCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("first setup: exit %d\n%s\n%s", code, out, errs)
 	}
-	for _, want := range []string{"PushTopic SwitchboardTasks", "PushTopic SwitchboardConversations", "External_Channel__c Contact.MobilePhone", "External_Channel__c Lead.Phone"} {
+	for _, want := range []string{"PushTopic SwitchboardTasks", "PushTopic SwitchboardConversations", "PushTopic SwitchboardChat",
+		"External_Channel__c Contact.MobilePhone", "External_Channel__c Lead.Phone", "External_Channel__c Account.Phone"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("first setup does not report %q:\n%s", want, out)
 		}
 	}
-	if n := len(org.Records("PushTopic")); n != 2 {
+	if n := len(org.Records("PushTopic")); n != 3 {
 		t.Errorf("%d PushTopics after setup", n)
 	}
 	code, out, _ = runCLI(t, env, "setup")

@@ -19,9 +19,10 @@ func newSetupCmd(g *globals) *cobra.Command {
 		Long: `setup prepares a Salesforce org for switchboard. It is safe to run again:
 
   - creates or updates the PushTopics SwitchboardTasks and SwitchboardConversations
-    with the queries switchboard listens to;
+    with the queries switchboard listens to, and SwitchboardChat, which the chat
+    components listen to;
   - creates the default External_Channel__c rows (Contact.MobilePhone, Contact.Phone,
-    Lead.MobilePhone, Lead.Phone) if they are missing;
+    Lead.MobilePhone, Lead.Phone, Account.Phone) if they are missing;
   - checks every object and field switchboard uses, by describe, and lists what is
     missing by API name (deploy sfdc/metadata to add them).
 

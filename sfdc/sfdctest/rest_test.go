@@ -612,7 +612,7 @@ func TestDescribeAndSchemaKnobs(t *testing.T) {
 				t.Fatalf("Message_Sid__c %+v", f)
 			}
 		case "Message_Status__c":
-			if f.Type != "picklist" || len(f.PicklistValues) != 11 || f.PicklistValues[0].Value != "Pending" || !f.PicklistValues[0].Active {
+			if f.Type != "picklist" || len(f.PicklistValues) != 12 || f.PicklistValues[0].Value != "Pending" || f.PicklistValues[11].Value != "Draft" || !f.PicklistValues[0].Active {
 				t.Fatalf("Message_Status__c %+v", f)
 			}
 		case "Conversation__c":
