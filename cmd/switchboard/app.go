@@ -258,6 +258,7 @@ func (m *Main) open(ctx context.Context) error {
 		WriteWindow:        m.tun.WriteWindow,
 		MaxConcurrentSends: cfg.Twilio.MaxConcurrency,
 		SenderRate:         cfg.Twilio.SenderRates,
+		MergeFields:        cfg.Engine.MergeFields,
 		IntentGrace:        2 * jobTimeout(m.tun.Store),
 		MinSendTime:        jobTimeout(m.tun.Store) / 2,
 		OnRecorded:         func(ctx context.Context, sid string) error { return m.cb.ApplyParked(ctx, []string{sid}) },

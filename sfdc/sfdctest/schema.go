@@ -205,6 +205,14 @@ func defaultSchema() []*object {
 			lookup("Channel__c", "Channel__r", "Channel__c"), typed("Active__c", tBoolean),
 			text("Keyword__c", 40), typed("Opt_In_Date_Time__c", tDatetime), typed("Opt_Out_Date_Time__c", tDatetime),
 			lookup("OwnerId", "Owner", "User", "Group")),
+		// UserRecordAccess is read-only and answered from the sharing
+		// model (sharing.go); it holds no rows of its own.
+		newObject("UserRecordAccess", "User Record Access", "", false, false,
+			readOnly(lookup("UserId", "User", "User")), readOnly(picklist("RecordId")),
+			readOnly(typed("HasReadAccess", tBoolean)), readOnly(typed("HasEditAccess", tBoolean)),
+			readOnly(typed("HasDeleteAccess", tBoolean)), readOnly(typed("HasTransferAccess", tBoolean)),
+			readOnly(typed("HasAllAccess", tBoolean)),
+			readOnly(picklist("MaxAccessLevel", "None", "Read", "Edit", "Delete", "Transfer", "All"))),
 		newObject("PushTopic", "Push Topic", "0IF", false, false,
 			required(text("Name", 25)), required(typed("Query", tTextarea)), required(typed("ApiVersion", tDouble)),
 			withDefault(typed("IsActive", tBoolean), true),
