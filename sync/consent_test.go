@@ -200,6 +200,12 @@ func TestInboundReplayChangesNothing(t *testing.T) {
 	}
 	replay("replayed 30 minutes later", in, clk.Now())
 	replay("replayed at once to another replica", e.inbound(nil), time.Now())
+	// An agent closed the thread since: the replay opens no new one.
+	if err := e.org.Update("Conversation__c", task[0]["Conversation__c"].(string), map[string]any{"Status__c": "Closed"}); err != nil {
+		t.Fatal(err)
+	}
+	task = e.query(t, taskQ)
+	replay("replayed after its thread was closed", e.inbound(nil), time.Now())
 }
 
 // TestInboundRetryFinishesWhatItStarted: a job that created its Task and

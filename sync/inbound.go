@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	gosync "sync"
@@ -169,7 +170,11 @@ func (i *Inbound) Handle(ctx context.Context, m InboundMessage) error {
 		key.QueueID = idx.queues[strings.ToLower(q)] // a missing queue is logged when channels load
 	}
 	cust, kind := CustomerAddress(m.From, i.cfg.DefaultRegion)
-	key.Customer, key.Phone = cust, kind == SenderPhone
+	key.Customer, key.Phone, key.SID = cust, kind == SenderPhone, sid
+	at := m.ReceivedAt
+	if at.IsZero() {
+		at = i.cfg.Now()
+	}
 	conv, err := i.convs.Do(ctx, key)
 	if err != nil {
 		return fmt.Errorf("finding the conversation: %w", err)
@@ -177,27 +182,29 @@ func (i *Inbound) Handle(ctx context.Context, m InboundMessage) error {
 	if conv.Err != nil {
 		return fmt.Errorf("finding the conversation: %w", conv.Err)
 	}
-	if conv.ID == "" {
-		return errors.New("finding the conversation: no conversation Id came back")
-	}
-	at := m.ReceivedAt
-	if at.IsZero() {
-		at = i.cfg.Now()
-	}
-	rec := Record{
-		"Message_Sid__c": sid, "Message_Type__c": "Inbound", "Message_Status__c": string(StatusReceived),
-		"Description": inboundDescription(m.Body, m.MediaURLs), "Message_Send_Date__c": sfTime(at),
-		"Status": "Completed", "Subject": clip(subject("from", cust), 255), "Conversation__c": conv.ID,
-	}
-	if f := linkField(conv.RecordID); f != "" {
-		rec[f] = conv.RecordID
-	}
-	w, err := i.tasks.Do(ctx, rec)
-	if err != nil {
-		return fmt.Errorf("writing the inbound task: %w", err)
-	}
-	if w.err != nil {
-		return fmt.Errorf("writing the inbound task: %w", w.err)
+	var w taskWrite
+	if t := conv.Existing; t != nil {
+		// No open thread, and the message's Task exists: no thread was
+		// made for it, and no Task is written.
+		w = taskWrite{id: t.ID, replay: !sameInstant(t.MessageSendDate, sfTime(at))}
+	} else {
+		if conv.ID == "" {
+			return errors.New("finding the conversation: no conversation Id came back")
+		}
+		rec := Record{
+			"Message_Sid__c": sid, "Message_Type__c": "Inbound", "Message_Status__c": string(StatusReceived),
+			"Description": inboundDescription(m.Body, m.MediaURLs), "Message_Send_Date__c": sfTime(at),
+			"Status": "Completed", "Subject": clip(subject("from", cust), 255), "Conversation__c": conv.ID,
+		}
+		if f := linkField(conv.RecordID); f != "" {
+			rec[f] = conv.RecordID
+		}
+		if w, err = i.tasks.Do(ctx, rec); err != nil {
+			return fmt.Errorf("writing the inbound task: %w", err)
+		}
+		if w.err != nil {
+			return fmt.Errorf("writing the inbound task: %w", w.err)
+		}
 	}
 	if w.replay {
 		log.Info("message already recorded from an earlier delivery; this one changes nothing",
@@ -420,12 +427,17 @@ type inConvKey struct {
 	ChannelID, ChannelTypeID string
 	QueueID                  string // Group Id of the channel's queue, "" for none
 	Customer                 string
-	Phone                    bool // Customer is an E.164 number that records may hold
+	Phone                    bool   // Customer is an E.164 number that records may hold
+	SID                      string // the message the thread is wanted for
 }
 
 type inConvResult struct {
 	ID, RecordID string
-	Err          error
+	// Existing is the message's Task, found instead of a thread to
+	// create: the message is in the org already (a replay, or this
+	// delivery retried) and its thread was closed since.
+	Existing *Task
+	Err      error
 }
 
 type convPair struct{ channelID, customer string }
@@ -504,8 +516,14 @@ func (i *Inbound) flushConversations(ctx context.Context, keys []inConvKey) ([]i
 		missing = append(missing, k)
 	}
 	errs := map[convPair]error{}
+	known := map[string]Task{} // by lower-cased SID
 	if len(missing) > 0 {
-		if err := i.findOrCreate(ctx, missing, found, errs); err != nil {
+		sids := map[convPair][]string{}
+		for _, k := range keys {
+			p := convPair{k.ChannelID, k.Customer}
+			sids[p] = append(sids[p], k.SID)
+		}
+		if err := i.findOrCreate(ctx, missing, sids, found, known, errs); err != nil {
 			return nil, err
 		}
 	}
@@ -516,13 +534,18 @@ func (i *Inbound) flushConversations(ctx context.Context, keys []inConvKey) ([]i
 			out[n] = inConvResult{Err: err}
 			continue
 		}
+		if t, ok := known[strings.ToLower(k.SID)]; ok {
+			out[n] = inConvResult{Existing: &t}
+			continue
+		}
 		c := found[p]
 		out[n] = inConvResult{ID: c.id, RecordID: c.recordID}
 	}
 	return out, nil
 }
 
-func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, found map[convPair]cachedConv, errs map[convPair]error) error {
+func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, sids map[convPair][]string, found map[convPair]cachedConv,
+	known map[string]Task, errs map[convPair]error) error {
 	// The Directory's lock: the outbound engine creates threads too, and
 	// two creators must not both decide a number has none.
 	unlock, err := i.dir.lockThreads(ctx)
@@ -649,6 +672,31 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, found map[
 	}
 
 	if len(create) == 0 {
+		return nil
+	}
+	// A thread is made for a message new to the org. One whose Task exists
+	// — replayed after its thread was closed — would leave an empty thread
+	// in the inbox: it gets none.
+	var want []string
+	for _, k := range create {
+		want = append(want, sids[convPair{k.ChannelID, k.Customer}]...)
+	}
+	tasks, err := i.existingTasks(ctx, want)
+	if err != nil {
+		return err
+	}
+	fresh := create[:0:0]
+	for _, k := range create {
+		all := sids[convPair{k.ChannelID, k.Customer}]
+		if !slices.ContainsFunc(all, func(sid string) bool { _, ok := tasks[strings.ToLower(sid)]; return !ok }) {
+			for _, sid := range all {
+				known[strings.ToLower(sid)] = tasks[strings.ToLower(sid)]
+			}
+			continue
+		}
+		fresh = append(fresh, k)
+	}
+	if create = fresh; len(create) == 0 {
 		return nil
 	}
 	recs := make([]Record, len(create))
