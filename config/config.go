@@ -74,6 +74,7 @@ var Keys = []Key{
 	{Name: "engine.status_poll_after", Default: "15m", Help: "Age after which a Task still in a non-final status is checked at Twilio, in case its callback was lost (Go duration)"},
 	{Name: "engine.heartbeat_interval", Default: "5m", Help: "How often each instance upserts its Switchboard_Status__c row with its self-checks, one API call (Go duration; 0 = off)"},
 	{Name: "engine.api_budget", Default: "0.9", Help: "Share of the org's daily API calls above which sweeps and status polls slow down (0-1)"},
+	{Name: "engine.merge_fields", Default: DefaultMergeFields, Help: "Object.Field paths a message's merge fields may name, separated by commas (lookups like Contact.Account.Name allowed); any other {!Object.Field} ends the Task in Error"},
 	{Name: "server.listen", Default: ":8080", Help: "Address of the public HTTP listener: Twilio's webhooks and /healthz"},
 	{Name: "server.admin_listen", Default: "127.0.0.1:9090", Help: "Address of the operator listener for /readyz and /metrics (keep it on loopback or a private network), or off"},
 	{Name: "server.public_url", Help: "External https base URL Twilio calls; webhook signatures are checked against it"},
@@ -81,6 +82,15 @@ var Keys = []Key{
 	{Name: "log.level", Default: "info", Help: "debug, info, warn or error"},
 	{Name: "log.format", Default: "json", Help: "json, or console for development"},
 }
+
+// DefaultMergeFields lets templates greet people by name and name their
+// company, and nothing else: no e-mail, phone, User or custom field, which
+// anyone who can write a Task could otherwise have texted to any number.
+const DefaultMergeFields = "Contact.FirstName,Contact.LastName,Contact.Name,Contact.Account.Name," +
+	"Lead.FirstName,Lead.LastName,Lead.Name,Lead.Company,Account.Name"
+
+// mergePathRE is one allowlist entry: an object and a field, through lookups.
+var mergePathRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$`)
 
 // Config is the typed view of the settings.
 type Config struct {
@@ -137,6 +147,7 @@ type Engine struct {
 	// Switchboard_Status__c row; 0 is off.
 	HeartbeatInterval time.Duration
 	APIBudget         float64
+	MergeFields       []string // Object.Field paths merge fields may name
 }
 
 // Server holds the HTTP listener settings.
@@ -290,6 +301,16 @@ func Load(opts LoadOptions) (*Config, error) {
 		cfg.parseErrs["engine.api_budget"] = fmt.Sprintf("%q is not a share between 0 and 1, like 0.9", str("engine.api_budget"))
 	} else {
 		cfg.Engine.APIBudget = f
+	}
+	for _, p := range strings.Split(str("engine.merge_fields"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !mergePathRE.MatchString(p) {
+			cfg.parseErrs["engine.merge_fields"] = fmt.Sprintf("entry %q is not an Object.Field path like Contact.FirstName", p)
+			continue
+		}
+		cfg.Engine.MergeFields = append(cfg.Engine.MergeFields, p)
 	}
 	if n, err := strconv.Atoi(str("twilio.max_concurrency")); err != nil || n < 1 {
 		cfg.parseErrs["twilio.max_concurrency"] = fmt.Sprintf("%q is not a whole number of at least 1", str("twilio.max_concurrency"))
@@ -752,6 +773,7 @@ func (c *Config) values() map[string]string {
 		"engine.status_poll_after":    c.Engine.StatusPollAfter.String(),
 		"engine.heartbeat_interval":   c.Engine.HeartbeatInterval.String(),
 		"engine.api_budget":           strconv.FormatFloat(c.Engine.APIBudget, 'g', -1, 64),
+		"engine.merge_fields":         strings.Join(c.Engine.MergeFields, ","),
 		"server.listen":               c.Server.Listen,
 		"server.admin_listen":         cmp.Or(c.Server.AdminListen, AdminOff),
 		"server.public_url":           c.Server.PublicURL,

@@ -318,6 +318,7 @@ func TestEveryKeyHasAValue(t *testing.T) {
 		v := map[string]string{
 			"twilio.accounts":     "AC" + strings.Repeat("3", 32) + ":t",
 			"twilio.sender_rates": "Support=2",
+			"engine.merge_fields": "Contact.FirstName",
 		}[k.Name]
 		if v == "" {
 			v = "x"
@@ -526,5 +527,36 @@ func TestStartupErrorsNeverPrintSecrets(t *testing.T) {
 	_, err := Load(LoadOptions{EnvFile: filepath.Join(dir, "bad.env")})
 	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "line 2 (SWITCHBOARD_TWILIO_AUTH_TOKEN) is not NAME=value") {
 		t.Errorf("a .env line without =: %v", err)
+	}
+}
+
+// TestMergeFieldsSetting: engine.merge_fields is a list of Object.Field
+// paths, the short default when unset; an entry that is not a path stops
+// the start with a line naming the key and its variable.
+func TestMergeFieldsSetting(t *testing.T) {
+	chdir(t)
+	cfg, err := Load(LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Engine.MergeFields, ","); got != DefaultMergeFields {
+		t.Errorf("default merge fields %q, want %q", got, DefaultMergeFields)
+	}
+	cfg, err = Load(LoadOptions{Environ: []string{"SWITCHBOARD_ENGINE_MERGE_FIELDS= Contact.Email , Contact.Account.Owner.Email,"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Engine.MergeFields; len(got) != 2 || got[0] != "Contact.Email" || got[1] != "Contact.Account.Owner.Email" {
+		t.Errorf("merge fields %q", got)
+	}
+	for _, bad := range []string{"Email", "Contact.Email}", "{!Contact.Email}", "Contact..Email"} {
+		cfg, err = Load(LoadOptions{Environ: []string{"SWITCHBOARD_ENGINE_MERGE_FIELDS=Contact.FirstName," + bad}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err := cfg.Validate(0)
+		if err == nil || !strings.Contains(err.Error(), "engine.merge_fields") || !strings.Contains(err.Error(), "SWITCHBOARD_ENGINE_MERGE_FIELDS") || !strings.Contains(err.Error(), bad) {
+			t.Errorf("entry %q: error %v, want one naming the key, its variable and the entry", bad, err)
+		}
 	}
 }

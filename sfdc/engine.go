@@ -388,8 +388,9 @@ func (o *engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, r
 }
 
 // engineRecordError wraps sbsync.ErrNotFound around an item that failed
-// because its record is gone, so the engine can tell "drop it" from
-// "retry it" without reading Salesforce error codes.
+// because its record is gone, and sbsync.ErrDuplicate around one a unique
+// field refused, so the engine can tell "drop it" from "retry it" from
+// "it exists already" without reading Salesforce error codes.
 func engineRecordError(r SaveResult) error {
 	err := r.Err()
 	if err == nil {
@@ -399,6 +400,8 @@ func engineRecordError(r SaveResult) error {
 		switch fe.Code {
 		case CodeEntityIsDeleted, CodeNotFound, "INVALID_CROSS_REFERENCE_KEY", "INVALID_ID_FIELD":
 			return fmt.Errorf("%w: %w", sbsync.ErrNotFound, err)
+		case CodeDuplicateValue:
+			return fmt.Errorf("%w: %w", sbsync.ErrDuplicate, err)
 		}
 	}
 	return err

@@ -3,6 +3,8 @@ package sync_test
 import (
 	"context"
 	"fmt"
+	"reflect"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -124,5 +126,110 @@ func TestConsentBatchesAndTwilioOptOut(t *testing.T) {
 	}
 	if err := c.Record(ctx, sbsync.ConsentChange{ChannelID: e.chanID}); !sbsync.IsPermanent(err) {
 		t.Fatalf("change without a number: %v, want a permanent error", err)
+	}
+}
+
+// testClock is a clock a test moves instead of sleeping.
+type testClock struct {
+	mu gosync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// TestInboundReplayChangesNothing reproduces issue 9 §2: a customer's
+// signed START replayed after their STOP — 30 minutes later, when this
+// process has forgotten the message, or at once on another replica, which
+// never knew it — must leave consent, the Task and the threads as they
+// are. A replay is the same MessageSid arriving again, so later.
+func TestInboundReplayChangesNothing(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	clk := &testClock{t: time.Now()}
+	in := sbsync.NewInbound(sbsync.InboundConfig{BatchWindow: 10 * time.Millisecond, Now: clk.Now}, e.eng, nil, nil, nil)
+	const cust = "+14155550100"
+	key := sbsync.OptInKey(cust, e.chanID)
+	t0 := time.Now().Add(-2 * time.Minute)
+	start, stop := msg(cust, "START"), msg(cust, "STOP")
+	start.ReceivedAt, stop.ReceivedAt = t0, t0.Add(time.Minute)
+	for _, m := range []sbsync.InboundMessage{start, stop} {
+		if err := in.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	consent := optIn(t, e, key)
+	if consent["Active__c"] != false {
+		t.Fatalf("after START then STOP: %v", consent)
+	}
+	taskQ := "SELECT Id, Description, Message_Send_Date__c, Conversation__c, WhoId, Message_Status__c, LastModifiedDate, SystemModstamp FROM Task WHERE Message_Sid__c = '" + start.SID + "'"
+	task := e.query(t, taskQ)
+	convs := len(e.query(t, "SELECT Id FROM Conversation__c")) + 1 // and the other customer's
+	replay := func(name string, h *sbsync.Inbound, at time.Time) {
+		t.Helper()
+		r := start
+		r.ReceivedAt = at
+		if err := h.Handle(ctx, r); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := optIn(t, e, key); !reflect.DeepEqual(got, consent) {
+			t.Errorf("%s: Opt_In__c = %v, want it unchanged: %v", name, got, consent)
+		}
+		if got := e.query(t, taskQ); !reflect.DeepEqual(got, task) {
+			t.Errorf("%s: the Task is now %v, want it unchanged: %v", name, got, task)
+		}
+		if n := len(e.query(t, "SELECT Id FROM Conversation__c")); n != convs {
+			t.Errorf("%s: %d conversations, want %d", name, n, convs)
+		}
+	}
+	// Half an hour of other customers' traffic: this process forgets.
+	for range 2 {
+		clk.Add(15 * time.Minute)
+		if err := in.Handle(ctx, msg("+14155550199", "hi")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replay("replayed 30 minutes later", in, clk.Now())
+	replay("replayed at once to another replica", e.inbound(nil), time.Now())
+	// An agent closed the thread since: the replay opens no new one.
+	if err := e.org.Update("Conversation__c", task[0]["Conversation__c"].(string), map[string]any{"Status__c": "Closed"}); err != nil {
+		t.Fatal(err)
+	}
+	task = e.query(t, taskQ)
+	replay("replayed after its thread was closed", e.inbound(nil), time.Now())
+}
+
+// TestInboundRetryFinishesWhatItStarted: a job that created its Task and
+// then failed before recording the keyword (Salesforce refused the
+// Opt_In__c write) is retried with the message's own arrival time, and the
+// retry records the keyword: only a different delivery of the message is a
+// replay.
+func TestInboundRetryFinishesWhatItStarted(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	in := e.inbound(nil)
+	const cust = "+14155550101"
+	stop := msg(cust, "STOP")
+	e.org.FailNext("", "Opt_In__c", 1, 400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", "not now")
+	if err := in.Handle(ctx, stop); err == nil {
+		t.Fatal("the first attempt succeeded although the Opt_In__c write was refused")
+	}
+	if rows := e.query(t, "SELECT Id FROM Task WHERE Message_Sid__c = '"+stop.SID+"'"); len(rows) != 1 {
+		t.Fatalf("%d Tasks after the first attempt, want 1", len(rows))
+	}
+	if err := in.Handle(ctx, stop); err != nil {
+		t.Fatal(err)
+	}
+	if r := optIn(t, e, sbsync.OptInKey(cust, e.chanID)); r["Active__c"] != false || r["Keyword__c"] != "STOP" {
+		t.Fatalf("after the retry: %v", r)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	gosync "sync"
@@ -48,6 +49,9 @@ type InboundConfig struct {
 	// reading Salesforce again; SwitchboardConversations events invalidate
 	// entries sooner (Conversations.Handle).
 	ConversationTTL time.Duration
+	// Now is the clock the memory of recent messages ages by (time.Now
+	// when nil); tests move it instead of sleeping.
+	Now func() time.Time
 }
 
 func (c *InboundConfig) defaults() {
@@ -66,6 +70,9 @@ func (c *InboundConfig) defaults() {
 	if c.ConversationTTL <= 0 {
 		c.ConversationTTL = 10 * time.Minute
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 }
 
 // Inbound records customers' messages in Salesforce (SPEC §3 Inbound). Its
@@ -79,7 +86,7 @@ type Inbound struct {
 	consent *Consent
 
 	convs  *Batcher[inConvKey, inConvResult]
-	tasks  *Batcher[Record, error]
+	tasks  *Batcher[Record, taskWrite]
 	recent *recentSet // SIDs recorded by this process
 
 	chMu     gosync.Mutex
@@ -110,8 +117,9 @@ func NewInbound(cfg InboundConfig, org Org, dir *Directory, consent *Consent, lo
 	in := &Inbound{cfg: cfg, org: org, log: log, dir: dir, consent: consent,
 		recent:   newRecentSet(10*time.Minute, 100_000),
 		convByKy: map[convPair]cachedConv{}, convByID: map[string]convPair{}}
+	in.recent.now = cfg.Now
 	in.convs = &Batcher[inConvKey, inConvResult]{Window: cfg.BatchWindow, Flush: in.flushConversations}
-	in.tasks = &Batcher[Record, error]{Window: cfg.BatchWindow, Flush: in.flushTasks}
+	in.tasks = &Batcher[Record, taskWrite]{Window: cfg.BatchWindow, Flush: in.flushTasks}
 	return in
 }
 
@@ -131,7 +139,16 @@ var messageSIDRE = regexp.MustCompile(`^[A-Z]{2}[0-9a-fA-F]{32}$`)
 // Handle records one inbound message: its thread, its Task, and any consent
 // keyword. A nil error means it is in Salesforce; a *PermanentError means it
 // never can be as it stands (dead-letter it); anything else is retryable.
-// Handling the same message twice creates nothing new.
+//
+// Handling the same message twice creates nothing new and changes nothing.
+// m.ReceivedAt is when the webhook first arrived (the queued job's creation
+// time, not when it runs), so a retry of this delivery carries the time its
+// Task was created with and finishes the keyword it may not have recorded,
+// while a later delivery of the same MessageSid — Twilio's retry, or a
+// signed request an attacker replays — finds the Task from another time
+// and is a replay: consent, threads and the Task stay as they are. The org
+// decides (the Task's create is refused as a duplicate), not a memory that
+// forgets and that each replica has its own of.
 func (i *Inbound) Handle(ctx context.Context, m InboundMessage) error {
 	sid := strings.TrimSpace(m.SID)
 	if !messageSIDRE.MatchString(sid) {
@@ -153,7 +170,11 @@ func (i *Inbound) Handle(ctx context.Context, m InboundMessage) error {
 		key.QueueID = idx.queues[strings.ToLower(q)] // a missing queue is logged when channels load
 	}
 	cust, kind := CustomerAddress(m.From, i.cfg.DefaultRegion)
-	key.Customer, key.Phone = cust, kind == SenderPhone
+	key.Customer, key.Phone, key.SID = cust, kind == SenderPhone, sid
+	at := m.ReceivedAt
+	if at.IsZero() {
+		at = i.cfg.Now()
+	}
 	conv, err := i.convs.Do(ctx, key)
 	if err != nil {
 		return fmt.Errorf("finding the conversation: %w", err)
@@ -161,27 +182,35 @@ func (i *Inbound) Handle(ctx context.Context, m InboundMessage) error {
 	if conv.Err != nil {
 		return fmt.Errorf("finding the conversation: %w", conv.Err)
 	}
-	if conv.ID == "" {
-		return errors.New("finding the conversation: no conversation Id came back")
+	var w taskWrite
+	if t := conv.Existing; t != nil {
+		// No open thread, and the message's Task exists: no thread was
+		// made for it, and no Task is written.
+		w = taskWrite{id: t.ID, replay: !sameInstant(t.MessageSendDate, sfTime(at))}
+	} else {
+		if conv.ID == "" {
+			return errors.New("finding the conversation: no conversation Id came back")
+		}
+		rec := Record{
+			"Message_Sid__c": sid, "Message_Type__c": "Inbound", "Message_Status__c": string(StatusReceived),
+			"Description": inboundDescription(m.Body, m.MediaURLs), "Message_Send_Date__c": sfTime(at),
+			"Status": "Completed", "Subject": clip(subject("from", cust), 255), "Conversation__c": conv.ID,
+		}
+		if f := linkField(conv.RecordID); f != "" {
+			rec[f] = conv.RecordID
+		}
+		if w, err = i.tasks.Do(ctx, rec); err != nil {
+			return fmt.Errorf("writing the inbound task: %w", err)
+		}
+		if w.err != nil {
+			return fmt.Errorf("writing the inbound task: %w", w.err)
+		}
 	}
-	at := m.ReceivedAt
-	if at.IsZero() {
-		at = time.Now()
-	}
-	rec := Record{
-		"Message_Sid__c": sid, "Message_Type__c": "Inbound", "Message_Status__c": string(StatusReceived),
-		"Description": inboundDescription(m.Body, m.MediaURLs), "Message_Send_Date__c": sfTime(at),
-		"Status": "Completed", "Subject": clip(subject("from", cust), 255), "Conversation__c": conv.ID,
-	}
-	if f := linkField(conv.RecordID); f != "" {
-		rec[f] = conv.RecordID
-	}
-	werr, err := i.tasks.Do(ctx, rec)
-	if err != nil {
-		return fmt.Errorf("writing the inbound task: %w", err)
-	}
-	if werr != nil {
-		return fmt.Errorf("writing the inbound task: %w", werr)
+	if w.replay {
+		log.Info("message already recorded from an earlier delivery; this one changes nothing",
+			zap.String("task_id", w.id), zap.Time("received_at", at))
+		i.recent.Add(sid)
+		return nil
 	}
 
 	switch k := ClassifyKeyword(m.Body, m.OptOutType); {
@@ -398,12 +427,17 @@ type inConvKey struct {
 	ChannelID, ChannelTypeID string
 	QueueID                  string // Group Id of the channel's queue, "" for none
 	Customer                 string
-	Phone                    bool // Customer is an E.164 number that records may hold
+	Phone                    bool   // Customer is an E.164 number that records may hold
+	SID                      string // the message the thread is wanted for
 }
 
 type inConvResult struct {
 	ID, RecordID string
-	Err          error
+	// Existing is the message's Task, found instead of a thread to
+	// create: the message is in the org already (a replay, or this
+	// delivery retried) and its thread was closed since.
+	Existing *Task
+	Err      error
 }
 
 type convPair struct{ channelID, customer string }
@@ -482,8 +516,14 @@ func (i *Inbound) flushConversations(ctx context.Context, keys []inConvKey) ([]i
 		missing = append(missing, k)
 	}
 	errs := map[convPair]error{}
+	known := map[string]Task{} // by lower-cased SID
 	if len(missing) > 0 {
-		if err := i.findOrCreate(ctx, missing, found, errs); err != nil {
+		sids := map[convPair][]string{}
+		for _, k := range keys {
+			p := convPair{k.ChannelID, k.Customer}
+			sids[p] = append(sids[p], k.SID)
+		}
+		if err := i.findOrCreate(ctx, missing, sids, found, known, errs); err != nil {
 			return nil, err
 		}
 	}
@@ -494,13 +534,18 @@ func (i *Inbound) flushConversations(ctx context.Context, keys []inConvKey) ([]i
 			out[n] = inConvResult{Err: err}
 			continue
 		}
+		if t, ok := known[strings.ToLower(k.SID)]; ok {
+			out[n] = inConvResult{Existing: &t}
+			continue
+		}
 		c := found[p]
 		out[n] = inConvResult{ID: c.id, RecordID: c.recordID}
 	}
 	return out, nil
 }
 
-func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, found map[convPair]cachedConv, errs map[convPair]error) error {
+func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, sids map[convPair][]string, found map[convPair]cachedConv,
+	known map[string]Task, errs map[convPair]error) error {
 	// The Directory's lock: the outbound engine creates threads too, and
 	// two creators must not both decide a number has none.
 	unlock, err := i.dir.lockThreads(ctx)
@@ -627,6 +672,31 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, found map[
 	}
 
 	if len(create) == 0 {
+		return nil
+	}
+	// A thread is made for a message new to the org. One whose Task exists
+	// — replayed after its thread was closed — would leave an empty thread
+	// in the inbox: it gets none.
+	var want []string
+	for _, k := range create {
+		want = append(want, sids[convPair{k.ChannelID, k.Customer}]...)
+	}
+	tasks, err := i.existingTasks(ctx, want)
+	if err != nil {
+		return err
+	}
+	fresh := create[:0:0]
+	for _, k := range create {
+		all := sids[convPair{k.ChannelID, k.Customer}]
+		if !slices.ContainsFunc(all, func(sid string) bool { _, ok := tasks[strings.ToLower(sid)]; return !ok }) {
+			for _, sid := range all {
+				known[strings.ToLower(sid)] = tasks[strings.ToLower(sid)]
+			}
+			continue
+		}
+		fresh = append(fresh, k)
+	}
+	if create = fresh; len(create) == 0 {
 		return nil
 	}
 	recs := make([]Record, len(create))
@@ -790,11 +860,22 @@ func (d *Directory) matchNumbers(ctx context.Context, numbers []string) (map[str
 
 // ---- tasks ------------------------------------------------------------
 
-// flushTasks upserts inbound Tasks on Message_Sid__c, so a webhook Twilio
-// retried, or a job the queue ran twice, updates the Task it made before.
-func (i *Inbound) flushTasks(ctx context.Context, recs []Record) ([]error, error) {
-	// One SID twice in a request is refused (DUPLICATE_EXTERNAL_ID,
-	// salesforce.md §2.6), and it is one message anyway.
+// taskWrite is what creating one inbound Task came to.
+type taskWrite struct {
+	id     string
+	replay bool // the Task exists from another delivery of the message
+	err    error
+}
+
+// flushTasks creates inbound Tasks. Message_Sid__c is unique, so a message
+// whose Task exists is refused (DUPLICATE_VALUE, salesforce.md §2.8) and
+// nothing about that Task changes — an upsert would rewrite its date and
+// thread. The refused ones are then read back: the Task's
+// Message_Send_Date__c says whether it came from this delivery (a retried
+// job: finish its work) or another (a replay: do nothing).
+func (i *Inbound) flushTasks(ctx context.Context, recs []Record) ([]taskWrite, error) {
+	// One SID twice in a request is refused (DUPLICATE_VALUE), and it is
+	// one message anyway: the first is written, the others compared to it.
 	first := map[string]int{}
 	var uniq []Record
 	for _, r := range recs {
@@ -804,15 +885,15 @@ func (i *Inbound) flushTasks(ctx context.Context, recs []Record) ([]error, error
 			uniq = append(uniq, r)
 		}
 	}
-	res, err := i.org.Save(ctx, SaveOp{Kind: Upsert, ExtIDField: "Message_Sid__c"}, "Task", uniq)
+	res, err := i.org.Save(ctx, SaveOp{Kind: Create}, "Task", uniq)
 	if err != nil {
 		return nil, err
 	}
-	errs := make([]error, len(uniq))
+	out := make([]taskWrite, len(uniq))
 	var retry []int
 	for n, r := range res {
-		errs[n] = r.Err
-		if r.Err != nil {
+		out[n] = taskWrite{id: r.ID, err: r.Err}
+		if r.Err != nil && !errors.Is(r.Err, ErrDuplicate) {
 			if _, who := uniq[n]["WhoId"]; who {
 				retry = append(retry, n)
 			} else if _, what := uniq[n]["WhatId"]; what {
@@ -833,28 +914,82 @@ func (i *Inbound) flushTasks(ctx context.Context, recs []Record) ([]error, error
 			}
 			again[j] = r
 			i.log.Warn("inbound task could not be linked to the conversation's record; writing it unlinked",
-				zap.Any("message_sid", r["Message_Sid__c"]), zap.Error(errs[n]))
+				zap.Any("message_sid", r["Message_Sid__c"]), zap.Error(out[n].err))
 		}
-		res, err := i.org.Save(ctx, SaveOp{Kind: Upsert, ExtIDField: "Message_Sid__c"}, "Task", again)
+		res, err := i.org.Save(ctx, SaveOp{Kind: Create}, "Task", again)
 		if err != nil {
 			return nil, err
 		}
 		for j, r := range res {
-			errs[retry[j]] = r.Err
+			out[retry[j]] = taskWrite{id: r.ID, err: r.Err}
 		}
 	}
-	for n, e := range errs {
-		if e != nil && errors.Is(e, ErrNotFound) {
+	var dups []string
+	for n, w := range out {
+		if w.err != nil && errors.Is(w.err, ErrNotFound) {
 			// The conversation was deleted under us: forget it, and the
 			// retry threads the message anew.
 			if id, _ := uniq[n]["Conversation__c"].(string); id != "" {
 				i.ForgetConversation(id)
 			}
 		}
+		if w.err != nil && errors.Is(w.err, ErrDuplicate) {
+			dups = append(dups, uniq[n]["Message_Sid__c"].(string))
+		}
 	}
-	out := make([]error, len(recs))
+	existing, err := i.existingTasks(ctx, dups)
+	if err != nil {
+		return nil, err
+	}
+	for n, w := range out {
+		if w.err == nil || !errors.Is(w.err, ErrDuplicate) {
+			continue
+		}
+		sid := uniq[n]["Message_Sid__c"].(string)
+		t, ok := existing[strings.ToLower(sid)]
+		if !ok {
+			continue // refused for a duplicate, yet not there: deleted since; the retry creates it
+		}
+		out[n] = taskWrite{id: t.ID, replay: !sameInstant(t.MessageSendDate, uniq[n]["Message_Send_Date__c"])}
+	}
+	final := make([]taskWrite, len(recs))
 	for n, r := range recs {
-		out[n] = errs[first[r["Message_Sid__c"].(string)]]
+		w := out[first[r["Message_Sid__c"].(string)]]
+		if w.err == nil && !sameInstant(r["Message_Send_Date__c"], uniq[first[r["Message_Sid__c"].(string)]]["Message_Send_Date__c"]) {
+			// The same message delivered twice into one batch: the first
+			// delivery wrote it, this one is a replay of it.
+			w.replay = true
+		}
+		final[n] = w
+	}
+	return final, nil
+}
+
+// existingTasks reads the Tasks holding these SIDs, by lower-cased SID
+// (External IDs match without regard to case).
+func (i *Inbound) existingTasks(ctx context.Context, sids []string) (map[string]Task, error) {
+	out := map[string]Task{}
+	for _, chunk := range soql.ChunkIn(dedupe(sids), wideBudget) {
+		in, err := soql.InList(chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []Task
+		if err := i.org.Query(ctx, "SELECT Id, Message_Sid__c, Message_Send_Date__c FROM Task WHERE Message_Sid__c IN "+in, &rows); err != nil {
+			return nil, fmt.Errorf("reading inbound tasks recorded before: %w", err)
+		}
+		for _, t := range rows {
+			out[strings.ToLower(t.MessageSID)] = t
+		}
 	}
 	return out, nil
+}
+
+// sameInstant compares two Salesforce datetimes (strings as sent or as
+// read) at the millisecond Salesforce keeps.
+func sameInstant(a, b any) bool {
+	ta, _ := a.(string)
+	tb, _ := b.(string)
+	x, y := parseOrgTime(ta), parseOrgTime(tb)
+	return !x.IsZero() && x.Truncate(time.Millisecond).Equal(y.Truncate(time.Millisecond))
 }

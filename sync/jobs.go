@@ -34,8 +34,8 @@ func permanentf(format string, args ...any) error {
 // memory stays bounded without a sweep: a key is forgotten between ttl and
 // 2×ttl after it was added, or earlier if a generation fills up. It is the
 // engine's cheap first line against duplicate work (a retried webhook, a
-// repeated callback); Salesforce upserts and the status order are the real
-// guarantee, so forgetting early only costs a redundant write.
+// repeated callback); Salesforce's unique keys and the status order are
+// the real guarantee, so forgetting early only costs a redundant call.
 type recentSet struct {
 	ttl time.Duration
 	max int

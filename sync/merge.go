@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,16 @@ import (
 // record of the merge field's object. Fields are read in bulk: one SOQL per
 // object and field set per batch of Tasks, so a campaign of 1,000 Tasks
 // from one template costs five queries, not a thousand.
+//
+// The engine reads as the integration user, who sees every Contact, Lead
+// and Account; the Task's author may not. So a merge field is filled only
+// when both hold: its Object.Field path is on the admin's allowlist
+// (OutboundConfig.MergeFields, engine.merge_fields), and the Task's creator
+// (CreatedById) can read the record, as UserRecordAccess reports. Even
+// WhoId and WhatId are checked, though Salesforce checks them when the user
+// saves the Task: binding a conversation (Record_Id__c, free text) makes
+// the engine move the thread's Tasks to that record as the integration
+// user (conversations.go), which no one checks for the Task's author.
 
 // mergeFieldRE is one merge field: {!Object.Field} or, through lookups,
 // {!Contact.Account.Name}. Only API names: nothing else reaches SOQL.
@@ -35,7 +46,12 @@ type mergeRequest struct {
 	object     string
 	fields     []string // mergeObject.paths: below object ("FirstName", "Account.Name")
 	candidates []string // record Ids to try, in order
+	creator    string   // the Task's CreatedById: candidates it cannot read are not tried
 }
+
+// mergeFieldsSetting names the allowlist in a refusal, so the user can ask
+// an admin for the right change.
+const mergeFieldsSetting = "engine.merge_fields (SWITCHBOARD_ENGINE_MERGE_FIELDS)"
 
 // mergeResult is the candidate's field values by lower-case path, or why
 // none could be read.
@@ -125,6 +141,9 @@ func (o *Outbound) merge(ctx context.Context, t *Task) (body string, ok bool, er
 	if tpl == nil || err != nil {
 		return t.Description, false, err
 	}
+	if err := o.allowedMerge(t.Description); err != nil {
+		return "", false, err
+	}
 	var records []string
 	for _, id := range []string{t.WhoID, t.WhatID, t.conversationRecord()} {
 		// A Record_Id__c is free text: one that is not an Id would fail
@@ -154,7 +173,7 @@ func (o *Outbound) merge(ctx context.Context, t *Task) (body string, ok bool, er
 					mo.name, strings.Join(records, ", "), mo.name)}
 			}
 		}
-		res, err := o.mergeRead.Do(ctx, mergeRequest{object: mo.name, fields: mo.paths, candidates: candidates})
+		res, err := o.mergeRead.Do(ctx, mergeRequest{object: mo.name, fields: mo.paths, candidates: candidates, creator: t.CreatedByID})
 		if err == nil {
 			err = res.err
 		}
@@ -164,6 +183,20 @@ func (o *Outbound) merge(ctx context.Context, t *Task) (body string, ok bool, er
 		values[key] = res.values
 	}
 	return tpl.fill(values), true, nil
+}
+
+// allowedMerge refuses the first merge field of body (in the body's order)
+// whose Object.Field path is not on the allowlist. Paths compare without
+// regard to case, as SOQL names do.
+func (o *Outbound) allowedMerge(body string) error {
+	for _, m := range mergeFieldRE.FindAllStringSubmatch(body, -1) {
+		path := m[1] + m[2]
+		if !slices.ContainsFunc(o.cfg.MergeFields, func(a string) bool { return strings.EqualFold(strings.TrimSpace(a), path) }) {
+			return &MergeError{Reason: fmt.Sprintf("The merge field {!%s} is not allowed: switchboard fills only the fields listed in %s. An admin can add %s there.",
+				path, mergeFieldsSetting, path)}
+		}
+	}
+	return nil
 }
 
 // standardPrefixes are the key prefixes of the standard objects templates
@@ -191,10 +224,28 @@ func (o *Outbound) readMergeFields(ctx context.Context, reqs []mergeRequest) ([]
 		byID   map[string]map[string]any // by 15-character Id
 		err    error
 	}
+	unread, err := o.unreadable(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
 	groups := map[string]*group{}
 	var order []string
-	for _, r := range reqs {
-		k := groupKey(r)
+	refused := make([][]string, len(reqs)) // candidates the creator cannot read, by request
+	for i := range reqs {
+		r := &reqs[i]
+		kept := r.candidates[:0:0]
+		for _, id := range r.candidates {
+			if unread[r.creator+"|"+id15(id)] {
+				refused[i] = append(refused[i], id)
+			} else {
+				kept = append(kept, id)
+			}
+		}
+		r.candidates = kept
+		if len(kept) == 0 {
+			continue
+		}
+		k := groupKey(*r)
 		g := groups[k]
 		if g == nil {
 			g = &group{object: r.object, fields: r.fields, byID: map[string]map[string]any{}}
@@ -230,13 +281,18 @@ func (o *Outbound) readMergeFields(ctx context.Context, reqs []mergeRequest) ([]
 			}
 			for _, row := range rows {
 				if id, _ := row["Id"].(string); len(id) >= 15 {
-					g.byID[id[:15]] = row
+					g.byID[id15(id)] = row
 				}
 			}
 		}
 	}
 	out := make([]mergeResult, len(reqs))
 	for i, r := range reqs {
+		if len(r.candidates) == 0 {
+			out[i].err = &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s, but the Task's creator (%s) cannot read %s: switchboard fills merge fields only from records the Task's creator can see.",
+				r.object, cmp.Or(r.creator, "unknown"), strings.Join(refused[i], ", "))}
+			continue
+		}
 		g := groups[groupKey(r)]
 		if g.err != nil {
 			out[i].err = g.err
@@ -244,8 +300,8 @@ func (o *Outbound) readMergeFields(ctx context.Context, reqs []mergeRequest) ([]
 		}
 		var row map[string]any
 		for _, id := range r.candidates {
-			if len(id) >= 15 && g.byID[id[:15]] != nil {
-				row = g.byID[id[:15]]
+			if len(id) >= 15 && g.byID[id15(id)] != nil {
+				row = g.byID[id15(id)]
 				break
 			}
 		}
@@ -262,6 +318,73 @@ func (o *Outbound) readMergeFields(ctx context.Context, reqs []mergeRequest) ([]
 		out[i].values = vals
 	}
 	return out, nil
+}
+
+// accessBudget is how many record Ids one UserRecordAccess query may name
+// (Salesforce refuses more than 200: object reference, UserRecordAccess).
+const accessBudget = 200
+
+// unreadable asks UserRecordAccess which candidates their request's creator
+// cannot read, keyed "creator|15-character Id". Salesforce answers for one
+// user a query, so the batch costs a query per creator (and per 200 Ids);
+// a record it does not report is treated as unreadable.
+func (o *Outbound) unreadable(ctx context.Context, reqs []mergeRequest) (map[string]bool, error) {
+	byCreator := map[string][]string{}
+	var creators []string
+	out := map[string]bool{}
+	for _, r := range reqs {
+		if r.creator == "" || !looksLikeID(r.creator) {
+			for _, id := range r.candidates {
+				out[r.creator+"|"+id15(id)] = true
+			}
+			continue
+		}
+		if _, ok := byCreator[r.creator]; !ok {
+			creators = append(creators, r.creator)
+		}
+		byCreator[r.creator] = append(byCreator[r.creator], r.candidates...)
+	}
+	for _, c := range creators {
+		ids := dedupe(byCreator[c])
+		readable := map[string]bool{}
+		for start := 0; start < len(ids); start += accessBudget {
+			chunk := ids[start:min(start+accessBudget, len(ids))]
+			for _, sub := range soql.ChunkIn(chunk, inBudget) {
+				in, err := soql.InList(sub)
+				if err != nil {
+					return nil, err
+				}
+				var rows []struct {
+					RecordID string `json:"RecordId"`
+					Read     bool   `json:"HasReadAccess"`
+				}
+				q := "SELECT RecordId, HasReadAccess FROM UserRecordAccess WHERE UserId = " + soql.Quote(c) + " AND RecordId IN " + in
+				if err := o.org.Query(ctx, q, &rows); err != nil {
+					return nil, fmt.Errorf("reading the Task creator's access to merge records: %w", err)
+				}
+				for _, row := range rows {
+					if row.Read {
+						readable[id15(row.RecordID)] = true
+					}
+				}
+			}
+		}
+		for _, id := range ids {
+			if !readable[id15(id)] {
+				out[c+"|"+id15(id)] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// id15 is the case-sensitive 15-character form of an Id, which its
+// 18-character form extends.
+func id15(id string) string {
+	if len(id) > 15 {
+		return id[:15]
+	}
+	return id
 }
 
 // fieldText reads path ("Account.Name") from a record as text. A null

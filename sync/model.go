@@ -19,6 +19,7 @@ type Task struct {
 	ConversationID   string        `json:"Conversation__c,omitempty"`
 	Conversation     *Conversation `json:"Conversation__r,omitempty"`
 	SystemModstamp   string        `json:"SystemModstamp,omitempty"`
+	CreatedByID      string        `json:"CreatedById,omitempty"`
 	ErrorDescription string        `json:"Error_Description__c,omitempty"`
 	MessageSendDate  string        `json:"Message_Send_Date__c,omitempty"`
 	StatusCheckDate  string        `json:"Message_Status_Check_Date__c,omitempty"`

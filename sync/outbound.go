@@ -92,6 +92,9 @@ type OutboundConfig struct {
 	// SenderRate is messages per second per sender (Channel__c Name);
 	// absent or 0 means unpaced (Twilio queues per sender).
 	SenderRate map[string]float64
+	// MergeFields are the Object.Field paths a Description's merge fields
+	// may name (merge.go); none when empty.
+	MergeFields []string
 	// FindWindow is how far around the ledger's intent time an ambiguous
 	// create is looked for at Twilio.
 	FindWindow time.Duration
@@ -194,7 +197,7 @@ func NewOutbound(cfg OutboundConfig, org Org, tw Messenger, ledger Ledger, log *
 // channel and channel type, in one query per 200 Tasks.
 var taskFields = []string{
 	"Id", "Description", "WhoId", "WhatId", "Message_Type__c", "Message_Status__c", "Message_Sid__c",
-	"Conversation__c", "SystemModstamp",
+	"Conversation__c", "SystemModstamp", "CreatedById",
 	"Conversation__r.Id", "Conversation__r.Status__c", "Conversation__r.Message_Recipient__c", "Conversation__r.Channel__c",
 	"Conversation__r.Record_Id__c",
 	"Conversation__r.Channel__r.Id", "Conversation__r.Channel__r.Name", "Conversation__r.Channel__r.Phone_Number__c",

@@ -41,6 +41,10 @@ type Record map[string]any
 // (deleted, or invisible to the integration user).
 var ErrNotFound = errors.New("record not found")
 
+// ErrDuplicate is wrapped by an Org error about a record a create refused
+// because another record already holds its unique (External ID) value.
+var ErrDuplicate = errors.New("duplicate unique value")
+
 // SaveResult is one record's outcome. Err is nil on success.
 type SaveResult struct {
 	ID      string

@@ -87,6 +87,9 @@ type tuning struct {
 	// OutageRetry is the least wait before a job that met a Salesforce
 	// outage runs again (5 s by default, up to twice that with jitter).
 	OutageRetry time.Duration
+	// Now, if set, is the clock the inbound engine's memory of recent
+	// messages ages by, so a test can move it instead of sleeping.
+	Now func() time.Time
 }
 
 func (t tuning) statusWindow() time.Duration {
@@ -303,6 +306,7 @@ func (m *Main) open(ctx context.Context) error {
 		WriteWindow:        m.tun.WriteWindow,
 		MaxConcurrentSends: cfg.Twilio.MaxConcurrency,
 		SenderRate:         cfg.Twilio.SenderRates,
+		MergeFields:        cfg.Engine.MergeFields,
 		IntentGrace:        2 * jobTimeout(m.tun.Store),
 		MinSendTime:        jobTimeout(m.tun.Store) / 2,
 		OnRecorded:         func(ctx context.Context, sid string) error { return m.cb.ApplyParked(ctx, []string{sid}) },
@@ -311,7 +315,7 @@ func (m *Main) open(ctx context.Context) error {
 			return m.store.Lock(ctx, threadLockKey)
 		},
 	}, org, messenger, m.store, m.log.Named("outbound"))
-	m.in = sbsync.NewInbound(sbsync.InboundConfig{DefaultRegion: cfg.Engine.DefaultRegion, BatchWindow: window},
+	m.in = sbsync.NewInbound(sbsync.InboundConfig{DefaultRegion: cfg.Engine.DefaultRegion, BatchWindow: window, Now: m.tun.Now},
 		org, m.out.Directory(), consent, m.log.Named("inbound"))
 	m.convs = sbsync.NewConversations(org, m.log.Named("conversations"), window, m.in)
 	m.poller = sbsync.NewPoller(sbsync.PollerConfig{Age: cfg.Engine.StatusPollAfter, DefaultAccountSID: cfg.Twilio.AccountSID},
@@ -642,7 +646,9 @@ func inboundMessage(in twilio.Inbound, j store.Job) sbsync.InboundMessage {
 	return sbsync.InboundMessage{
 		SID: in.MessageSID, AccountSID: in.AccountSID, From: in.From, To: in.To,
 		MessagingServiceSID: in.MessagingServiceSID, Body: in.Body, MediaURLs: urls,
-		OptOutType: in.OptOutType, ReceivedAt: j.RunAt,
+		// Its arrival, not when this attempt runs: a retry must neither
+		// look newer than a later STOP nor unlike its own Task (Inbound.Handle).
+		OptOutType: in.OptOutType, ReceivedAt: j.CreatedAt,
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/config"
 )
 
 // TestMergeFields: a template's text in Description, with merge fields, is
@@ -33,7 +35,9 @@ func TestMergeFields(t *testing.T) {
 	if err := w.Org.Update("Conversation__c", junkConv, map[string]any{"Record_Id__c": "see notes"}); err != nil {
 		t.Fatal(err)
 	}
-	startDaemon(t, w, "", e2eTuning())
+	// The admin allowed a field and an object the org does not have:
+	// Salesforce's own words then say why.
+	startDaemon(t, w, "", e2eTuning(), "SWITCHBOARD_ENGINE_MERGE_FIELDS="+config.DefaultMergeFields+",Contact.Nickname__c,Customer__c.Name")
 
 	sent := []struct {
 		name   string
@@ -156,5 +160,131 @@ func TestMergeFieldsInBulk(t *testing.T) {
 	t.Logf("%d templated Tasks: %d Salesforce calls until every SID was written: %v", n, calls, w.Org.Calls())
 	if !raceDetector && calls > n/10 {
 		t.Errorf("%d Salesforce calls for %d templated messages, want ≤ %d: merge fields must be read in bulk", calls, n, n/10)
+	}
+}
+
+// TestMergeFieldsReadOnlyWhatTheSenderMay reproduces issue 9 §1: an agent
+// who may create Tasks and conversations points a conversation's
+// Record_Id__c (free text) at a stranger and writes merge fields for their
+// e-mail and phone, or for a User's username. Each such Task ends in Error
+// with a reason naming the field and the setting, or the record, and
+// nothing about the stranger reaches Twilio; what the agent may read, and
+// the admin allowed, is still merged.
+func TestMergeFieldsReadOnlyWhatTheSenderMay(t *testing.T) {
+	w := newWorld(t, simOptions{})
+	ins := func(as, object string, fields map[string]any) string {
+		t.Helper()
+		id, err := w.Org.InsertAs(as, object, fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	admin := ""
+	if rows, err := w.Org.Query("SELECT Id FROM User WHERE Username = 'admin@switchboard.example'"); err != nil || len(rows) != 1 {
+		t.Fatalf("the org's admin: %v %v", rows, err)
+	} else {
+		admin = rows[0]["Id"].(string)
+	}
+	agent := ins(admin, "User", map[string]any{"Username": "agent@switchboard.example", "FirstName": "Eve", "LastName": "Agent"})
+	// The stranger belongs to someone else; the agent's sharing does not
+	// reach them.
+	stranger := ins(admin, "Contact", map[string]any{"FirstName": "Victor", "LastName": "Stranger",
+		"Email": "victor@private.example", "MobilePhone": "+1 415 555 0177"})
+	shared := ins(admin, "Contact", map[string]any{"FirstName": "Sharon", "LastName": "Shared", "MobilePhone": "+1 415 555 0178"})
+	w.Org.GrantRead(agent, shared)
+	own := ins(agent, "Contact", map[string]any{"FirstName": "Olivia", "LastName": "Own", "MobilePhone": "+1 415 555 0179",
+		"Email": "olivia@example.com"})
+	conv := func(customer, record string) string {
+		t.Helper()
+		return ins(agent, "Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": w.ChannelID,
+			"Message_Recipient__c": customer, "Record_Id__c": record})
+	}
+	agentTask := func(fields map[string]any) string {
+		t.Helper()
+		rec := map[string]any{"Message_Type__c": "Outbound", "Message_Status__c": "Pending", "Subject": "SMS"}
+		for k, v := range fields {
+			rec[k] = v
+		}
+		return ins(agent, "Task", rec)
+	}
+	pointed := conv("+14155550170", stranger)
+	d := startDaemon(t, w, "", e2eTuning())
+	_ = d
+
+	// A Task the agent parks outside Pending, on a thread the agent then
+	// binds to the stranger: the daemon itself moves the Task to the
+	// stranger (WhoId), as the integration user, so WhoId is checked too.
+	movedConv := conv("+14155550171", "")
+	moved := agentTask(map[string]any{"Conversation__c": movedConv, "Message_Status__c": "Canceled",
+		"Description": "Hi {!Contact.FirstName}"})
+	if err := w.Org.Update("Conversation__c", movedConv, map[string]any{"Record_Id__c": stranger}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 15*time.Second, "the daemon to move the parked Task to the stranger", func() bool {
+		return str(w.task(t, moved)["WhoId"]) == stranger
+	})
+
+	rejected := []struct {
+		name string
+		id   string
+		want []string
+	}{
+		{"e-mail and phone of a stranger through Record_Id__c",
+			agentTask(map[string]any{"Conversation__c": pointed, "Description": "{!Contact.Email} {!Contact.MobilePhone}"}),
+			[]string{"{!Contact.Email}", "engine.merge_fields", "SWITCHBOARD_ENGINE_MERGE_FIELDS"}},
+		{"a User's username",
+			agentTask(map[string]any{"WhoId": own, "Description": "Your admin is {!User.Username}"}),
+			[]string{"{!User.Username}", "engine.merge_fields", "SWITCHBOARD_ENGINE_MERGE_FIELDS"}},
+		{"an allowed field of a stranger through Record_Id__c",
+			agentTask(map[string]any{"Conversation__c": pointed, "Description": "Hi {!Contact.FirstName}"}),
+			[]string{"creator (" + agent + ") cannot read " + stranger}},
+		{"a field not on the list, of the agent's own Contact",
+			agentTask(map[string]any{"WhoId": own, "Description": "Is {!Contact.Email} right?"}),
+			[]string{"{!Contact.Email}", "engine.merge_fields"}},
+	}
+	if err := w.Org.Update("Task", moved, map[string]any{"Message_Status__c": "Pending"}); err != nil {
+		t.Fatal(err)
+	}
+	rejected = append(rejected, struct {
+		name string
+		id   string
+		want []string
+	}{"a stranger the daemon moved the Task to", moved, []string{"creator (" + agent + ") cannot read " + stranger}})
+
+	sent := []struct {
+		name, id, want string
+	}{
+		{"the agent's own Contact by WhoId", agentTask(map[string]any{"WhoId": own, "Description": "Hi {!Contact.FirstName}"}), "Hi Olivia"},
+		{"a Contact shared with the agent, through Record_Id__c",
+			agentTask(map[string]any{"Conversation__c": conv("+14155550178", shared), "Description": "Hi {!Contact.FirstName} {!Contact.LastName}"}),
+			"Hi Sharon Shared"},
+		{"an admin's Task about the stranger", w.pendingTask(t, map[string]any{"WhoId": stranger, "Description": "Hi {!Contact.FirstName}"}), "Hi Victor"},
+	}
+	for _, c := range rejected {
+		waitUntil(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, c.id)["Message_Status__c"]) == "Error" })
+		reason := str(w.task(t, c.id)["Error_Description__c"])
+		t.Logf("%s → %s", c.name, reason)
+		for _, want := range c.want {
+			if !strings.Contains(reason, want) {
+				t.Errorf("%s: Error_Description__c = %q, want it to contain %q", c.name, reason, want)
+			}
+		}
+	}
+	for _, c := range sent {
+		waitUntil(t, 15*time.Second, c.name+" sent", func() bool { return str(w.task(t, c.id)["Message_Sid__c"]) != "" })
+		if got := str(w.task(t, c.id)["Description"]); got != c.want {
+			t.Errorf("%s: sent %q, want %q", c.name, got, c.want)
+		}
+	}
+	msgs := w.Twilio.Messages()
+	for _, m := range msgs {
+		if strings.Contains(m.Body, "victor@") || strings.Contains(m.Body, "0177") || strings.Contains(m.Body, "agent@") ||
+			strings.Contains(m.Body, "olivia@") || strings.Contains(m.Body, "{!") {
+			t.Errorf("Twilio got %q", m.Body)
+		}
+	}
+	if len(msgs) != len(sent) {
+		t.Errorf("%d Twilio messages, want %d (only the allowed ones)", len(msgs), len(sent))
 	}
 }

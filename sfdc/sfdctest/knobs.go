@@ -146,13 +146,20 @@ func (o *Org) UserID() string { return o.rest.userID }
 // the API except that External ID uniqueness is not enforced, so tests can
 // plant the duplicates the API refuses.
 func (o *Org) Insert(object string, fields map[string]any) (string, error) {
+	return o.InsertAs(o.rest.adminID, object, fields)
+}
+
+// InsertAs is Insert done by user userID (a User Id, e.g. from
+// Insert("User", …)): the record's CreatedById, and its OwnerId unless
+// fields set one, as when an agent saves a record in the UI.
+func (o *Org) InsertAs(userID, object string, fields map[string]any) (string, error) {
 	obj, err := o.objectFor(object)
 	if err != nil {
 		return "", err
 	}
 	var id string
 	var e *sfError
-	o.rest.apply(o.rest.adminID, false, func(t *tx) bool {
+	o.rest.apply(userID, false, func(t *tx) bool {
 		id, e = t.insert(obj, fields, o.rest.validator(obj))
 		return e == nil
 	})
@@ -247,7 +254,10 @@ func (o *Org) Query(soql string) ([]map[string]any, error) {
 	if q.count {
 		return nil, &Error{Status: 400, Code: "MALFORMED_QUERY", Message: "Org.Query does not do COUNT(); count the records instead"}
 	}
-	rows := o.rest.db.run(q)
+	rows, serr := o.rest.db.execute(q)
+	if serr != nil {
+		return nil, toError(serr)
+	}
 	out := make([]map[string]any, len(rows))
 	for i, r := range rows {
 		out[i] = plain(o.rest.db.renderQuery(q, r, fmt.Sprint(maxAPIVersion)+".0"))

@@ -87,6 +87,9 @@ func newRESTState(o *Org, opts Options) *restState {
 	t := s.db.begin("", true)
 	s.userID, _ = t.insert(s.db.object("User"), map[string]any{"Username": DefaultUsername, "FirstName": "Integration", "LastName": "User", "Email": "integration@switchboard.example"}, nil)
 	s.adminID, _ = t.insert(s.db.object("User"), map[string]any{"Username": "admin@switchboard.example", "FirstName": "Org", "LastName": "Admin", "Email": "admin@switchboard.example"}, nil)
+	// Both see every record: the integration user has View All (the
+	// Switchboard_Integration permission set), the admin Modify All Data.
+	s.db.sharing.admins[s.userID], s.db.sharing.admins[s.adminID] = true, true
 	for _, c := range t.commit() {
 		s.db.tables["User"].rows[c.id].vals["CreatedById"] = s.adminID
 		s.db.tables["User"].rows[c.id].vals["LastModifiedById"] = s.adminID
@@ -472,7 +475,10 @@ func (s *restState) query(req *request) (int, any, *sfError) {
 	if err != nil {
 		return 0, nil, err.sfError()
 	}
-	rows := s.db.run(q)
+	rows, serr := s.db.execute(q)
+	if serr != nil {
+		return 0, nil, serr
+	}
 	if q.count {
 		return http.StatusOK, map[string]any{"totalSize": len(rows), "done": true, "records": []any{}}, nil
 	}

@@ -212,6 +212,14 @@ func defaultSchema() []*object {
 			typed("Queue_Backlog__c", tDouble), typed("Dead_Letters__c", tDouble),
 			typed("Public_Url__c", tURL), typed("Checks__c", tTextarea),
 			lookup("OwnerId", "Owner", "User", "Group")),
+		// UserRecordAccess is read-only and answered from the sharing
+		// model (sharing.go); it holds no rows of its own.
+		newObject("UserRecordAccess", "User Record Access", "", false, false,
+			readOnly(lookup("UserId", "User", "User")), readOnly(picklist("RecordId")),
+			readOnly(typed("HasReadAccess", tBoolean)), readOnly(typed("HasEditAccess", tBoolean)),
+			readOnly(typed("HasDeleteAccess", tBoolean)), readOnly(typed("HasTransferAccess", tBoolean)),
+			readOnly(typed("HasAllAccess", tBoolean)),
+			readOnly(picklist("MaxAccessLevel", "None", "Read", "Edit", "Delete", "Transfer", "All"))),
 		newObject("PushTopic", "Push Topic", "0IF", false, false,
 			required(text("Name", 25)), required(typed("Query", tTextarea)), required(typed("ApiVersion", tDouble)),
 			withDefault(typed("IsActive", tBoolean), true),

@@ -63,11 +63,12 @@ type db struct {
 	deleted map[string]string // Id → object name of deleted records
 	seq     uint64
 	now     func() time.Time
+	sharing sharing
 }
 
 func newDB(now func() time.Time) *db {
 	d := &db{objects: map[string]*object{}, tables: map[string]*table{}, prefix: map[string]*table{},
-		deleted: map[string]string{}, now: now}
+		deleted: map[string]string{}, now: now, sharing: sharing{admins: map[string]bool{}, grants: map[string]map[string]bool{}}}
 	for _, o := range defaultSchema() {
 		d.objects[strings.ToLower(o.Name)] = o
 		t := &table{obj: o, rows: map[string]*row{}, ext: map[string]map[string]map[string]struct{}{}}
@@ -77,7 +78,9 @@ func newDB(now func() time.Time) *db {
 			}
 		}
 		d.tables[o.Name] = t
-		d.prefix[o.Prefix] = t
+		if o.Prefix != "" {
+			d.prefix[o.Prefix] = t
+		}
 	}
 	return d
 }

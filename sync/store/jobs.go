@@ -36,6 +36,9 @@ type Job struct {
 	// Set when the job is handed to a Handler.
 	ID      int64
 	Attempt int // 1 on the first run; snoozes do not count
+	// CreatedAt is when the job was enqueued, the same on every attempt
+	// (RunAt moves to each retry's time): when a webhook arrived.
+	CreatedAt time.Time
 }
 
 // Handler works one job. nil completes it. An error wrapping
@@ -182,7 +185,7 @@ type worker struct {
 
 func (w *worker) Work(ctx context.Context, rj *river.Job[jobArgs]) error {
 	j := Job{Kind: rj.Kind, Key: rj.Args.Key, Payload: []byte(rj.Args.Payload), RunAt: rj.ScheduledAt,
-		MaxAttempts: rj.MaxAttempts, ID: rj.ID, Attempt: rj.Attempt}
+		MaxAttempts: rj.MaxAttempts, ID: rj.ID, Attempt: rj.Attempt, CreatedAt: rj.CreatedAt}
 	err := w.fn(ctx, j)
 	if err == nil {
 		return nil

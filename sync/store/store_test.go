@@ -109,12 +109,13 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 		s := openStore(t, url, testOptions())
 		var mu gosync.Mutex
 		var attempts []int
-		var times []time.Time
+		var times, created, runAt []time.Time
 		if err := s.Handle("flaky", func(ctx context.Context, j Job) error {
 			mu.Lock()
 			defer mu.Unlock()
 			attempts = append(attempts, j.Attempt)
 			times = append(times, time.Now())
+			created, runAt = append(created, j.CreatedAt), append(runAt, j.RunAt)
 			if j.Attempt < 3 {
 				return fmt.Errorf("salesforce is down (attempt %d)", j.Attempt)
 			}
@@ -135,6 +136,14 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 		// RetryBase 20 ms: the first retry waits at least 10 ms (half of it).
 		if d := times[1].Sub(times[0]); d < 10*time.Millisecond {
 			t.Fatalf("first retry after %s, want a backoff of at least 10ms", d)
+		}
+		// A retry runs later (RunAt moves) but the work arrived once: an
+		// inbound message is ordered by CreatedAt, its own arrival.
+		if created[0].IsZero() || !created[0].Equal(created[1]) || !created[1].Equal(created[2]) {
+			t.Fatalf("CreatedAt by attempt %v, want one non-zero time", created)
+		}
+		if !runAt[2].After(runAt[0]) {
+			t.Fatalf("RunAt by attempt %v: a retry is scheduled later", runAt)
 		}
 	})
 }
