@@ -5,12 +5,14 @@ import { getObjectInfos } from 'lightning/uiObjectInfoApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import LightningConfirm from 'lightning/confirm';
 import {
-    KNOWN_OBJECTS,
     errorMessage,
     externalChannelName,
     fieldErrors,
     format,
     isDefaultExternalChannel,
+    objectChoices,
+    objectInfosByName,
+    objectOptions,
     recordFields,
     rows,
     validateExternalChannel
@@ -98,31 +100,19 @@ export default class SwitchboardAdminExternalChannels extends LightningElement {
         }
     }
 
-    // The objects offered: the ones switchboard knows plus any an External
-    // Channel already names, so an admin picks rather than types.
     get objectApiNames() {
-        const names = new Set(KNOWN_OBJECTS);
-        this.externalChannels.forEach((r) => {
-            if (r.Object_API_Name__c) names.add(r.Object_API_Name__c);
-        });
-        return [...names];
+        return objectChoices(this.externalChannels.map((r) => r.Object_API_Name__c));
     }
 
     @wire(getObjectInfos, { objectApiNames: '$objectApiNames' })
     wiredInfos({ data }) {
         if (!data) return;
-        const infos = {};
-        data.results.forEach((r) => {
-            if (r.statusCode === 200) infos[r.result.apiName] = r.result;
-        });
-        this.objectInfos = infos;
+        this.objectInfos = objectInfosByName(data);
         if (this.form) this.form = { ...this.form, fields: this.formFields(this.form.values) };
     }
 
     get objectOptions() {
-        return Object.values(this.objectInfos)
-            .map((info) => ({ label: `${info.label} (${info.apiName})`, value: info.apiName }))
-            .sort((a, b) => a.label.localeCompare(b.label));
+        return objectOptions(this.objectInfos);
     }
 
     // Only phone-type fields hold numbers the sidecar can match.

@@ -6,6 +6,10 @@ import badExternalName from '@salesforce/label/c.SB_Admin_Error_External_Channel
 import required from '@salesforce/label/c.SB_Admin_Error_Required';
 import badMaxLength from '@salesforce/label/c.SB_Admin_Error_Max_Length';
 import unknownError from '@salesforce/label/c.SB_Admin_Error_Unknown';
+import badLanguage from '@salesforce/label/c.SB_Admin_Error_Language';
+import duplicateLanguage from '@salesforce/label/c.SB_Admin_Error_Duplicate_Language';
+import badMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Syntax';
+import unknownMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Unknown_Field';
 
 // Each pattern is also a validation rule in objects/*/validationRules, so a
 // write through the API meets the same rule as one through this tab. The
@@ -14,6 +18,48 @@ export const E164 = /^\+[1-9]\d{1,14}$/;
 export const MESSAGING_SERVICE_SID = /^MG[0-9a-f]{32}$/;
 export const ACCOUNT_SID = /^AC[0-9a-f]{32}$/;
 export const EXTERNAL_CHANNEL_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+// Salesforce language codes: de, fr, pt_BR, zh_CN.
+export const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?$/;
+
+// The sidecar's merge-field grammar (sync/merge.go, mergeFieldRE): API names
+// only, {!Object.Field} or through lookups {!Contact.Account.Name}. Anything
+// else after "{!" is sent as typed, so the tab refuses it before saving.
+const MERGE_FIELD = /\{!\s*([A-Za-z][A-Za-z0-9_]*)((?:\.[A-Za-z][A-Za-z0-9_]*)+)\s*\}/g;
+
+// Splits text into plain parts and merge fields. A merge field on the
+// template's own object names its field's label when objectInfo knows it,
+// or is marked unknown; lookups and other objects cannot be checked here.
+export function mergeParts(text, objectInfo) {
+    const body = text || '';
+    const parts = [];
+    let last = 0;
+    for (const m of body.matchAll(MERGE_FIELD)) {
+        if (m.index > last) parts.push({ text: body.slice(last, m.index) });
+        const part = { text: m[0], merge: true };
+        const names = m[2].slice(1).split('.');
+        if (objectInfo && m[1].toLowerCase() === objectInfo.apiName.toLowerCase() && names.length === 1) {
+            const field = Object.values(objectInfo.fields).find((f) => f.apiName.toLowerCase() === names[0].toLowerCase());
+            if (field) part.label = field.label;
+            else part.unknown = true;
+        }
+        parts.push(part);
+        last = m.index + m[0].length;
+    }
+    if (last < body.length) parts.push({ text: body.slice(last) });
+    return parts;
+}
+
+// The message for the first merge-field problem in text, or '' for none.
+export function mergeProblem(text, objectInfo) {
+    const rest = (text || '').replace(MERGE_FIELD, '');
+    const i = rest.indexOf('{!');
+    if (i >= 0) {
+        const j = rest.indexOf('}', i);
+        return format(badMergeField, rest.slice(i, j >= 0 ? j + 1 : i + 40));
+    }
+    const unknown = mergeParts(text, objectInfo).find((p) => p.unknown);
+    return unknown ? format(unknownMergeField, unknown.text) : '';
+}
 
 // SPEC §1: what `switchboard setup` creates and the tab may not delete.
 export const DEFAULT_EXTERNAL_CHANNELS = [
@@ -27,6 +73,28 @@ export const DEFAULT_EXTERNAL_CHANNELS = [
 // The objects offered for External Channels and Templates before any row
 // names another one.
 export const KNOWN_OBJECTS = ['Contact', 'Lead', 'Account'];
+
+// The objects an admin picks from: the ones switchboard knows plus any an
+// existing row already names, so nobody has to type an API name.
+export function objectChoices(used) {
+    return [...new Set([...KNOWN_OBJECTS, ...used.filter(Boolean)])];
+}
+
+// getObjectInfos answers per object; an object the user cannot see comes
+// back with its own error status and is left out.
+export function objectInfosByName(data) {
+    const infos = {};
+    data.results.forEach((r) => {
+        if (r.statusCode === 200) infos[r.result.apiName] = r.result;
+    });
+    return infos;
+}
+
+export function objectOptions(infos) {
+    return Object.values(infos)
+        .map((info) => ({ label: `${info.label} (${info.apiName})`, value: info.apiName }))
+        .sort((a, b) => a.label.localeCompare(b.label));
+}
 
 export function externalChannelName(object, field) {
     return `${object}_${field}`;
@@ -85,18 +153,24 @@ export function validateExternalChannel(v) {
     return errors;
 }
 
-export function validateTemplate(v) {
+export function validateTemplate(v, objectInfo) {
     const errors = {};
     if (blank(v.Name)) errors.Name = required;
     if (blank(v.SObject_API_Name__c)) errors.SObject_API_Name__c = required;
     if (blank(v.Message_Text__c)) errors.Message_Text__c = required;
+    else if (mergeProblem(v.Message_Text__c, objectInfo)) errors.Message_Text__c = mergeProblem(v.Message_Text__c, objectInfo);
     return errors;
 }
 
-export function validateTranslation(v) {
+// takenLanguages: the codes the template's other translations use.
+export function validateTranslation(v, objectInfo, takenLanguages = []) {
     const errors = {};
-    if (blank(v.Language__c)) errors.Language__c = required;
+    const language = blank(v.Language__c) ? '' : String(v.Language__c).trim();
+    if (!language) errors.Language__c = required;
+    else if (!LANGUAGE.test(language)) errors.Language__c = badLanguage;
+    else if (takenLanguages.includes(language)) errors.Language__c = duplicateLanguage;
     if (blank(v.Text_Body__c)) errors.Text_Body__c = required;
+    else if (mergeProblem(v.Text_Body__c, objectInfo)) errors.Text_Body__c = mergeProblem(v.Text_Body__c, objectInfo);
     return errors;
 }
 
