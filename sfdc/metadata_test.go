@@ -143,6 +143,18 @@ type mdPermSet struct {
 	ObjectPermissions     []mdObjectPermission `xml:"objectPermissions"`
 	FieldPermissions      []mdFieldPermission  `xml:"fieldPermissions"`
 	UserPermissions       []mdUserPermission   `xml:"userPermissions"`
+	AppVisibilities       []mdAppVisibility    `xml:"applicationVisibilities"`
+	TabSettings           []mdTabSetting       `xml:"tabSettings"`
+}
+
+type mdAppVisibility struct {
+	Application string `xml:"application"`
+	Visible     bool   `xml:"visible"`
+}
+
+type mdTabSetting struct {
+	Tab        string `xml:"tab"`
+	Visibility string `xml:"visibility"`
 }
 
 func (ps *mdPermSet) object(name string) *mdObjectPermission {
@@ -1427,6 +1439,55 @@ func checkUserPermSet(p *mdProject, ps *mdPermSet) []string {
 	return out
 }
 
+// adminConfigObjects are the objects the Administration tab writes.
+var adminConfigObjects = []string{"Channel_Type__c", "Channel__c", "External_Channel__c", "Message_Template__c",
+	"Message_Template_Translation__c"}
+
+func checkAdminPermSet(p *mdProject, ps *mdPermSet) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, ps.Name+": "+fmt.Sprintf(format, args...)) }
+	for _, obj := range adminConfigObjects {
+		op := ps.object(obj)
+		if op == nil || !op.AllowRead || !op.AllowCreate || !op.AllowEdit || !op.AllowDelete {
+			bad("%s: admins need read, create, edit and delete", obj)
+		}
+		if o := p.Objects[obj]; o != nil {
+			for _, name := range slices.Sorted(mapKeys(o.Fields)) {
+				if f := o.Fields[name]; f.Type == "MasterDetail" || f.Required {
+					continue
+				}
+				if fp := ps.field(obj + "." + name); fp == nil || !fp.Editable {
+					bad("%s.%s: admins configure it, but it is not editable", obj, name)
+				}
+			}
+		}
+	}
+	// SPEC §1a: each sidecar instance upserts its own row; the tab only reads.
+	if op := ps.object("Switchboard_Status__c"); op == nil || !op.AllowRead {
+		bad("Switchboard_Status__c: the Status section needs read")
+	} else if op.AllowCreate || op.AllowEdit || op.AllowDelete {
+		bad("Switchboard_Status__c: only the sidecar writes it, but admins may change it")
+	}
+	if o := p.Objects["Switchboard_Status__c"]; o != nil {
+		for _, name := range slices.Sorted(mapKeys(o.Fields)) {
+			if fp := ps.field("Switchboard_Status__c." + name); fp == nil || !fp.Readable {
+				bad("Switchboard_Status__c.%s: the Status section shows it, but it is not readable", name)
+			}
+		}
+	}
+	if !slices.ContainsFunc(ps.AppVisibilities, func(a mdAppVisibility) bool {
+		return a.Application == "Switchboard" && a.Visible
+	}) {
+		bad("the Switchboard app is not visible")
+	}
+	if !slices.ContainsFunc(ps.TabSettings, func(t mdTabSetting) bool {
+		return t.Tab == "Switchboard_Administration" && (t.Visibility == "Visible" || t.Visibility == "DefaultOn")
+	}) {
+		bad("the Switchboard_Administration tab is not visible")
+	}
+	return out
+}
+
 func checkEveryFieldReadable(p *mdProject, ps *mdPermSet) []string {
 	var out []string
 	for _, dir := range slices.Sorted(mapKeys(p.Objects)) {
@@ -1586,13 +1647,14 @@ func TestSpecSchemaMatchesSpecDoc(t *testing.T) {
 
 func TestPermissionSetsGrantWhatEachUserNeeds(t *testing.T) {
 	p := mustLoadMetadata(t)
-	for _, name := range []string{"Switchboard_Integration", "Switchboard_User"} {
+	for _, name := range []string{"Switchboard_Integration", "Switchboard_User", "Switchboard_Admin"} {
 		if p.PermSets[name] == nil {
 			t.Fatalf("permission set %s missing", name)
 		}
 	}
 	reportProblems(t, checkIntegrationPermSet(p, p.PermSets["Switchboard_Integration"]))
 	reportProblems(t, checkUserPermSet(p, p.PermSets["Switchboard_User"]))
+	reportProblems(t, checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]))
 }
 
 // The checks must fail on the mistakes they exist for, naming the object,
@@ -1696,6 +1758,18 @@ func TestMetadataChecksReportMistakes(t *testing.T) {
 			func(p *mdProject) { p.PermSets["Switchboard_Integration"].UserPermissions[0].Enabled = false },
 			func(p *mdProject) []string { return checkIntegrationPermSet(p, p.PermSets["Switchboard_Integration"]) },
 			[]string{"Switchboard_Integration", "ApiEnabled"}},
+		{"admins cannot edit channels",
+			func(p *mdProject) { p.PermSets["Switchboard_Admin"].object("Channel__c").AllowEdit = false },
+			func(p *mdProject) []string { return checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]) },
+			[]string{"Switchboard_Admin", "Channel__c", "edit"}},
+		{"admins may write the sidecar's status",
+			func(p *mdProject) { p.PermSets["Switchboard_Admin"].object("Switchboard_Status__c").AllowEdit = true },
+			func(p *mdProject) []string { return checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]) },
+			[]string{"Switchboard_Admin", "Switchboard_Status__c", "only the sidecar writes it"}},
+		{"admin tab hidden",
+			func(p *mdProject) { p.PermSets["Switchboard_Admin"].TabSettings = nil },
+			func(p *mdProject) []string { return checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]) },
+			[]string{"Switchboard_Admin", "Switchboard_Administration tab"}},
 		{"wrong API version",
 			func(p *mdProject) { p.Project.SourceAPIVersion = "61.0"; p.Manifest.Version = "61.0" },
 			validateMetadata,
