@@ -108,9 +108,18 @@ type mdObjectDef struct {
 // mdObject is one directory under objects/: a custom object with its
 // definition, or a standard object (Activity) that only carries fields.
 type mdObject struct {
-	Dir    string       // directory name: the object's API name, or Activity
-	Def    *mdObjectDef // nil for a standard object
-	Fields map[string]*mdField
+	Dir             string       // directory name: the object's API name, or Activity
+	Def             *mdObjectDef // nil for a standard object
+	Fields          map[string]*mdField
+	ValidationRules map[string]*mdValidationRule
+}
+
+type mdValidationRule struct {
+	FullName          string `xml:"fullName"`
+	Active            bool   `xml:"active"`
+	Formula           string `xml:"errorConditionFormula"`
+	ErrorDisplayField string `xml:"errorDisplayField"`
+	ErrorMessage      string `xml:"errorMessage"`
 }
 
 type mdObjectPermission struct {
@@ -238,8 +247,10 @@ var mdFormats = mdSchema{
 			"viewAllRecords", "modifyAllRecords"},
 		"PermissionSet/fieldPermissions": {"field", "readable", "editable"},
 		"PermissionSet/userPermissions":  {"name", "enabled"},
-		"Package":                        {"types", "version"},
-		"Package/types":                  {"members", "name"},
+		"ValidationRule": {"fullName", "active", "description", "errorConditionFormula", "errorDisplayField",
+			"errorMessage"},
+		"Package":       {"types", "version"},
+		"Package/types": {"members", "name"},
 	},
 	repeated: map[string]bool{"value": true, "objectPermissions": true, "fieldPermissions": true,
 		"userPermissions": true, "types": true, "members": true, "applicationVisibilities": true, "tabSettings": true},
@@ -249,7 +260,7 @@ var mdFormats = mdSchema{
 		"enableReports": true, "enableSearch": true, "enableSharing": true, "enableStreamingApi": true,
 		"allowInChatterGroups": true, "hasActivationRequired": true, "allowCreate": true, "allowRead": true,
 		"allowEdit": true, "allowDelete": true, "viewAllRecords": true, "modifyAllRecords": true, "readable": true,
-		"editable": true, "enabled": true, "visible": true, "trackHistory": true, "trackTrending": true, "trackFeedHistory": true},
+		"editable": true, "enabled": true, "visible": true, "active": true, "trackHistory": true, "trackTrending": true, "trackFeedHistory": true},
 	integers: map[string]bool{"length": true, "precision": true, "scale": true, "visibleLines": true,
 		"relationshipOrder": true},
 }
@@ -369,7 +380,7 @@ func loadMetadata(dir string) (*mdProject, []string, error) {
 			problems = append(problems, "objects/"+d.Name()+": stray file; objects/ holds one directory per object")
 			continue
 		}
-		o := &mdObject{Dir: d.Name(), Fields: map[string]*mdField{}}
+		o := &mdObject{Dir: d.Name(), Fields: map[string]*mdField{}, ValidationRules: map[string]*mdValidationRule{}}
 		base := filepath.Join(src, "objects", d.Name())
 		defPath := filepath.Join(base, d.Name()+".object-meta.xml")
 		if _, err := os.Stat(defPath); err == nil {
@@ -400,6 +411,27 @@ func loadMetadata(dir string) (*mdProject, []string, error) {
 				problems = append(problems, fmt.Sprintf("%s.%s: <fullName> is %q, want the file name %q", d.Name(), stem, f.FullName, stem))
 			}
 			o.Fields[stem] = f
+		}
+		rules, err := os.ReadDir(filepath.Join(base, "validationRules"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, nil, err
+		}
+		for _, re := range rules {
+			stem, ok := strings.CutSuffix(re.Name(), ".validationRule-meta.xml")
+			if !ok {
+				problems = append(problems, fmt.Sprintf("objects/%s/validationRules/%s: not a .validationRule-meta.xml file", d.Name(), re.Name()))
+				continue
+			}
+			vr := &mdValidationRule{}
+			probs, err := readMetadataFile(filepath.Join(base, "validationRules", re.Name()), "ValidationRule", vr)
+			if err != nil {
+				return nil, nil, err
+			}
+			problems = append(problems, probs...)
+			if vr.FullName != stem {
+				problems = append(problems, fmt.Sprintf("%s.%s: <fullName> is %q, want the file name %q", d.Name(), stem, vr.FullName, stem))
+			}
+			o.ValidationRules[stem] = vr
 		}
 		p.Objects[d.Name()] = o
 	}
@@ -539,6 +571,9 @@ func validateMetadata(p *mdProject) []string {
 				}
 				relNames[key] = dir + "." + name
 			}
+		}
+		for _, name := range slices.Sorted(mapKeys(o.ValidationRules)) {
+			out = append(out, validateValidationRule(dir, o, name)...)
 		}
 		if o.Def != nil && (o.Def.SharingModel == "ControlledByParent") != (masters == 1) {
 			bad("%s: sharingModel %s with %d Master-Detail fields; ControlledByParent needs exactly one", dir, o.Def.SharingModel, masters)
@@ -717,6 +752,25 @@ func validateField(p *mdProject, dir string, f *mdField) []string {
 	return out
 }
 
+// validateValidationRule checks what a deploy rejects: an empty formula or
+// message, a message over 255 characters, and an error location that is not
+// a field of the object.
+func validateValidationRule(dir string, o *mdObject, name string) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, dir+"."+name+": "+fmt.Sprintf(format, args...)) }
+	vr := o.ValidationRules[name]
+	if strings.TrimSpace(vr.Formula) == "" {
+		bad("errorConditionFormula is empty")
+	}
+	if vr.ErrorMessage == "" || len(vr.ErrorMessage) > 255 {
+		bad("errorMessage must be 1-255 characters, is %d", len(vr.ErrorMessage))
+	}
+	if f := vr.ErrorDisplayField; f != "" && f != "Name" && o.Fields[f] == nil {
+		bad("errorDisplayField %s is not a field of %s", f, sObjectFor(dir))
+	}
+	return out
+}
+
 func validateManifest(p *mdProject) []string {
 	var out []string
 	if p.Manifest.Version != mdAPIVersion {
@@ -729,6 +783,9 @@ func validateManifest(p *mdProject) []string {
 		}
 		for name := range o.Fields {
 			want["CustomField"] = append(want["CustomField"], dir+"."+name)
+		}
+		for name := range o.ValidationRules {
+			want["ValidationRule"] = append(want["ValidationRule"], dir+"."+name)
 		}
 	}
 	for name := range p.PermSets {
@@ -1770,6 +1827,12 @@ func TestMetadataChecksReportMistakes(t *testing.T) {
 			func(p *mdProject) { p.PermSets["Switchboard_Admin"].TabSettings = nil },
 			func(p *mdProject) []string { return checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]) },
 			[]string{"Switchboard_Admin", "Switchboard_Administration tab"}},
+		{"validation rule shown on a missing field",
+			func(p *mdProject) {
+				p.Objects["Channel__c"].ValidationRules["Phone_Number_E164"].ErrorDisplayField = "Phone__c"
+			},
+			validateMetadata,
+			[]string{"Channel__c.Phone_Number_E164", "errorDisplayField Phone__c"}},
 		{"wrong API version",
 			func(p *mdProject) { p.Project.SourceAPIVersion = "61.0"; p.Manifest.Version = "61.0" },
 			validateMetadata,
