@@ -349,6 +349,43 @@ func readMetadataFile(path, root string, v any) ([]string, error) {
 	return problems, nil
 }
 
+// named is a child of an object definition whose <fullName> must equal its
+// file name.
+type named interface{ fullName() string }
+
+func (f *mdField) fullName() string          { return f.FullName }
+func (r *mdValidationRule) fullName() string { return r.FullName }
+
+// readObjectChildren reads objects/<object>/<sub>/*.<kind>-meta.xml into
+// into, by file stem; a missing <sub> directory is no error.
+func readObjectChildren[T any, PT interface {
+	*T
+	named
+}](base, object, sub, kind, root string, into map[string]PT, problems []string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(base, sub))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return problems, err
+	}
+	for _, e := range entries {
+		stem, ok := strings.CutSuffix(e.Name(), "."+kind+"-meta.xml")
+		if !ok {
+			problems = append(problems, fmt.Sprintf("objects/%s/%s/%s: not a .%s-meta.xml file", object, sub, e.Name(), kind))
+			continue
+		}
+		v := PT(new(T))
+		probs, err := readMetadataFile(filepath.Join(base, sub, e.Name()), root, v)
+		if err != nil {
+			return problems, err
+		}
+		problems = append(problems, probs...)
+		if v.fullName() != stem {
+			problems = append(problems, fmt.Sprintf("%s.%s: <fullName> is %q, want the file name %q", object, stem, v.fullName(), stem))
+		}
+		into[stem] = v
+	}
+	return problems, nil
+}
+
 // loadMetadata reads the SFDX project at dir. Format problems are returned
 // as a list; unreadable files are an error.
 func loadMetadata(dir string) (*mdProject, []string, error) {
@@ -391,47 +428,11 @@ func loadMetadata(dir string) (*mdProject, []string, error) {
 			}
 			problems = append(problems, probs...)
 		}
-		fields, err := os.ReadDir(filepath.Join(base, "fields"))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+		if problems, err = readObjectChildren(base, d.Name(), "fields", "field", "CustomField", o.Fields, problems); err != nil {
 			return nil, nil, err
 		}
-		for _, fe := range fields {
-			stem, ok := strings.CutSuffix(fe.Name(), ".field-meta.xml")
-			if !ok {
-				problems = append(problems, fmt.Sprintf("objects/%s/fields/%s: not a .field-meta.xml file", d.Name(), fe.Name()))
-				continue
-			}
-			f := &mdField{}
-			probs, err := readMetadataFile(filepath.Join(base, "fields", fe.Name()), "CustomField", f)
-			if err != nil {
-				return nil, nil, err
-			}
-			problems = append(problems, probs...)
-			if f.FullName != stem {
-				problems = append(problems, fmt.Sprintf("%s.%s: <fullName> is %q, want the file name %q", d.Name(), stem, f.FullName, stem))
-			}
-			o.Fields[stem] = f
-		}
-		rules, err := os.ReadDir(filepath.Join(base, "validationRules"))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+		if problems, err = readObjectChildren(base, d.Name(), "validationRules", "validationRule", "ValidationRule", o.ValidationRules, problems); err != nil {
 			return nil, nil, err
-		}
-		for _, re := range rules {
-			stem, ok := strings.CutSuffix(re.Name(), ".validationRule-meta.xml")
-			if !ok {
-				problems = append(problems, fmt.Sprintf("objects/%s/validationRules/%s: not a .validationRule-meta.xml file", d.Name(), re.Name()))
-				continue
-			}
-			vr := &mdValidationRule{}
-			probs, err := readMetadataFile(filepath.Join(base, "validationRules", re.Name()), "ValidationRule", vr)
-			if err != nil {
-				return nil, nil, err
-			}
-			problems = append(problems, probs...)
-			if vr.FullName != stem {
-				problems = append(problems, fmt.Sprintf("%s.%s: <fullName> is %q, want the file name %q", d.Name(), stem, vr.FullName, stem))
-			}
-			o.ValidationRules[stem] = vr
 		}
 		p.Objects[d.Name()] = o
 	}
