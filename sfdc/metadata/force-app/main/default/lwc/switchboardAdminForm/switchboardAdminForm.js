@@ -13,6 +13,7 @@ export default class SwitchboardAdminForm extends LightningElement {
     _fields = [];
     _errors = {};
     values = {};
+    shown = new Set(); // inputs whose error message is on screen
 
     // [{ name, label, type: 'text'|'tel'|'number'|'url'|'checkbox'|'combobox'|'textarea', value, options, required, help, placeholder }]
     @api
@@ -58,10 +59,17 @@ export default class SwitchboardAdminForm extends LightningElement {
         return this.errorList.length > 0;
     }
 
+    // reportValidity() on an empty required input shows "Complete this
+    // field.", so it runs only where a message appears or must disappear:
+    // a form that has just opened starts clean.
     showInline() {
         this.template.querySelectorAll('[data-name]').forEach((input) => {
-            input.setCustomValidity(this._errors[input.dataset.name] || '');
-            input.reportValidity();
+            const name = input.dataset.name;
+            const message = this._errors[name] || '';
+            input.setCustomValidity(message);
+            if (message || this.shown.has(name)) input.reportValidity();
+            if (message) this.shown.add(name);
+            else this.shown.delete(name);
         });
     }
 

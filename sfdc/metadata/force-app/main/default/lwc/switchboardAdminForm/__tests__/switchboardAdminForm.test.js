@@ -93,6 +93,36 @@ describe('c-switchboard-admin-form', () => {
         expect(summary.querySelectorAll('li')).toHaveLength(0);
     });
 
+    // Lightning inputs show "Complete this field." on an empty required input
+    // when reportValidity() runs: a form that has just opened must not call
+    // it, or every required field starts out red (seen in a real browser).
+    it('reports validity only on inputs that have, or just lost, an error', async () => {
+        const element = mount();
+        await flush();
+        const reported = [];
+        element.shadowRoot.querySelectorAll('[data-name]').forEach((input) => {
+            input.reportValidity = () => reported.push(input.dataset.name);
+        });
+        element.errors = {};
+        await flush();
+        expect(reported).toEqual([]);
+
+        element.errors = { Name: 'Complete this field.', Phone_Number__c: 'Use E.164' };
+        await flush();
+        expect(reported).toEqual(['Name', 'Phone_Number__c']);
+
+        reported.length = 0;
+        element.errors = { Name: 'Complete this field.' };
+        await flush();
+        // Name still wrong; the phone number's message must be cleared.
+        expect(reported).toEqual(['Name', 'Phone_Number__c']);
+
+        reported.length = 0;
+        element.errors = { Name: 'Complete this field.' };
+        await flush();
+        expect(reported).toEqual(['Name']);
+    });
+
     it('cancels', async () => {
         const element = mount();
         const cancelled = jest.fn();
