@@ -108,9 +108,18 @@ type mdObjectDef struct {
 // mdObject is one directory under objects/: a custom object with its
 // definition, or a standard object (Activity) that only carries fields.
 type mdObject struct {
-	Dir    string       // directory name: the object's API name, or Activity
-	Def    *mdObjectDef // nil for a standard object
-	Fields map[string]*mdField
+	Dir             string       // directory name: the object's API name, or Activity
+	Def             *mdObjectDef // nil for a standard object
+	Fields          map[string]*mdField
+	ValidationRules map[string]*mdValidationRule
+}
+
+type mdValidationRule struct {
+	FullName          string `xml:"fullName"`
+	Active            bool   `xml:"active"`
+	Formula           string `xml:"errorConditionFormula"`
+	ErrorDisplayField string `xml:"errorDisplayField"`
+	ErrorMessage      string `xml:"errorMessage"`
 }
 
 type mdObjectPermission struct {
@@ -143,6 +152,18 @@ type mdPermSet struct {
 	ObjectPermissions     []mdObjectPermission `xml:"objectPermissions"`
 	FieldPermissions      []mdFieldPermission  `xml:"fieldPermissions"`
 	UserPermissions       []mdUserPermission   `xml:"userPermissions"`
+	AppVisibilities       []mdAppVisibility    `xml:"applicationVisibilities"`
+	TabSettings           []mdTabSetting       `xml:"tabSettings"`
+}
+
+type mdAppVisibility struct {
+	Application string `xml:"application"`
+	Visible     bool   `xml:"visible"`
+}
+
+type mdTabSetting struct {
+	Tab        string `xml:"tab"`
+	Visibility string `xml:"visibility"`
 }
 
 func (ps *mdPermSet) object(name string) *mdObjectPermission {
@@ -219,23 +240,27 @@ var mdFormats = mdSchema{
 			"allowInChatterGroups", "compactLayoutAssignment", "visibility"},
 		"CustomObject/nameField": {"label", "type", "displayFormat", "trackHistory"},
 		"PermissionSet": {"label", "description", "hasActivationRequired", "license", "objectPermissions",
-			"fieldPermissions", "userPermissions"},
+			"fieldPermissions", "userPermissions", "applicationVisibilities", "tabSettings"},
+		"PermissionSet/applicationVisibilities": {"application", "visible"},
+		"PermissionSet/tabSettings":             {"tab", "visibility"},
 		"PermissionSet/objectPermissions": {"object", "allowCreate", "allowRead", "allowEdit", "allowDelete",
 			"viewAllRecords", "modifyAllRecords"},
 		"PermissionSet/fieldPermissions": {"field", "readable", "editable"},
 		"PermissionSet/userPermissions":  {"name", "enabled"},
-		"Package":                        {"types", "version"},
-		"Package/types":                  {"members", "name"},
+		"ValidationRule": {"fullName", "active", "description", "errorConditionFormula", "errorDisplayField",
+			"errorMessage"},
+		"Package":       {"types", "version"},
+		"Package/types": {"members", "name"},
 	},
 	repeated: map[string]bool{"value": true, "objectPermissions": true, "fieldPermissions": true,
-		"userPermissions": true, "types": true, "members": true},
+		"userPermissions": true, "types": true, "members": true, "applicationVisibilities": true, "tabSettings": true},
 	booleans: map[string]bool{"externalId": true, "unique": true, "caseSensitive": true, "required": true,
 		"reparentableMasterDetail": true, "writeRequiresMasterRead": true, "restricted": true, "sorted": true,
 		"default": true, "enableActivities": true, "enableBulkApi": true, "enableFeeds": true, "enableHistory": true,
 		"enableReports": true, "enableSearch": true, "enableSharing": true, "enableStreamingApi": true,
 		"allowInChatterGroups": true, "hasActivationRequired": true, "allowCreate": true, "allowRead": true,
 		"allowEdit": true, "allowDelete": true, "viewAllRecords": true, "modifyAllRecords": true, "readable": true,
-		"editable": true, "enabled": true, "trackHistory": true, "trackTrending": true, "trackFeedHistory": true},
+		"editable": true, "enabled": true, "visible": true, "active": true, "trackHistory": true, "trackTrending": true, "trackFeedHistory": true},
 	integers: map[string]bool{"length": true, "precision": true, "scale": true, "visibleLines": true,
 		"relationshipOrder": true},
 }
@@ -324,6 +349,43 @@ func readMetadataFile(path, root string, v any) ([]string, error) {
 	return problems, nil
 }
 
+// named is a child of an object definition whose <fullName> must equal its
+// file name.
+type named interface{ fullName() string }
+
+func (f *mdField) fullName() string          { return f.FullName }
+func (r *mdValidationRule) fullName() string { return r.FullName }
+
+// readObjectChildren reads objects/<object>/<sub>/*.<kind>-meta.xml into
+// into, by file stem; a missing <sub> directory is no error.
+func readObjectChildren[T any, PT interface {
+	*T
+	named
+}](base, object, sub, kind, root string, into map[string]PT, problems []string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(base, sub))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return problems, err
+	}
+	for _, e := range entries {
+		stem, ok := strings.CutSuffix(e.Name(), "."+kind+"-meta.xml")
+		if !ok {
+			problems = append(problems, fmt.Sprintf("objects/%s/%s/%s: not a .%s-meta.xml file", object, sub, e.Name(), kind))
+			continue
+		}
+		v := PT(new(T))
+		probs, err := readMetadataFile(filepath.Join(base, sub, e.Name()), root, v)
+		if err != nil {
+			return problems, err
+		}
+		problems = append(problems, probs...)
+		if v.fullName() != stem {
+			problems = append(problems, fmt.Sprintf("%s.%s: <fullName> is %q, want the file name %q", object, stem, v.fullName(), stem))
+		}
+		into[stem] = v
+	}
+	return problems, nil
+}
+
 // loadMetadata reads the SFDX project at dir. Format problems are returned
 // as a list; unreadable files are an error.
 func loadMetadata(dir string) (*mdProject, []string, error) {
@@ -355,7 +417,7 @@ func loadMetadata(dir string) (*mdProject, []string, error) {
 			problems = append(problems, "objects/"+d.Name()+": stray file; objects/ holds one directory per object")
 			continue
 		}
-		o := &mdObject{Dir: d.Name(), Fields: map[string]*mdField{}}
+		o := &mdObject{Dir: d.Name(), Fields: map[string]*mdField{}, ValidationRules: map[string]*mdValidationRule{}}
 		base := filepath.Join(src, "objects", d.Name())
 		defPath := filepath.Join(base, d.Name()+".object-meta.xml")
 		if _, err := os.Stat(defPath); err == nil {
@@ -366,26 +428,11 @@ func loadMetadata(dir string) (*mdProject, []string, error) {
 			}
 			problems = append(problems, probs...)
 		}
-		fields, err := os.ReadDir(filepath.Join(base, "fields"))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+		if problems, err = readObjectChildren(base, d.Name(), "fields", "field", "CustomField", o.Fields, problems); err != nil {
 			return nil, nil, err
 		}
-		for _, fe := range fields {
-			stem, ok := strings.CutSuffix(fe.Name(), ".field-meta.xml")
-			if !ok {
-				problems = append(problems, fmt.Sprintf("objects/%s/fields/%s: not a .field-meta.xml file", d.Name(), fe.Name()))
-				continue
-			}
-			f := &mdField{}
-			probs, err := readMetadataFile(filepath.Join(base, "fields", fe.Name()), "CustomField", f)
-			if err != nil {
-				return nil, nil, err
-			}
-			problems = append(problems, probs...)
-			if f.FullName != stem {
-				problems = append(problems, fmt.Sprintf("%s.%s: <fullName> is %q, want the file name %q", d.Name(), stem, f.FullName, stem))
-			}
-			o.Fields[stem] = f
+		if problems, err = readObjectChildren(base, d.Name(), "validationRules", "validationRule", "ValidationRule", o.ValidationRules, problems); err != nil {
+			return nil, nil, err
 		}
 		p.Objects[d.Name()] = o
 	}
@@ -525,6 +572,9 @@ func validateMetadata(p *mdProject) []string {
 				}
 				relNames[key] = dir + "." + name
 			}
+		}
+		for _, name := range slices.Sorted(mapKeys(o.ValidationRules)) {
+			out = append(out, validateValidationRule(dir, o, name)...)
 		}
 		if o.Def != nil && (o.Def.SharingModel == "ControlledByParent") != (masters == 1) {
 			bad("%s: sharingModel %s with %d Master-Detail fields; ControlledByParent needs exactly one", dir, o.Def.SharingModel, masters)
@@ -704,7 +754,26 @@ func validateField(p *mdProject, dir string, f *mdField) []string {
 }
 
 // manifestTypesRead are the metadata types loadMetadata reads.
-var manifestTypesRead = []string{"CustomField", "CustomObject", "PermissionSet"}
+var manifestTypesRead = []string{"CustomField", "CustomObject", "PermissionSet", "ValidationRule"}
+
+// validateValidationRule checks what a deploy rejects: an empty formula or
+// message, a message over 255 characters, and an error location that is not
+// a field of the object.
+func validateValidationRule(dir string, o *mdObject, name string) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, dir+"."+name+": "+fmt.Sprintf(format, args...)) }
+	vr := o.ValidationRules[name]
+	if strings.TrimSpace(vr.Formula) == "" {
+		bad("errorConditionFormula is empty")
+	}
+	if vr.ErrorMessage == "" || len(vr.ErrorMessage) > 255 {
+		bad("errorMessage must be 1-255 characters, is %d", len(vr.ErrorMessage))
+	}
+	if f := vr.ErrorDisplayField; f != "" && f != "Name" && o.Fields[f] == nil {
+		bad("errorDisplayField %s is not a field of %s", f, sObjectFor(dir))
+	}
+	return out
+}
 
 func validateManifest(p *mdProject) []string {
 	var out []string
@@ -718,6 +787,9 @@ func validateManifest(p *mdProject) []string {
 		}
 		for name := range o.Fields {
 			want["CustomField"] = append(want["CustomField"], dir+"."+name)
+		}
+		for name := range o.ValidationRules {
+			want["ValidationRule"] = append(want["ValidationRule"], dir+"."+name)
 		}
 	}
 	for name := range p.PermSets {
@@ -1513,6 +1585,55 @@ func checkUserPermSet(p *mdProject, ps *mdPermSet) []string {
 	return out
 }
 
+// adminConfigObjects are the objects the Administration tab writes.
+var adminConfigObjects = []string{"Channel_Type__c", "Channel__c", "External_Channel__c", "Message_Template__c",
+	"Message_Template_Translation__c"}
+
+func checkAdminPermSet(p *mdProject, ps *mdPermSet) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, ps.Name+": "+fmt.Sprintf(format, args...)) }
+	for _, obj := range adminConfigObjects {
+		op := ps.object(obj)
+		if op == nil || !op.AllowRead || !op.AllowCreate || !op.AllowEdit || !op.AllowDelete {
+			bad("%s: admins need read, create, edit and delete", obj)
+		}
+		if o := p.Objects[obj]; o != nil {
+			for _, name := range slices.Sorted(mapKeys(o.Fields)) {
+				if f := o.Fields[name]; f.Type == "MasterDetail" || f.Required {
+					continue
+				}
+				if fp := ps.field(obj + "." + name); fp == nil || !fp.Editable {
+					bad("%s.%s: admins configure it, but it is not editable", obj, name)
+				}
+			}
+		}
+	}
+	// SPEC §1a: each sidecar instance upserts its own row; the tab only reads.
+	if op := ps.object("Switchboard_Status__c"); op == nil || !op.AllowRead {
+		bad("Switchboard_Status__c: the Status section needs read")
+	} else if op.AllowCreate || op.AllowEdit || op.AllowDelete {
+		bad("Switchboard_Status__c: only the sidecar writes it, but admins may change it")
+	}
+	if o := p.Objects["Switchboard_Status__c"]; o != nil {
+		for _, name := range slices.Sorted(mapKeys(o.Fields)) {
+			if fp := ps.field("Switchboard_Status__c." + name); fp == nil || !fp.Readable {
+				bad("Switchboard_Status__c.%s: the Status section shows it, but it is not readable", name)
+			}
+		}
+	}
+	if !slices.ContainsFunc(ps.AppVisibilities, func(a mdAppVisibility) bool {
+		return a.Application == "Switchboard" && a.Visible
+	}) {
+		bad("the Switchboard app is not visible")
+	}
+	if !slices.ContainsFunc(ps.TabSettings, func(t mdTabSetting) bool {
+		return t.Tab == "Switchboard_Administration" && (t.Visibility == "Visible" || t.Visibility == "DefaultOn")
+	}) {
+		bad("the Switchboard_Administration tab is not visible")
+	}
+	return out
+}
+
 func checkEveryFieldReadable(p *mdProject, ps *mdPermSet, except ...string) []string {
 	var out []string
 	for _, dir := range slices.Sorted(mapKeys(p.Objects)) {
@@ -1671,13 +1792,14 @@ func TestSpecSchemaMatchesSpecDoc(t *testing.T) {
 
 func TestPermissionSetsGrantWhatEachUserNeeds(t *testing.T) {
 	p := mustLoadMetadata(t)
-	for _, name := range []string{"Switchboard_Integration", "Switchboard_User"} {
+	for _, name := range []string{"Switchboard_Integration", "Switchboard_User", "Switchboard_Admin"} {
 		if p.PermSets[name] == nil {
 			t.Fatalf("permission set %s missing", name)
 		}
 	}
 	reportProblems(t, checkIntegrationPermSet(p, p.PermSets["Switchboard_Integration"]))
 	reportProblems(t, checkUserPermSet(p, p.PermSets["Switchboard_User"]))
+	reportProblems(t, checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]))
 }
 
 // specTopicsNotBuilt are the PushTopics of SPEC §2 whose objects no issue
@@ -1957,6 +2079,24 @@ func TestMetadataChecksReportMistakes(t *testing.T) {
 			},
 			func(p *mdProject) []string { return checkIntegrationPermSet(p, p.PermSets["Switchboard_Integration"]) },
 			[]string{"Switchboard_Integration", "Account.Phone: a default External Channel, but not readable"}},
+		{"admins cannot edit channels",
+			func(p *mdProject) { p.PermSets["Switchboard_Admin"].object("Channel__c").AllowEdit = false },
+			func(p *mdProject) []string { return checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]) },
+			[]string{"Switchboard_Admin", "Channel__c", "edit"}},
+		{"admins may write the sidecar's status",
+			func(p *mdProject) { p.PermSets["Switchboard_Admin"].object("Switchboard_Status__c").AllowEdit = true },
+			func(p *mdProject) []string { return checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]) },
+			[]string{"Switchboard_Admin", "Switchboard_Status__c", "only the sidecar writes it"}},
+		{"admin tab hidden",
+			func(p *mdProject) { p.PermSets["Switchboard_Admin"].TabSettings = nil },
+			func(p *mdProject) []string { return checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]) },
+			[]string{"Switchboard_Admin", "Switchboard_Administration tab"}},
+		{"validation rule shown on a missing field",
+			func(p *mdProject) {
+				p.Objects["Channel__c"].ValidationRules["Phone_Number_E164"].ErrorDisplayField = "Phone__c"
+			},
+			validateMetadata,
+			[]string{"Channel__c.Phone_Number_E164", "errorDisplayField Phone__c"}},
 		{"wrong API version",
 			func(p *mdProject) { p.Project.SourceAPIVersion = "61.0"; p.Manifest.Version = "61.0" },
 			validateMetadata,
