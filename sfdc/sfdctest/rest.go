@@ -354,6 +354,9 @@ func (s *restState) route(req *request) (int, any, *sfError) {
 		return s.query(req)
 	case segs[0] == "sobjects":
 		return s.routeSObjects(req, allow)
+	case segs[0] == "ui-api":
+		res := s.serveUIAPI(req)
+		return res.status, res.body, nil
 	case isComposite(segs):
 		if e := allow("POST"); e != nil {
 			return 0, nil, e
