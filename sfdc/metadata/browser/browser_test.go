@@ -171,9 +171,13 @@ window.deepText = (sel) => deepAll(sel).map(e => (e.shadowRoot || e).textContent
 const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fixture</title>
 <link rel="stylesheet" href="/lwc/slds/styles/salesforce-lightning-design-system.min.css"></head>
-<body class="slds-scope" style="background:#f3f3f3"><div id="root" class="slds-p-around_medium" style="max-width:520px"></div>
+<body class="slds-scope" style="background:#f3f3f3">
+<div style="display:flex;gap:16px" class="slds-p-around_medium"><div id="chat" style="width:440px"></div><div id="admin" style="width:440px"></div></div>
 <script src="/fixture/fixture-lwc.js"></script>
-<script>SwitchboardLWC.mount('c-fixture-card', document.getElementById('root'), {recordId: %q, conversationId: %q});</script>
+<script>
+SwitchboardLWC.mount('c-fixture-card', document.getElementById('chat'), {recordId: %[1]q, conversationId: %[2]q});
+SwitchboardLWC.mount('c-fixture-admin', document.getElementById('admin'), {contactId: %[1]q, deleteId: %[3]q});
+</script>
 </body></html>`
 
 // TestFixtureComponentInChromium: the build pipeline on a test-only
@@ -202,6 +206,7 @@ func TestFixtureComponentInChromium(t *testing.T) {
 	contact := c.create("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "MobilePhone": "+14155550100"})
 	conv := c.create("Conversation__c", map[string]any{"Message_Recipient__c": "+14155550100", "Record_Id__c": contact})
 	other := c.create("Conversation__c", map[string]any{"Message_Recipient__c": "+14155550199"})
+	spare := c.create("Contact", map[string]any{"LastName": "Spare"})
 	c.create("Task", map[string]any{"Conversation__c": conv, "WhoId": contact, "Description": "Is my order ready?",
 		"Message_Type__c": "Inbound", "Message_Status__c": "Received", "Subject": "SMS from +14155550100"})
 
@@ -214,14 +219,14 @@ func TestFixtureComponentInChromium(t *testing.T) {
 	mux.Handle("/cometd/", proxy)
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, page, contact, conv)
+		fmt.Fprintf(w, page, contact, conv, spare)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
 		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(800, 700))
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 720))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	var mu sync.Mutex
@@ -289,6 +294,40 @@ func TestFixtureComponentInChromium(t *testing.T) {
 	if bg == "" || bg == "rgba(0, 0, 0, 0)" || bg == "rgb(239, 239, 239)" {
 		t.Fatalf("the brand button has background %q: SLDS styles did not reach the component", bg)
 	}
+
+	// fixtureAdmin: object info, picklist values, the record picker,
+	// updateRecord refreshing the other card's getRecord, a failed save's
+	// Record Exceptions, deleteRecord, navigation.
+	poll("getObjectInfo", `deepText('.info') === 'Tasks (00T): Message Status'`)
+	poll("getPicklistValues into a lightning-combobox", `(() => { const c = deepAll('lightning-combobox.statuses')[0];
+		return c && c.options.length === 11 && c.options[0].value === 'Pending'; })()`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const i = deepAll('lightning-record-picker input')[0];
+		i.value = 'lovel'; i.dispatchEvent(new Event('input', {bubbles: true, composed: true})); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	poll("the record picker's suggestion", `deepAll('lightning-record-picker [role=option]').some(o => o.textContent.includes('Ada Lovelace'))`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`deepAll('lightning-record-picker [role=option]')[0].click(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	poll("the picked record's Id in the change event", fmt.Sprintf(`deepText('.picked') === %q`, contact))
+	click := func(sel string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`deepAll(%q)[0].click(), true`, sel+" button"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	click("lightning-button.rename")
+	poll("updateRecord, and the other card's getRecord follows", `deepText('.done') === 'renamed' && deepText('.name') === 'Augusta Ada Lovelace'`)
+	click("lightning-button.bad-save")
+	poll("a refused save: error.body.output.fieldErrors", `deepText('.save-error') === 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST'`)
+	click("lightning-button.delete")
+	poll("deleteRecord", `deepText('.done') === 'deleted'`)
+	if recs, err := org.Query("SELECT Id FROM Contact WHERE Id = '" + spare + "'"); err != nil || len(recs) != 0 {
+		t.Fatalf("the deleted Contact in SOQL: %v %v", recs, err)
+	}
+	click("lightning-button.open")
+	poll("NavigationMixin.Navigate", fmt.Sprintf(`SwitchboardLWC.navigations.some(n => n.url === '#/standard__recordPage/Contact/%s/view')`, contact))
+
 	mu.Lock()
 	if len(pageErrors) > 0 {
 		t.Fatalf("page errors: %v", pageErrors)

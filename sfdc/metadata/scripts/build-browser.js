@@ -116,11 +116,11 @@ function tagOf(name) {
 // page runtime, and every component under its custom element tag.
 function entry(list) {
     const id = '\0sbx:entry';
-    const lines = ["import '@lwc/synthetic-shadow';", "import { install, mount } from 'sbx/page';"];
+    const lines = ["import '@lwc/synthetic-shadow';", "import { install, mount, navigations } from 'sbx/page';"];
     list.forEach((c, i) => lines.push('import C' + i + ' from ' + JSON.stringify('c/' + c.name) + ';'));
     lines.push('const components = {' + list.map((c, i) => JSON.stringify(tagOf(c.name)) + ': C' + i).join(', ') + '};');
     lines.push('install();');
-    lines.push('window.SwitchboardLWC = { components, mount: (tag, target, props) => mount(components, tag, target, props) };');
+    lines.push('window.SwitchboardLWC = { components, navigations, mount: (tag, target, props) => mount(components, tag, target, props) };');
     return {
         name: 'switchboard-entry',
         resolveId: (s) => (s === 'sbx:entry' ? id : null),
@@ -141,6 +141,11 @@ async function bundle(list, labelMap, outFile) {
             }),
             lwc({
                 rootDir: root,
+                // lightning-combobox calls attachInternals(); under synthetic
+                // shadow the engine allows that only for components compiled
+                // with this flag (otherwise: "attachInternals API is not
+                // supported in synthetic shadow").
+                enableSyntheticElementInternals: true,
                 modules: [
                     ...list.map((c) => ({ name: 'c/' + c.name, path: c.path })),
                     { dir: path.join(browserDir, 'modules') },
@@ -152,7 +157,8 @@ async function bundle(list, labelMap, outFile) {
             if (w.code === 'UNRESOLVED_IMPORT') {
                 throw new Error(w.message);
             }
-            warnings[w.code || 'other'] = (warnings[w.code || 'other'] || 0) + 1;
+            const key = (w.code || 'other') + ': ' + String(w.message).split('\n')[0];
+            warnings[key] = (warnings[key] || 0) + 1;
         }
     });
     // One file: the base components import dynamically.
