@@ -275,11 +275,25 @@ func TestFixtureComponentInChromium(t *testing.T) {
 	poll("empApi + refreshGraphQL: the new inbound message, live",
 		`deepAll('.message').length === 2 && deepText('.message').includes('Anyone there?') && deepText('.count').includes('1 live events')`)
 
+	// The org drops the CometD session (as after a 40 s network gap): the
+	// server answers the next connect with advice.reconnect = handshake;
+	// empApi handshakes again, subscribes again from the last replayId it
+	// saw, and the message sent meanwhile is replayed to the card.
+	hs := org.Handshakes()
+	org.ExpireAllClients()
+	c.create("Task", map[string]any{"Conversation__c": conv, "WhoId": contact, "Description": "Sent while the session was gone",
+		"Message_Type__c": "Inbound", "Message_Status__c": "Received", "Subject": "SMS from +14155550100"})
+	poll("empApi after a dropped session: re-handshake, re-subscribe, replay",
+		`deepAll('.message').length === 3 && deepText('.message').includes('while the session was gone')`)
+	if org.Handshakes() <= hs {
+		t.Fatalf("handshakes %d after the drop, want more than %d", org.Handshakes(), hs)
+	}
+
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`deepAll('lightning-button.send button')[0].click(), true`)); err != nil {
 		t.Fatal(err)
 	}
 	poll("createRecord, then a ShowToastEvent drawn as an SLDS toast", `deepText('#sbx-toasts .slds-notify_toast').includes('Message queued')`)
-	poll("the sent message in the thread", `deepAll('.message').length === 3 && deepText('.message').includes('Hello from the browser')`)
+	poll("the sent message in the thread", `deepAll('.message').length === 4 && deepText('.message').includes('Hello from the browser')`)
 	recs, err := org.Query("SELECT Id, Description, Message_Status__c, WhoId FROM Task WHERE Message_Type__c = 'Outbound'")
 	if err != nil || len(recs) != 1 || recs[0]["Message_Status__c"] != "Pending" || recs[0]["Description"] != "Hello from the browser" || recs[0]["WhoId"] != contact {
 		t.Fatalf("the Task the browser created, in SOQL: %v %v", recs, err)
