@@ -24,9 +24,10 @@ import (
 // Shapes from Salesforce's GraphQL API Developer Guide: "Query Objects"
 // (https://developer.salesforce.com/docs/platform/graphql/guide/query-record-objects.html:
 // RecordQuery fields take where/orderBy/first/after/scope and answer a
-// Relay connection; its "Order Results" and "Paginate Results" sections:
-// {Field: {order: ASC|DESC, nulls: FIRST|LAST}}, opaque cursors, first up
-// to 2000), "Field Operators" (…/guide/filter-fields.html: one Operators
+// Relay connection; {Field: {order: ASC|DESC, nulls: FIRST|LAST}}),
+// "Paginate Results" (…/guide/paginate.html: the first 10 by default,
+// Relay cursors; …/guide/graphql-wire-lwc-paginate.html: up to 2000
+// records; last/before are not supported), "Field Operators" (…/guide/filter-fields.html: one Operators
 // input per field — eq, ne, like, lt, gt, lte, gte, in, nin — several
 // operators on one field are ANDed) and "Boolean Operators"
 // (…/guide/filter-boolean.html: and/or/not). Parent relationships nest
@@ -391,8 +392,10 @@ func (g *gqlRun) connection(o *object, f *ast.Field) (map[string]any, *gqlError)
 			out[key(cf)] = o.Name + "Connection"
 		case "totalCount":
 			out[key(cf)] = total
-		case "pageCount":
-			out[key(cf)] = (total + max(first, 1) - 1) / max(first, 1)
+		case "pageResultCount", "resultPageCount":
+			// The records on this page ("Paginate Results" names it
+			// resultPageCount in its text, the schema pageResultCount).
+			out[key(cf)] = len(page)
 		case "pageInfo":
 			info := map[string]any{}
 			pf, err := g.fields(cf.SelectionSet, "PageInfo")

@@ -265,3 +265,42 @@ func TestGraphQLErrors(t *testing.T) {
 	r = a.do(http.MethodPost, v+"/graphql", "not json object")
 	wantErr(t, r, 400, "JSON_PARSER_ERROR")
 }
+
+// orderBy through a parent relationship, then a field with nulls LAST;
+// pageResultCount is the page's size.
+func TestGraphQLOrderByRelationshipAndNulls(t *testing.T) {
+	a := newAPI(t)
+	seedThread(t, a)
+	g := a.graphql(`{ uiapi { query { Task(orderBy: {Conversation__r: {Message_Recipient__c: {order: DESC}}, Message_Send_Date__c: {order: ASC, nulls: LAST}}, first: 3) {
+	  edges { node { Description { value } } } pageResultCount totalCount } } } }`, nil)
+	if len(g.Errors) != 0 {
+		t.Fatalf("errors %+v", g.Errors)
+	}
+	var p struct {
+		UIAPI struct {
+			Query struct {
+				Task struct {
+					Edges []struct {
+						Node struct {
+							Description struct{ Value string } `json:"Description"`
+						} `json:"node"`
+					} `json:"edges"`
+					PageResultCount int `json:"pageResultCount"`
+					TotalCount      int `json:"totalCount"`
+				} `json:"Task"`
+			} `json:"query"`
+		} `json:"uiapi"`
+	}
+	if err := json.Unmarshal(g.Data, &p); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range p.UIAPI.Query.Task.Edges {
+		got = append(got, e.Node.Description.Value)
+	}
+	// +14155550199's one message (no send date) first, then +14155550100's
+	// by send date ascending.
+	if fmt.Sprint(got) != "[elsewhere m0 m1]" || p.UIAPI.Query.Task.PageResultCount != 3 || p.UIAPI.Query.Task.TotalCount != 6 {
+		t.Fatalf("order %v, pageResultCount %d, totalCount %d", got, p.UIAPI.Query.Task.PageResultCount, p.UIAPI.Query.Task.TotalCount)
+	}
+}
