@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -8,10 +9,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/switchboard/switchboard/sfdc/metadata/browser"
 	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/twilio/twiliotest"
 )
@@ -48,6 +51,14 @@ func (d *demoWeb) handler() http.Handler {
 	})
 	mux.HandleFunc("POST /api/phone", d.phone)
 	mux.HandleFunc("POST /api/agent", d.agent)
+	// The Lightning components' browser bundle and, same-origin, the org
+	// its platform stand-ins call (sfdc/metadata/README.md §6).
+	mux.Handle("GET /lwc/", http.StripPrefix("/lwc", browser.Handler()))
+	if org, err := url.Parse(d.w.Org.URL()); err == nil {
+		proxy := browser.OrgProxy(org, func(context.Context) (string, error) { return d.w.Org.Session(), nil })
+		mux.Handle("/services/data/", proxy)
+		mux.Handle("/cometd/", proxy)
+	}
 	return loopbackOnly(mux)
 }
 

@@ -5,10 +5,12 @@ const jestPlugin = require('eslint-plugin-jest');
 const globals = require('globals');
 
 module.exports = [
-    { ignores: ['node_modules/**', 'build/**', 'dist/**'] },
+    { ignores: ['node_modules/**', 'build/**', 'dist/**', 'browser/dist/**', 'browser/testdata/**'] },
+    // The browser build's platform stand-ins and test-only fixtures are
+    // component code too.
     ...lwcConfig.configs.recommended.map((c) => ({
         ...c,
-        files: ['force-app/main/default/lwc/**/*.js']
+        files: ['force-app/main/default/lwc/**/*.js', 'browser/modules/**/*.js', 'browser/fixtures/**/*.js']
     })),
     {
         files: ['force-app/main/default/lwc/**/__tests__/**/*.js', 'force-app/main/default/lwc/**/__mocks__/**/*.js', 'jest/**/*.js'],

@@ -79,12 +79,14 @@ func (lg *replayLog) has(id int64) bool {
 type subscription struct {
 	client *cometClient
 	log    *replayLog
-	filter map[string]string // PushTopic filter "?Field=value&…" (ref §3.2)
-	next   int64             // position of the next event to deliver
+	filter []filterCond // PushTopic filter "?Field=value&…" (ref §3.2)
+	next   int64        // position of the next event to deliver
 }
 
-// matches applies the subscription's filter to an event. Filters are rare,
-// so the sobject is decoded only for filtered subscriptions.
+// matches applies the subscription's filter to an event: "&" acts as a
+// logical OR, so an event matches when any condition holds (Salesforce,
+// "Filtered Subscriptions", ref §3.8). Filters are rare, so the sobject is
+// decoded only for filtered subscriptions.
 func (s *subscription) matches(ev *logEvent) bool {
 	if len(s.filter) == 0 {
 		return true
@@ -95,13 +97,12 @@ func (s *subscription) matches(ev *logEvent) bool {
 	if json.Unmarshal(ev.data, &d) != nil {
 		return false
 	}
-	for k, want := range s.filter {
-		v, ok := d.SObject[k]
-		if !ok || filterValue(v) != want {
-			return false
+	for _, c := range s.filter {
+		if v, ok := d.SObject[c.field]; ok && filterValue(v) == c.value {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // filterValue renders a decoded field value as a filter compares it.
@@ -218,19 +219,23 @@ func renderReplayMap(m map[string]json.RawMessage) string {
 	return strings.Join(parts, ", ")
 }
 
+// filterCond is one "Field=value" condition of a filtered subscription.
+type filterCond struct{ field, value string }
+
 // parseFilter splits "?Field=value&Other=x" (values are not URL-encoded in
-// Salesforce's examples, ref §3.2).
-func parseFilter(q string) (map[string]string, bool) {
+// Salesforce's examples, ref §3.2). A field may repeat: the conditions are
+// ORed, not a map of one value per field.
+func parseFilter(q string) ([]filterCond, bool) {
 	if q == "" {
 		return nil, true
 	}
-	f := map[string]string{}
+	var f []filterCond
 	for _, part := range strings.Split(q, "&") {
 		k, v, ok := strings.Cut(part, "=")
 		if !ok || k == "" {
 			return nil, false
 		}
-		f[k] = v
+		f = append(f, filterCond{k, v})
 	}
 	return f, true
 }

@@ -1,8 +1,9 @@
 // Package sfdctest runs a simulated Salesforce org on a real loopback
 // listener: the OAuth token endpoint, the REST API (the SOQL subset
-// switchboard uses, CRUD, upsert, sObject Collections, describe), PushTopics
-// with their notification engine, and a CometD (Bayeux) server with a replay
-// log. Tests, benchmarks and `switchboard demo` all use it, the way
+// switchboard uses, CRUD, upsert, sObject Collections, describe), the UI API
+// and GraphQL record queries the Lightning components use (uiapi.go,
+// graphql.go), PushTopics with their notification engine, and a CometD
+// (Bayeux) server with a replay log and filtered subscriptions. Tests, benchmarks and `switchboard demo` all use it, the way
 // net/http/httptest is used for HTTP servers.
 //
 // The behaviour follows ../shared/reference/salesforce.md; every fault the

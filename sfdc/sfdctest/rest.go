@@ -357,6 +357,15 @@ func (s *restState) route(req *request) (int, any, *sfError) {
 		return s.query(req)
 	case segs[0] == "sobjects":
 		return s.routeSObjects(req, allow)
+	case segs[0] == "ui-api":
+		res := s.serveUIAPI(req)
+		return res.status, res.body, nil
+	case segs[0] == "graphql" && len(segs) == 1:
+		if e := allow("POST"); e != nil {
+			return 0, nil, e
+		}
+		res := s.serveGraphQL(req)
+		return res.status, res.body, nil
 	case isComposite(segs):
 		if e := allow("POST"); e != nil {
 			return 0, nil, e

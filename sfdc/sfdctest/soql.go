@@ -589,37 +589,51 @@ func (p *parser) resolve(obj *object, t token) (*fieldPath, *soqlError) {
 	if len(parts) > 1 && strings.EqualFold(parts[0], obj.Name) {
 		parts = parts[1:]
 	}
-	fp := &fieldPath{text: strings.Join(parts, ".")}
-	cur := []*object{obj}
-	for _, rel := range parts[:len(parts)-1] {
-		var f *field
-		for _, o := range cur {
-			if f = o.byRel[strings.ToLower(rel)]; f != nil {
-				break
-			}
-		}
-		if f == nil {
-			return nil, p.lx.errAt(t.pos, "INVALID_FIELD", "Didn't understand relationship '%s' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", rel)
-		}
-		fp.rels = append(fp.rels, f)
-		cur = nil
-		for _, to := range f.ReferenceTo {
-			if o := p.d.object(to); o != nil {
-				cur = append(cur, o)
-			}
-		}
+	fp, badRel, cur := p.d.relPath(obj, parts)
+	if badRel != "" {
+		return nil, p.lx.errAt(t.pos, "INVALID_FIELD", "Didn't understand relationship '%s' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", badRel)
 	}
-	last := parts[len(parts)-1]
-	for _, o := range cur {
-		if fp.f = o.field(last); fp.f != nil {
-			return fp, nil
-		}
+	if fp != nil {
+		return fp, nil
 	}
 	entity := obj.Name
 	if len(cur) > 0 {
 		entity = cur[0].Name
 	}
-	return nil, p.lx.errAt(t.pos, "INVALID_FIELD", "No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", last, entity)
+	return nil, p.lx.errAt(t.pos, "INVALID_FIELD", "No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", parts[len(parts)-1], entity)
+}
+
+// relPath resolves a field path relative to o: relationship names, then a
+// field; polymorphic lookups resolve against any of their targets. It
+// returns the relationship name it did not understand, or (with a nil
+// path) the objects the last part was looked up on.
+func (d *db) relPath(o *object, parts []string) (fp *fieldPath, badRel string, cur []*object) {
+	fp = &fieldPath{text: strings.Join(parts, ".")}
+	cur = []*object{o}
+	for _, rel := range parts[:len(parts)-1] {
+		var f *field
+		for _, c := range cur {
+			if f = c.byRel[strings.ToLower(rel)]; f != nil {
+				break
+			}
+		}
+		if f == nil {
+			return nil, rel, nil
+		}
+		fp.rels = append(fp.rels, f)
+		cur = nil
+		for _, to := range f.ReferenceTo {
+			if t := d.object(to); t != nil {
+				cur = append(cur, t)
+			}
+		}
+	}
+	for _, c := range cur {
+		if fp.f = c.field(parts[len(parts)-1]); fp.f != nil {
+			return fp, "", cur
+		}
+	}
+	return nil, "", cur
 }
 
 // cond parses a condition. SOQL refuses AND and OR mixed at one level
