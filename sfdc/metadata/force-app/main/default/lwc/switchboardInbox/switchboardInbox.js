@@ -17,6 +17,8 @@ import CONVERSATION_CLOSED from '@salesforce/label/c.SB_Conversation_Closed';
 import CLOSE_FAILED from '@salesforce/label/c.SB_Close_Failed';
 import { format, nodes, reduceErrors } from 'c/switchboardUtils';
 
+// Channels and External Channels are configuration: a few rows each.
+const SETUP_SIZE = 200;
 const MODES = { thread: 'thread', contact: 'contact', lead: 'lead', bind: 'bind' };
 
 // The Inbound Messages tab: open conversations no record claims (the sidecar
@@ -41,14 +43,13 @@ export default class SwitchboardInbox extends LightningElement {
     selected;
     mode = MODES.thread;
     busy = false;
-    pendingSent;
 
     @wire(graphql, {
         query: gql`
-            query switchboardInboxSetup {
+            query switchboardInboxSetup($first: Int) {
                 uiapi {
                     query {
-                        Channel__c(first: 200, orderBy: { Name: { order: ASC } }) {
+                        Channel__c(first: $first, orderBy: { Name: { order: ASC } }) {
                             edges {
                                 node {
                                     Id
@@ -58,7 +59,7 @@ export default class SwitchboardInbox extends LightningElement {
                                 }
                             }
                         }
-                        External_Channel__c(first: 200, orderBy: { Name: { order: ASC } }) {
+                        External_Channel__c(first: $first, orderBy: { Name: { order: ASC } }) {
                             edges {
                                 node {
                                     Id
@@ -74,7 +75,8 @@ export default class SwitchboardInbox extends LightningElement {
                     }
                 }
             }
-        `
+        `,
+        variables: { first: SETUP_SIZE }
     })
     wiredSetup({ data, errors }) {
         this.errors = errors;
@@ -136,16 +138,12 @@ export default class SwitchboardInbox extends LightningElement {
         this.mode = MODES.thread;
     }
 
+    // The composer sends into the selected conversation, whose thread is on
+    // screen: show the message there at once, as Pending.
     handleSent(event) {
-        this.pendingSent = event.detail;
-    }
-
-    renderedCallback() {
-        const thread = this.pendingSent && this.template.querySelector('c-switchboard-thread');
-        if (thread) {
-            thread.showPending(this.pendingSent);
-            this.pendingSent = undefined;
-        }
+        const { taskId, conversationId, body } = event.detail;
+        const thread = this.template.querySelector('c-switchboard-thread');
+        if (thread) thread.showPending({ taskId, conversationId, body });
     }
 
     // A child created or picked the customer's record (and wrote the number

@@ -80,12 +80,12 @@ export default class SwitchboardNewRecord extends LightningElement {
     async handleSave() {
         if (this.saveDisabled) return;
         const inputs = [...this.template.querySelectorAll('lightning-input')];
-        const valid = inputs.reduce((ok, input) => input.reportValidity() && ok, true);
-        if (!valid) return;
-        const value = (name) => {
-            const input = inputs.find((i) => i.dataset.field === name);
-            return input && input.value ? String(input.value).trim() : '';
-        };
+        const text = (input) => (input && input.value ? String(input.value).trim() : '');
+        const value = (name) => text(inputs.find((i) => i.dataset.field === name));
+        // Each input shows its own "complete this field"; whether to save is
+        // decided on the trimmed values (a name of spaces is no name).
+        inputs.forEach((input) => input.reportValidity());
+        if (inputs.some((input) => input.required && !text(input))) return;
         const phoneField = this.phoneField;
         const name = [value('FirstName'), value('LastName')].filter(Boolean).join(' ');
         if (!this.created) {
