@@ -50,6 +50,7 @@ export default class SwitchboardConversationList extends LightningElement {
     tasks = [];
     tasksTruncated = false;
     tasksResult;
+    taskVars;
     removed = new Set();
     errors;
     timer;
@@ -129,6 +130,14 @@ export default class SwitchboardConversationList extends LightningElement {
         if (!data) return;
         this.conversations = nodes(data.uiapi.query.Conversation__c);
         this.conversationsLoaded = true;
+        // An empty IN list is no filter to rely on: no list, no Task query.
+        // The same variables while the listed Ids stay the same, so the 30 s
+        // list read does not re-run the Task query.
+        const ids = this.conversations.map((c) => c.Id);
+        if (!ids.length) this.taskVars = undefined;
+        else if (!this.taskVars || this.taskVars.listedIds.join() !== ids.join()) {
+            this.taskVars = { listedIds: ids, first: TASK_PAGE };
+        }
         this.syncSubscription();
     }
 
@@ -191,10 +200,8 @@ export default class SwitchboardConversationList extends LightningElement {
         return this.conversations.filter((c) => !this.removed.has(c.Id));
     }
 
-    // An empty IN list is no filter to rely on: no list, no Task query.
     get taskVariables() {
-        const ids = this.conversations.map((c) => c.Id);
-        return ids.length ? { listedIds: ids, first: TASK_PAGE } : undefined;
+        return this.taskVars;
     }
 
     get items() {

@@ -154,6 +154,19 @@ describe('c-switchboard-conversation-list', () => {
         expect(taskRefresh).toHaveBeenCalledTimes(1);
     });
 
+    it('does not re-run the Task query when a list read brings the same conversations', async () => {
+        await load(await mount());
+        const before = lastConfig(isTasks).variables;
+        graphql.emit(JSON.parse(JSON.stringify(conversations)), isList, listRefresh);
+        await flush();
+        expect(lastConfig(isTasks).variables).toBe(before);
+        const fewer = JSON.parse(JSON.stringify(conversations));
+        fewer.uiapi.query.Conversation__c.edges.pop();
+        graphql.emit(fewer, isList, listRefresh);
+        await flush();
+        expect(lastConfig(isTasks).variables).toEqual({ listedIds: [SMS_OLD, WHATSAPP], first: 2000 });
+    });
+
     it('looks for new conversations every 30 s, and stops when gone', async () => {
         jest.useFakeTimers();
         const element = await load(await mount());
