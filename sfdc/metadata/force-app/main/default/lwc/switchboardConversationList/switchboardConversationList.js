@@ -27,6 +27,7 @@ import EMPTY from '@salesforce/label/c.SB_Inbox_Empty';
 import LOADING from '@salesforce/label/c.SB_Loading';
 import COUNT from '@salesforce/label/c.SB_Inbox_Count';
 import COUNT_AT_LEAST from '@salesforce/label/c.SB_Inbox_Count_At_Least';
+import SUMMARY from '@salesforce/label/c.SB_Inbox_Summary';
 import NO_MESSAGES from '@salesforce/label/c.SB_Inbox_No_Messages';
 import INBOUND from '@salesforce/label/c.SB_Inbound';
 import OUTBOUND from '@salesforce/label/c.SB_Outbound';
@@ -231,6 +232,11 @@ export default class SwitchboardConversationList extends LightningElement {
                 };
             })
             .sort((a, b) => String(b.activity).localeCompare(String(a.activity)));
+    }
+
+    // Screen readers hear when the 30 s read brings a new conversation.
+    get summary() {
+        return this.conversationsLoaded ? format(SUMMARY, this.listed.length) : '';
     }
 
     get isEmpty() {

@@ -5,6 +5,7 @@ import { subscribe, unsubscribe, isEmpEnabled } from 'lightning/empApi';
 import { settled } from 'c/switchboardChatSubscription';
 
 jest.mock('@salesforce/label/c.SB_Inbox_Count', () => ({ default: '{0} messages' }), { virtual: true });
+jest.mock('@salesforce/label/c.SB_Inbox_Summary', () => ({ default: '{0} open conversations without a record' }), { virtual: true });
 jest.mock('@salesforce/label/c.SB_Inbox_Count_At_Least', () => ({ default: '{0}+ messages' }), { virtual: true });
 
 const conversations = require('./data/conversations.json');
@@ -192,6 +193,26 @@ describe('c-switchboard-conversation-list', () => {
         element.refresh();
         expect(listRefresh).toHaveBeenCalledTimes(1);
         expect(taskRefresh).toHaveBeenCalledTimes(1);
+    });
+
+    it('announces how many conversations wait when a read brings a new one', async () => {
+        const element = await load(await mount());
+        const live = element.shadowRoot.querySelector('[aria-live="polite"]');
+        expect(live.textContent).toBe('3 open conversations without a record');
+        const more = JSON.parse(JSON.stringify(conversations));
+        more.uiapi.query.Conversation__c.edges.unshift({
+            node: {
+                Id: 'a03aK000001Jn7fQAC',
+                Message_Recipient__c: { value: '+13125550173' },
+                Channel__c: { value: SMS_CHANNEL },
+                Channel__r: { Name: { value: 'US Support SMS' } },
+                CreatedDate: { value: '2026-12-03T14:20:00.000Z' }
+            }
+        });
+        graphql.emit(more, isList, listRefresh);
+        await flush();
+        expect(live.textContent).toBe('4 open conversations without a record');
+        expect(rows(element)[0].recipient).toBe('+13125550173');
     });
 
     it('says when there is nothing to answer', async () => {
