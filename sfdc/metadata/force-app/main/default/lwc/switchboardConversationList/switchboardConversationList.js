@@ -11,6 +11,9 @@
  *
  * Event `select`: detail { conversation } with Id, Message_Recipient__c,
  * recipient (E.164), Channel__c, channelName.
+ * Event `gone`: detail { id } when a read no longer returns the selected
+ * conversation under the same filter, and this tab did not remove it: it was
+ * bound or closed elsewhere (another agent, or the sidecar).
  *
  * Live, at a cost the org can afford: the shared switchboardChatSubscription
  * (filtered to the conversations listed) announces their new messages, and
@@ -53,6 +56,7 @@ export default class SwitchboardConversationList extends LightningElement {
     tasksResult;
     taskVars;
     removed = new Set();
+    readKey;
     errors;
     timer;
     unregister;
@@ -129,8 +133,21 @@ export default class SwitchboardConversationList extends LightningElement {
         this.conversationsResult = result;
         this.errors = errors;
         if (!data) return;
+        const before = this.conversations;
+        const beforeKey = this.readKey;
         this.conversations = nodes(data.uiapi.query.Conversation__c);
+        this.readKey = JSON.stringify(this.listVariables);
         this.conversationsLoaded = true;
+        const id = this.selectedId;
+        if (
+            id &&
+            beforeKey === this.readKey &&
+            !this.removed.has(id) &&
+            before.some((c) => c.Id === id) &&
+            !this.conversations.some((c) => c.Id === id)
+        ) {
+            this.dispatchEvent(new CustomEvent('gone', { detail: { id } }));
+        }
         // An empty IN list is no filter to rely on: no list, no Task query.
         // The same variables while the listed Ids stay the same, so the 30 s
         // list read does not re-run the Task query.

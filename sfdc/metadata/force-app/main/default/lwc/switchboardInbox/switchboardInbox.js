@@ -6,6 +6,7 @@ import TITLE from '@salesforce/label/c.SB_Inbox_Title';
 import CHANNEL_FILTER from '@salesforce/label/c.SB_Inbox_Channel_Filter';
 import ALL_CHANNELS from '@salesforce/label/c.SB_Inbox_All_Channels';
 import PICK from '@salesforce/label/c.SB_Inbox_Pick';
+import GONE from '@salesforce/label/c.SB_Inbox_Gone';
 import NEW_CONTACT from '@salesforce/label/c.SB_Inbox_New_Contact';
 import NEW_LEAD from '@salesforce/label/c.SB_Inbox_New_Lead';
 import BIND from '@salesforce/label/c.SB_Inbox_Bind';
@@ -30,6 +31,7 @@ export default class SwitchboardInbox extends LightningElement {
         title: TITLE,
         channelFilter: CHANNEL_FILTER,
         pick: PICK,
+        gone: GONE,
         newContact: NEW_CONTACT,
         newLead: NEW_LEAD,
         bind: BIND,
@@ -43,6 +45,7 @@ export default class SwitchboardInbox extends LightningElement {
     selected;
     mode = MODES.thread;
     busy = false;
+    gone = false;
 
     @wire(graphql, {
         query: gql`
@@ -93,16 +96,23 @@ export default class SwitchboardInbox extends LightningElement {
         return this.selected ? this.selected.Id : undefined;
     }
 
+    // Bound or closed elsewhere: its thread stays readable, but binding,
+    // closing or answering it here would act on a conversation that has
+    // left the inbox (a second binding would move its Tasks again).
+    get active() {
+        return !!this.selected && !this.gone;
+    }
+
     get isNewContact() {
-        return !!this.selected && this.mode === MODES.contact;
+        return this.active && this.mode === MODES.contact;
     }
 
     get isNewLead() {
-        return !!this.selected && this.mode === MODES.lead;
+        return this.active && this.mode === MODES.lead;
     }
 
     get isBind() {
-        return !!this.selected && this.mode === MODES.bind;
+        return this.active && this.mode === MODES.bind;
     }
 
     get conversationIds() {
@@ -120,6 +130,11 @@ export default class SwitchboardInbox extends LightningElement {
     handleSelect(event) {
         this.selected = event.detail.conversation;
         this.mode = MODES.thread;
+        this.gone = false;
+    }
+
+    handleGone(event) {
+        if (this.selected && event.detail.id === this.selected.Id) this.gone = true;
     }
 
     handleNewContact() {

@@ -215,6 +215,36 @@ describe('c-switchboard-conversation-list', () => {
         expect(rows(element)[0].recipient).toBe('+13125550173');
     });
 
+    it('tells when the chosen conversation was bound or closed elsewhere', async () => {
+        const element = await load(await mount({ selectedId: SMS_OLD }));
+        const gone = jest.fn();
+        element.addEventListener('gone', gone);
+        const without = JSON.parse(JSON.stringify(conversations));
+        without.uiapi.query.Conversation__c.edges.shift();
+        graphql.emit(without, isList, listRefresh);
+        await flush();
+        expect(gone).toHaveBeenCalledTimes(1);
+        expect(gone.mock.calls[0][0].detail).toEqual({ id: SMS_OLD });
+    });
+
+    it('does not call a conversation gone that a channel filter or this tab removed', async () => {
+        const element = await load(await mount({ selectedId: WHATSAPP }));
+        const gone = jest.fn();
+        element.addEventListener('gone', gone);
+        element.channelId = SMS_CHANNEL;
+        await flush();
+        const sms = JSON.parse(JSON.stringify(conversations));
+        sms.uiapi.query.Conversation__c.edges.splice(1, 1);
+        graphql.emit(sms, isList, listRefresh);
+        await flush();
+        element.selectedId = SMS_OLD;
+        element.remove(SMS_OLD);
+        sms.uiapi.query.Conversation__c.edges.shift();
+        graphql.emit(sms, isList, listRefresh);
+        await flush();
+        expect(gone).not.toHaveBeenCalled();
+    });
+
     it('says when there is nothing to answer', async () => {
         const element = await mount();
         graphql.emit({ uiapi: { query: { Conversation__c: { edges: [] } } } }, isList, listRefresh);

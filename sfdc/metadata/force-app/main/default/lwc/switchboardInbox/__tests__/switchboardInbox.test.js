@@ -183,6 +183,24 @@ describe('c-switchboard-inbox', () => {
         expect($(element, 'c-switchboard-thread').conversationIds).toEqual([SMS_NEW]);
     });
 
+    it('says when the chosen conversation was bound or closed elsewhere, and offers no actions on it', async () => {
+        const element = await mount();
+        await choose(element, SMS_OLD);
+        const without = JSON.parse(JSON.stringify(conversations));
+        without.uiapi.query.Conversation__c.edges.shift();
+        graphql.emit(without, has('where'), listRefresh);
+        await flush();
+        expect($(element, '.sb-gone').textContent).toBe('c.SB_Inbox_Gone');
+        expect($(element, '.sb-close')).toBeNull();
+        expect($(element, '.sb-bind')).toBeNull();
+        // The thread stays readable.
+        expect($(element, 'c-switchboard-thread').conversationIds).toEqual([SMS_OLD]);
+        await expect(element).toBeAccessible();
+        await choose(element, WHATSAPP);
+        expect($(element, '.sb-gone')).toBeNull();
+        expect($(element, '.sb-close')).not.toBeNull();
+    });
+
     it('binds to an existing Contact, writing the number into its Mobile first', async () => {
         const element = await mount();
         const seen = toasts(element);
