@@ -314,6 +314,14 @@ describe('c-switchboard-inbox', () => {
         expect(listed(element)).toEqual(['+447700900123', '+16505550199']);
     });
 
+    // The app's Lightning page Switchboard_Inbox and the Inbound Messages tab
+    // host it (SPEC §5).
+    it('can be placed on an app page and a tab', () => {
+        const meta = require('fs').readFileSync(require('path').join(__dirname, '..', 'switchboardInbox.js-meta.xml'), 'utf8');
+        expect(meta).toContain('<isExposed>true</isExposed>');
+        expect([...meta.matchAll(/<target>([^<]+)<\/target>/g)].map((m) => m[1])).toEqual(['lightning__AppPage', 'lightning__Tab']);
+    });
+
     it('shows why the channels cannot load', async () => {
         const element = createElement('c-switchboard-inbox', { is: SwitchboardInbox });
         document.body.appendChild(element);
