@@ -229,3 +229,67 @@ func TestSIGKILLDuringWorkRescuesEveryJob(t *testing.T) {
 	}
 	t.Logf("at the kill: %v; after restart all %d completed (the running ones rescued)", atKill, n)
 }
+
+// TestSIGKILLedJobsTakenOverSoon: a process dies with jobs running; another
+// one (a replica, or the same one restarted) runs them again within
+// RescueStuckJobsAfter and a second, on either backend, whoever is River's
+// leader. River's own rescuer alone waits for the dead leader's lease and
+// then checks every 30 s: 15 to 45 s.
+func TestSIGKILLedJobsTakenOverSoon(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		const n = 200
+		s, err := Open(bg, url, testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs := make([]Job, n)
+		for i := range jobs {
+			jobs[i] = Job{Kind: "killwork", Key: fmt.Sprintf("w%03d", i)}
+		}
+		if err := s.Enqueue(bg, jobs...); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close(bg)
+
+		cmd, lines := child(t, "work", url)
+		started := 0
+		deadline := time.After(20 * time.Second)
+		for started < 10 {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatal("the child exited")
+				}
+				if strings.HasPrefix(l, "start ") {
+					started++
+				}
+			case <-deadline:
+				t.Fatal("the child's handlers never started")
+			}
+		}
+		kill9(t, cmd)
+		killed := time.Now()
+		_ = cmd.Wait()
+
+		o := testOptions()
+		o.RescueStuckJobsAfter, o.JobTimeout = 2*time.Second, time.Second // as the child's
+		s = openStore(t, url, o)
+		atKill := jobStates(t, s, "killwork")
+		if atKill["running"] == 0 {
+			t.Fatalf("no job was running at the kill: %v", atKill)
+		}
+		if err := s.Handle("killwork", func(ctx context.Context, j Job) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		start(t, s)
+		limit := o.RescueStuckJobsAfter + 4*time.Second
+		for jobStates(t, s, "killwork")["completed"] < n {
+			if time.Since(killed) > limit {
+				t.Fatalf("%s after the kill, not every job has run again: %v (at the kill: %v)", limit, jobStates(t, s, "killwork"), atKill)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("%d jobs running at the kill; all %d done %s after it (rescue after %s)", atKill["running"], n,
+			time.Since(killed).Round(100*time.Millisecond), o.RescueStuckJobsAfter)
+	})
+}
