@@ -168,46 +168,15 @@ func TestSIGKILLDuringEnqueueLosesNothing(t *testing.T) {
 }
 
 func TestSIGKILLDuringWorkRescuesEveryJob(t *testing.T) {
-	// SQLite only: the rescue waits for the dead leader's lease (~15 s), and
-	// the PostgreSQL path is River's own, covered by dependencies.md §1.4.
+	// SQLite here; TestSIGKILLedJobsTakenOverSoon runs both backends and
+	// times the rescue.
 	url := sqliteURL(t)
 	const n = 200
-	s, err := Open(bg, url, testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobs := make([]Job, n)
-	for i := range jobs {
-		jobs[i] = Job{Kind: "killwork", Key: fmt.Sprintf("w%03d", i)}
-	}
-	if err := s.Enqueue(bg, jobs...); err != nil {
-		t.Fatal(err)
-	}
-	_ = s.Close(bg)
-
-	cmd, lines := child(t, "work", url)
-	started := 0
-	deadline := time.After(20 * time.Second)
-	for started < 10 {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("the child exited")
-			}
-			if strings.HasPrefix(l, "start ") {
-				started++
-			}
-		case <-deadline:
-			t.Fatal("the child's handlers never started")
-		}
-	}
-	time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
-	kill9(t, cmd)
-	_ = cmd.Wait()
+	killMidWork(t, url, n, 150*time.Millisecond)
 
 	o := testOptions()
 	o.RescueStuckJobsAfter, o.JobTimeout = 2*time.Second, time.Second
-	s = openStore(t, url, o)
+	s := openStore(t, url, o)
 	atKill := jobStates(t, s, "killwork")
 	if atKill["running"] == 0 {
 		t.Fatalf("no job was running at the kill: %v", atKill)
@@ -238,42 +207,11 @@ func TestSIGKILLDuringWorkRescuesEveryJob(t *testing.T) {
 func TestSIGKILLedJobsTakenOverSoon(t *testing.T) {
 	eachBackend(t, func(t *testing.T, url string) {
 		const n = 200
-		s, err := Open(bg, url, testOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs := make([]Job, n)
-		for i := range jobs {
-			jobs[i] = Job{Kind: "killwork", Key: fmt.Sprintf("w%03d", i)}
-		}
-		if err := s.Enqueue(bg, jobs...); err != nil {
-			t.Fatal(err)
-		}
-		_ = s.Close(bg)
-
-		cmd, lines := child(t, "work", url)
-		started := 0
-		deadline := time.After(20 * time.Second)
-		for started < 10 {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatal("the child exited")
-				}
-				if strings.HasPrefix(l, "start ") {
-					started++
-				}
-			case <-deadline:
-				t.Fatal("the child's handlers never started")
-			}
-		}
-		kill9(t, cmd)
-		killed := time.Now()
-		_ = cmd.Wait()
+		killed := killMidWork(t, url, n, 0)
 
 		o := testOptions()
 		o.RescueStuckJobsAfter, o.JobTimeout = 2*time.Second, time.Second // as the child's
-		s = openStore(t, url, o)
+		s := openStore(t, url, o)
 		atKill := jobStates(t, s, "killwork")
 		if atKill["running"] == 0 {
 			t.Fatalf("no job was running at the kill: %v", atKill)
@@ -292,4 +230,47 @@ func TestSIGKILLedJobsTakenOverSoon(t *testing.T) {
 		t.Logf("%d jobs running at the kill; all %d done %s after it (rescue after %s)", atKill["running"], n,
 			time.Since(killed).Round(100*time.Millisecond), o.RescueStuckJobsAfter)
 	})
+}
+
+// killMidWork enqueues n "killwork" jobs in url, starts the "work" helper on
+// them and SIGKILLs it once ten handlers have started. It returns when the
+// child is dead, with the moment of the kill.
+func killMidWork(t *testing.T, url string, n int, jitter time.Duration) time.Time {
+	t.Helper()
+	s, err := Open(bg, url, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := make([]Job, n)
+	for i := range jobs {
+		jobs[i] = Job{Kind: "killwork", Key: fmt.Sprintf("w%03d", i)}
+	}
+	if err := s.Enqueue(bg, jobs...); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close(bg)
+
+	cmd, lines := child(t, "work", url)
+	started := 0
+	deadline := time.After(20 * time.Second)
+	for started < 10 {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the child exited")
+			}
+			if strings.HasPrefix(l, "start ") {
+				started++
+			}
+		case <-deadline:
+			t.Fatal("the child's handlers never started")
+		}
+	}
+	if jitter > 0 {
+		time.Sleep(time.Duration(rand.Int64N(int64(jitter))))
+	}
+	kill9(t, cmd)
+	killed := time.Now()
+	_ = cmd.Wait()
+	return killed
 }
