@@ -312,9 +312,10 @@ func (o *engineOrg) Query(ctx context.Context, soql string, dst any) error {
 }
 
 // Save always sends allOrNone=false: one record that fails validation must
-// not hold back the other 199 of its request. Records go 200 to a
-// subrequest; the chunks of one Save are waiting at the same moment, so
-// they share composites with each other and with other callers.
+// not hold back the other 199 of its request. Updates of one record are
+// sent as one (coalesceUpdates), each of them getting its result. Records
+// go 200 to a subrequest; the chunks of one Save are waiting at the same
+// moment, so they share composites with each other and with other callers.
 func (o *engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, records []sbsync.Record) ([]sbsync.SaveResult, error) {
 	if len(records) == 0 {
 		return nil, nil
@@ -425,8 +426,8 @@ func coalesceUpdates(records []sbsync.Record) (_ []sbsync.Record, slot []int) {
 }
 
 // idKey is what makes two record Ids the same record: the first 15
-// characters, case-sensitive; the 18-character form only adds a checksum
-// of their case (ref §2.1).
+// characters, case-sensitive; the 18-character form only appends three
+// characters encoding their case, so the API accepts either.
 func idKey(v any) (string, bool) {
 	id, _ := v.(string)
 	switch len(id) {
