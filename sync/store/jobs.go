@@ -187,7 +187,7 @@ func (s *Store) rescueLoop(ctx context.Context) {
 		case err != nil && ctx.Err() == nil:
 			s.log.Warn("returning jobs of a stopped process to the queue", zap.Error(err))
 		case n > 0:
-			s.log.Info("jobs of a stopped process returned to the queue", zap.Int64("jobs", n),
+			s.log.Warn("jobs of a stopped process returned to the queue", zap.Int64("jobs", n),
 				zap.Duration("running_longer_than", s.opts.RescueStuckJobsAfter))
 		}
 	}
