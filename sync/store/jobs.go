@@ -153,12 +153,14 @@ func (s *Store) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.runCtx.Store(&ctx)
+	rctx, cancel := context.WithCancel(ctx)
+	s.stopRescue, s.rescueDone = cancel, make(chan struct{}) // for Close, which waits for it
 	s.mu.Unlock()
 	if err := s.eng.start(ctx); err != nil {
+		cancel()
+		close(s.rescueDone)
 		return fmt.Errorf("starting the queue: %w", err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	s.stopRescue, s.rescueDone = cancel, make(chan struct{})
 	go s.rescueLoop(rctx)
 	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -27,5 +28,22 @@ func TestTakeoverDefaults(t *testing.T) {
 			t.Errorf("JobTimeout %s, RescueStuckJobsAfter %s: got %s and %s, want %s and %s", c.in.JobTimeout, c.in.RescueStuckJobsAfter,
 				o.JobTimeout, o.RescueStuckJobsAfter, c.timeout, c.rescueAfter)
 		}
+	}
+}
+
+// TestCloseAfterAFailedStart: Start that could not start the queue (here:
+// its context already ended) leaves nothing running, and Close returns.
+func TestCloseAfterAFailedStart(t *testing.T) {
+	s, err := Open(bg, sqliteURL(t), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	if err := s.Start(ctx); err == nil {
+		t.Fatal("Start with an ended context succeeded")
+	}
+	if err := s.Close(bg); err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 }
