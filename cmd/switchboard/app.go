@@ -368,7 +368,7 @@ func (m *Main) open(ctx context.Context) error {
 // half of it left does not start a create.
 func jobTimeout(o store.Options) time.Duration {
 	if o.JobTimeout <= 0 {
-		return 10 * time.Second // the store's default
+		return store.DefaultJobTimeout
 	}
 	return o.JobTimeout
 }
