@@ -224,7 +224,10 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.auth, m.client = auth, client
-	m.tw, err = twilio.NewAccounts(cfg.Twilio.Accounts, twilio.Options{BaseURL: cfg.Twilio.APIBaseURL})
+	// PageSize 1,000 (Twilio's most, ref §2.5): recovery after a crash
+	// lists each (recipient, sender) group once, however many sends it
+	// resolves.
+	m.tw, err = twilio.NewAccounts(cfg.Twilio.Accounts, twilio.Options{BaseURL: cfg.Twilio.APIBaseURL, PageSize: 1000})
 	if err != nil {
 		return fmt.Errorf("twilio: %w", err)
 	}
@@ -264,6 +267,9 @@ func (m *Main) open(ctx context.Context) error {
 		OnOptOut:           consent.OptOut,
 		ThreadLock: func(ctx context.Context) (func(), error) {
 			return m.store.Lock(ctx, threadLockKey)
+		},
+		ResolveLock: func(ctx context.Context, group string) (func(), error) {
+			return m.store.Lock(ctx, "resolve:"+group)
 		},
 	}, org, messenger, m.store, m.log.Named("outbound"))
 	m.in = sbsync.NewInbound(sbsync.InboundConfig{DefaultRegion: cfg.Engine.DefaultRegion, BatchWindow: window},

@@ -1050,3 +1050,96 @@ func keyColumn(url string) string {
 	}
 	return "json_extract(args, '$.key')"
 }
+
+// TestClaimStaleIntents: one call takes over every stale intent of one
+// (account, recipient, sender) group and nothing else — not a young
+// intent, not another group's, not a sent entry — and of many callers
+// across two Stores (two processes) each intent goes to exactly one.
+func TestClaimStaleIntents(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		a := openStore(t, url, testOptions())
+		b := openStore(t, url, testOptions())
+		group := func(key, to, from string) sbsync.SendIntent {
+			in := intent(key)
+			in.TaskID, in.To, in.From = strings.Split(key, "#")[0], to, from
+			return in
+		}
+		const to, mg = "+14155550100", "MG0123456789abcdef0123456789abcdef"
+		var mine []string
+		for i := range 20 {
+			in := group(fmt.Sprintf("00T%012d#1", i), to, mg)
+			if _, fresh, err := a.BeginSend(bg, in); err != nil || !fresh {
+				t.Fatal(fresh, err)
+			}
+			mine = append(mine, in.Key)
+		}
+		for _, in := range []sbsync.SendIntent{group("00TOTHERTO#1", "+14155550101", mg), group("00TOTHERFROM#1", to, "+14155550199"), group("00TSENT#1", to, mg)} {
+			if _, _, err := a.BeginSend(bg, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.CompleteSend(bg, "00TSENT#1", "SM1", "accepted"); err != nil {
+			t.Fatal(err)
+		}
+		staleBefore := time.Now()
+		young := group("00TYOUNG#1", to, mg)
+		if _, _, err := a.BeginSend(bg, young); err != nil {
+			t.Fatal(err)
+		}
+
+		var mu gosync.Mutex
+		got := map[string]int{}
+		var wg gosync.WaitGroup
+		for i := range 10 {
+			st := a
+			if i%2 == 1 {
+				st = b
+			}
+			wg.Go(func() {
+				es, err := st.ClaimStaleIntents(bg, "AC1", to, mg, staleBefore)
+				if err != nil {
+					t.Error(err)
+				}
+				for j, e := range es {
+					if j > 0 && e.CreatedAt.Before(es[j-1].CreatedAt) {
+						t.Errorf("not oldest first: %v", es)
+					}
+					if !e.ClaimedAt.After(staleBefore) || e.State != sbsync.LedgerIntent {
+						t.Errorf("claimed entry %+v", e)
+					}
+				}
+				mu.Lock()
+				for _, e := range es {
+					got[e.Key]++
+				}
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if len(got) != len(mine) {
+			t.Errorf("claimed %d keys %v, want the group's %d stale intents", len(got), got, len(mine))
+		}
+		for _, k := range mine {
+			if got[k] != 1 {
+				t.Errorf("%s claimed %d times, want once", k, got[k])
+			}
+		}
+		if es, err := a.ClaimStaleIntents(bg, "AC1", to, mg, staleBefore); err != nil || len(es) != 0 {
+			t.Errorf("claiming again: %v %v, want nothing", es, err)
+		}
+		// SIDOwners and LatestSend.
+		owners, err := b.SIDOwners(bg, []string{"SM1", "SM2"})
+		if err != nil || len(owners) != 1 || owners["SM1"] != "00TSENT#1" {
+			t.Errorf("SIDOwners = %v, %v", owners, err)
+		}
+		if _, _, err := a.BeginSend(bg, group("00TSENT#2", to, mg)); err != nil {
+			t.Fatal(err)
+		}
+		if e, ok, err := b.LatestSend(bg, "00TSENT"); err != nil || !ok || e.Key != "00TSENT#2" {
+			t.Errorf("LatestSend = %+v %v %v", e, ok, err)
+		}
+		if _, ok, err := b.LatestSend(bg, "00TNONE"); err != nil || ok {
+			t.Errorf("LatestSend of a Task without sends: %v %v", ok, err)
+		}
+	})
+}
