@@ -45,6 +45,9 @@ type Ledger interface {
 	SIDOwners(ctx context.Context, sids []string) (map[string]string, error)
 	// LatestSend returns the entry of the Task's most recent transition.
 	LatestSend(ctx context.Context, taskID string) (e LedgerEntry, ok bool, err error)
+	// UnresolvedSends lists entries untouched for at least olderThan that
+	// are not recorded, oldest first (at most 1,000).
+	UnresolvedSends(ctx context.Context, olderThan time.Duration) ([]LedgerEntry, error)
 	// MarkRecorded notes that the outcome is written to Salesforce.
 	MarkRecorded(ctx context.Context, key string) error
 }
@@ -317,7 +320,7 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 	// the Task (the ledger says "recorded") and a fresh read of the Task
 	// still finds it Pending — a user, having seen that outcome, set it
 	// back to Pending (SPEC §1 "retry"). Anything else is generation n.
-	gen := 1
+	gen, waited := 1, false
 	for hops := 0; ; hops++ {
 		if hops == maxHops {
 			return &RetryError{After: time.Second, Err: fmt.Errorf("task %s changed under this job %d times", t.ID, hops)}
@@ -375,6 +378,17 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
 		case LedgerIntent:
 			if wait := o.untilStale(entry); wait > 0 {
+				if entry.ClaimedAt.After(entry.CreatedAt) && !waited {
+					// Claimed by a resolution (resolveGroup), which holds its
+					// group's lock until the intent is completed or dropped:
+					// a listing's time, not IntentGrace.
+					waited = true
+					unlock, err := o.lockResolution(ctx, groupOf(entry))
+					if err == nil {
+						unlock()
+						continue
+					}
+				}
 				// Another job may still be waiting on Twilio with this intent
 				// (a duplicate event, a sweep, a rescued job): a lookup now
 				// could miss a create in flight and send twice. Once the
@@ -385,7 +399,7 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			// (recipient, sender) group against one listing at Twilio, then
 			// read this one again: sent (found at Twilio), or gone (not
 			// found: this job sends it afresh).
-			if err := o.resolveGroup(ctx, entry); err != nil {
+			if err := o.resolveGroup(ctx, groupOf(entry), entry); err != nil {
 				return err
 			}
 			continue
@@ -695,6 +709,57 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, own
 	}
 }
 
+// Recover settles what an earlier process left in the ledger: at this
+// process's start plus IntentGrace, when every intent it left is stale, it
+// runs Send for each Task with an unresolved entry, up to concurrency at a
+// time. The sweep's queued jobs would do the same, but after a kill -9 a
+// job that waits (a snooze) waits for River's scheduler, which runs only
+// once the dead leader's lease has expired (dependencies.md §1.3: about
+// 15 s). It returns how many Tasks it handled; what it could not settle
+// is left to the queue.
+func (o *Outbound) Recover(ctx context.Context, concurrency int) (int, error) {
+	t := time.NewTimer(time.Until(o.started.Add(o.cfg.IntentGrace)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return 0, nil
+	}
+	entries, err := o.ledger.UnresolvedSends(ctx, 0)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.ClaimedAt.Before(o.started) {
+			ids = append(ids, e.TaskID)
+		}
+	}
+	ids = dedupe(ids)
+	sem := make(chan struct{}, max(concurrency, 1))
+	var wg gosync.WaitGroup
+	for _, id := range ids {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return len(ids), nil
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			// As long as a job may run, so that a create is started only
+			// with time to finish (MinSendTime).
+			sctx, cancel := context.WithTimeout(ctx, o.cfg.IntentGrace/2)
+			defer cancel()
+			if err := o.Send(sctx, id); err != nil {
+				o.log.Info("recovery left a send to the queue", zap.String("task_id", id), zap.Error(err))
+			}
+		})
+	}
+	wg.Wait()
+	return len(ids), nil
+}
+
 // resolveGroup settles every stale intent of e's (account, recipient,
 // sender) group at once: it claims them in the ledger, lists Twilio once
 // for the window since the oldest, and gives each intent, oldest first,
@@ -708,8 +773,7 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, own
 // The lock covers the claim, the listing and the ledger writes, not the
 // Salesforce write-back: once a SID is in the ledger, the next resolution
 // sees it held.
-func (o *Outbound) resolveGroup(ctx context.Context, e LedgerEntry) error {
-	group := e.AccountSID + "|" + e.To + "|" + e.From
+func (o *Outbound) resolveGroup(ctx context.Context, group string, e LedgerEntry) error {
 	unlock, err := o.lockResolution(ctx, group)
 	if err != nil {
 		return &RetryError{After: time.Second, Err: fmt.Errorf("waiting to resolve sends to %s: %w", e.To, err)}
@@ -797,6 +861,9 @@ func (o *Outbound) resolveGroup(ctx context.Context, e LedgerEntry) error {
 	}
 	return nil
 }
+
+// groupOf names the (account, recipient, sender) group of a send.
+func groupOf(e LedgerEntry) string { return e.AccountSID + "|" + e.To + "|" + e.From }
 
 // lockResolution serialises the resolutions that could give the same
 // Twilio message to two Tasks (same customer and sender): striped in this

@@ -105,6 +105,7 @@ type Main struct {
 	tw      *twilio.Accounts
 	store   *store.Store
 	out     *sbsync.Outbound
+	startID string // tells this process's sweep jobs from a killed one's (Run)
 	in      *sbsync.Inbound
 	cb      *sbsync.Callbacks
 	poller  *sbsync.Poller
@@ -120,7 +121,8 @@ type Main struct {
 // NewMain builds the daemon from validated configuration. Nothing is
 // contacted until Run.
 func NewMain(cfg *config.Config, log *zap.Logger, tun tuning) *Main {
-	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics(), opened: make(chan struct{})}
+	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics(), opened: make(chan struct{}),
+		startID: strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 // Addr is the HTTP listener's address once Run has bound it.
@@ -147,6 +149,15 @@ func (m *Main) Run(ctx context.Context) error {
 		m.closeAll()
 		return fmt.Errorf("starting the work queue: %w", err)
 	}
+	// The start's sweep is also the crash recovery (Outbound.Send resolves
+	// what the ledger left). A killed process leaves its jobs "running"
+	// until River's rescuer returns them: RescueStuckJobsAfter, checked
+	// every 30 s on the leader (dependencies.md §1.3). Until then their
+	// keys would swallow this start's sweep and its send jobs, so both
+	// carry this process's start.
+	if err := m.store.Enqueue(runCtx, store.Job{Kind: kindSweep, Key: "start:" + m.startID}); err != nil {
+		m.log.Warn("queueing the start's sweep; the periodic one will run it", zap.Error(err))
+	}
 	g.Go(func() error {
 		if err := m.httpSrv.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http listener: %w", err)
@@ -161,6 +172,15 @@ func (m *Main) Run(ctx context.Context) error {
 		err := m.stream.Run(streamCtx)
 		if err != nil && streamCtx.Err() == nil {
 			return fmt.Errorf("salesforce stream: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		n, err := m.out.Recover(gctx, m.cfg.Twilio.MaxConcurrency)
+		if err != nil {
+			m.log.Warn("recovering the sends a previous run left; the queue will", zap.Error(err))
+		} else if n > 0 {
+			m.log.Info("recovered the sends a previous run left", zap.Int("tasks", n))
 		}
 		return nil
 	})
@@ -484,7 +504,7 @@ func (m *Main) overBudget() bool {
 func (m *Main) enqueueSends(ctx context.Context, tasks []sbsync.PendingTask) error {
 	jobs := make([]store.Job, len(tasks))
 	for i, t := range tasks {
-		jobs[i] = sendJob(t.ID, "sweep:"+t.Key())
+		jobs[i] = sendJob(t.ID, "sweep:"+m.startID+":"+t.Key())
 	}
 	return m.store.Enqueue(ctx, jobs...)
 }

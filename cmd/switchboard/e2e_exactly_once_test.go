@@ -203,7 +203,9 @@ func TestEditDescriptionWhilePending(t *testing.T) {
 		t.Fatal(err)
 	}
 	resent := time.Now()
-	waitUntil(t, 30*time.Second, "the resent task", func() bool { return len(w.Twilio.Messages()) == 2 && str(w.task(t, id)["Message_Status__c"]) != "Pending" })
+	waitUntil(t, 30*time.Second, "the resent task", func() bool {
+		return len(w.Twilio.Messages()) == 2 && str(w.task(t, id)["Message_Status__c"]) != "Pending"
+	})
 	pastTheSecond(resent)
 	editTask(t, w, d, id, map[string]any{"Subject": "SMS (after the resend)"})
 	time.Sleep(2 * time.Second)
