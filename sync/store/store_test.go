@@ -558,10 +558,10 @@ func TestSurvivesCloseAndReopen(t *testing.T) {
 		if err := s.EnqueueAndCheckpoint(bg, []Job{{Kind: "send", Key: "T1", Payload: []byte(`{"task":"T1"}`)}}, "ch", 42); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.BeginSend(bg, intent("T1@1")); err != nil {
+		if _, _, err := s.BeginSend(bg, intent("00T000000000001#1")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CompleteSend(bg, "T1@1", "SM1", "queued"); err != nil {
+		if err := s.CompleteSend(bg, "00T000000000001#1", "SM1", "queued"); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Park(bg, "SM7", []byte("{}"), time.Now().Add(time.Hour)); err != nil {
@@ -578,7 +578,7 @@ func TestSurvivesCloseAndReopen(t *testing.T) {
 		if id, ok, _ := s.Checkpoint(bg, "ch"); !ok || id != 42 {
 			t.Fatalf("checkpoint %d %v", id, ok)
 		}
-		if e, err := s.LedgerEntry(bg, "T1@1"); err != nil || e.SID != "SM1" {
+		if e, err := s.LedgerEntry(bg, "00T000000000001#1"); err != nil || e.SID != "SM1" {
 			t.Fatalf("ledger %+v %v", e, err)
 		}
 		if p, _ := s.TakeParked(bg, []string{"SM7"}); len(p["SM7"]) != 1 {
@@ -1140,6 +1140,57 @@ func TestClaimStaleIntents(t *testing.T) {
 		}
 		if _, ok, err := b.LatestSend(bg, "00TNONE"); err != nil || ok {
 			t.Errorf("LatestSend of a Task without sends: %v %v", ok, err)
+		}
+	})
+}
+
+// TestLegacySendKeysUpgrade: entries keyed TaskID@SystemModstamp (before
+// sync.SendKey) that are not recorded take the key of their Task's first
+// transition when the store opens, so the upgraded engine resolves them
+// rather than sending afresh. A Task with two such entries (an edit while
+// in flight, under the old engine) keeps them as they were, and recorded
+// ones are left alone.
+func TestLegacySendKeysUpgrade(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		old := openStore(t, url, testOptions())
+		legacy := func(key, task string) {
+			in := intent(key)
+			in.TaskID = task
+			if _, fresh, err := old.BeginSend(bg, in); err != nil || !fresh {
+				t.Fatal(fresh, err)
+			}
+		}
+		legacy("00TA@2026-01-01T00:00:00.000+0000", "00TA")   // intent
+		legacy("00TB@2026-01-01T00:00:00.000+0000#2", "00TB") // sent
+		legacy("00TC@2026-01-01T00:00:00.000+0000", "00TC")   // two unresolved
+		legacy("00TC@2026-01-01T00:00:01.000+0000", "00TC")   //
+		legacy("00TD@2026-01-01T00:00:00.000+0000", "00TD")   // recorded
+		if err := old.CompleteSend(bg, "00TB@2026-01-01T00:00:00.000+0000#2", "SMB", "queued"); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.CompleteSend(bg, "00TD@2026-01-01T00:00:00.000+0000", "SMD", "queued"); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.MarkRecorded(bg, "00TD@2026-01-01T00:00:00.000+0000"); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Close(bg); err != nil {
+			t.Fatal(err)
+		}
+		s := openStore(t, url, testOptions())
+		for key, want := range map[string]sbsync.LedgerState{
+			"00TA#1": sbsync.LedgerIntent, "00TB#1": sbsync.LedgerSent,
+			"00TC@2026-01-01T00:00:00.000+0000": sbsync.LedgerIntent, "00TC@2026-01-01T00:00:01.000+0000": sbsync.LedgerIntent,
+			"00TD@2026-01-01T00:00:00.000+0000": sbsync.LedgerRecorded,
+		} {
+			if e, err := s.LedgerEntry(bg, key); err != nil || e.State != want {
+				t.Errorf("%s: %+v %v, want %s", key, e, err, want)
+			}
+		}
+		for _, gone := range []string{"00TA@2026-01-01T00:00:00.000+0000", "00TC#1", "00TD#1"} {
+			if _, err := s.LedgerEntry(bg, gone); !errors.Is(err, ErrNotFound) {
+				t.Errorf("%s: %v, want not found", gone, err)
+			}
 		}
 	})
 }
