@@ -372,7 +372,10 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			continue
 		case LedgerSent:
 			log.Info("already sent; recording the outcome", zap.String("message_sid", entry.SID))
-			msg.out.Body = entry.Body // what was sent, should the text have changed since
+			if entry.Body != msg.out.Body {
+				// Edited while in flight: the Task shows what was sent.
+				msg.out.Body, msg.merged = entry.Body, true
+			}
 			return o.recordSent(ctx, key, t, msg, Sent{SID: entry.SID, Status: entry.Status, DateCreated: entry.CreatedAt})
 		case LedgerFailed:
 			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
@@ -446,7 +449,7 @@ type prepared struct {
 	channel        *Channel
 	out            Outgoing
 	conversationID string // set when the engine created the conversation
-	merged         bool   // out.Body is Description with its merge fields filled
+	merged         bool   // out.Body is not Description (merge fields filled, or an edit after the send): write it back
 }
 
 func (p *prepared) sender() string {
