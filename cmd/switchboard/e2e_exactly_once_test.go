@@ -160,7 +160,8 @@ func TestEditDuringSlowCreate(t *testing.T) {
 }
 
 // TestEditAfterCreateBeforeWriteBack: the edit lands after Twilio answered
-// and before the SID is written to the Task (a long write-back window).
+// and before the SID is written to the Task (a long write-back window):
+// one message, and the Task shows the text that was sent.
 func TestEditAfterCreateBeforeWriteBack(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	tun := e2eTuning()
@@ -174,10 +175,13 @@ func TestEditAfterCreateBeforeWriteBack(t *testing.T) {
 	if sid := str(w.task(t, id)["Message_Sid__c"]); sid != "" {
 		t.Fatalf("the SID %s is already on the Task: the edit would not be in the window", sid)
 	}
-	editTask(t, w, d, id, map[string]any{"Subject": "SMS to a customer (edited)"})
+	editTask(t, w, d, id, map[string]any{"Subject": "SMS to a customer (edited)", "Description": "Too late to change"})
 	w.waitAllSent(t, 15*time.Second, []string{id})
 	time.Sleep(3 * time.Second) // past another write-back window
 	w.checkOnePerTask(t, []string{id}, false)
+	if got := str(w.task(t, id)["Description"]); got != "Fast create, slow write-back" {
+		t.Errorf("Description = %q, want the text that was sent", got)
+	}
 }
 
 // TestEditDescriptionWhilePending: the first create fails with a 5xx that
