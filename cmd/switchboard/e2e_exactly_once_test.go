@@ -101,11 +101,11 @@ func TestServiceKilledBetweenCreateAndLedger(t *testing.T) {
 	}
 	w := newWorld(t, simOptions{})
 	w.useMessagingService(t)
-	addr := freePort(t)
+	addr, admin := freePort(t), freePort(t)
 	env := append(w.environ("http://"+addr, "sqlite://"+filepath.Join(t.TempDir(), "switchboard.db")),
-		"SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_ENGINE_SWEEP_INTERVAL=2s")
+		"SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_SERVER_ADMIN_LISTEN="+admin, "SWITCHBOARD_ENGINE_SWEEP_INTERVAL=2s")
 	child := startChild(t, env)
-	waitReady(t, "http://"+addr, 30*time.Second)
+	waitReady(t, admin, 30*time.Second)
 
 	w.Twilio.HoldAfterCreate(3, time.Minute)
 	conv := w.newConversation(t, "+14155553300")

@@ -38,12 +38,13 @@ func TestReplicaKilledMidBurst(t *testing.T) {
 		twilio *twilioGate
 	}
 	start := func() replica {
-		addr := freePort(t)
+		addr, admin := freePort(t), freePort(t)
 		gate := newTwilioGate(t, w.Twilio.URL())
-		env := append(w.environ("http://"+addr, storeURL), "SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_LOG_LEVEL=warn",
+		env := append(w.environ("http://"+addr, storeURL), "SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_SERVER_ADMIN_LISTEN="+admin,
+			"SWITCHBOARD_LOG_LEVEL=warn",
 			"SWITCHBOARD_TWILIO_API_BASE_URL="+gate.url) // the last value of a variable counts (os/exec)
 		c := startChildAs(t, "main", env)
-		waitReady(t, "http://"+addr, 30*time.Second)
+		waitReady(t, admin, 30*time.Second)
 		return replica{c, gate}
 	}
 	replicas := []replica{start(), start()}
