@@ -1,6 +1,10 @@
 package sync
 
-import "time"
+import (
+	"time"
+
+	"github.com/switchboard/switchboard/sfdc/soql"
+)
 
 // The records the engine reads from and writes to Salesforce. Field tags are
 // the SPEC §1 API names, so query results decode straight into them.
@@ -103,4 +107,4 @@ type OptIn struct {
 func OptInKey(customerE164, channelID string) string { return customerE164 + "|" + channelID }
 
 // sfTime formats a time as Salesforce accepts it in JSON bodies.
-func sfTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func sfTime(t time.Time) string { return soql.RecordTime(t) }
