@@ -11,13 +11,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/switchboard/switchboard/internal/endpoint"
 )
 
 // DefaultAPIVersion is the REST and Streaming API version used when
@@ -76,7 +77,9 @@ type Client struct {
 	overLimit bool
 }
 
-var apiVersionRE = regexp.MustCompile(`^[1-9][0-9]\.0$`)
+// apiVersionRE is the one rule (endpoint.APIVersionRE), under the name the
+// stream's config check uses too.
+var apiVersionRE = endpoint.APIVersionRE
 
 // NewClient returns a client that authenticates through auth.
 func NewClient(auth TokenSource, cfg ClientConfig) (*Client, error) {
