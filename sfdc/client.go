@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboard/switchboard/internal/endpoint"
+	"github.com/switchboard/switchboard/internal/jitter"
 )
 
 // DefaultAPIVersion is the REST and Streaming API version used when
@@ -243,16 +243,10 @@ func (c *Client) roundTrip(ctx context.Context, creds Credentials, r request) (r
 	return response{status: resp.StatusCode, body: b}, nil
 }
 
-// sleep waits a jittered exponential backoff: a uniformly random duration in
-// [d/2, d] with d = base·2^attempt capped at the maximum, so replicas that
+// sleep waits jitter.Backoff before retry attempt+1, so replicas that
 // failed together do not retry together.
 func (c *Client) sleep(ctx context.Context, attempt int) error {
-	d := c.base << min(attempt, 20)
-	if d <= 0 || d > c.maxWait {
-		d = c.maxWait
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
+	t := time.NewTimer(jitter.Backoff(c.base, c.maxWait, attempt+1)) // attempt counts from 0
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
