@@ -29,6 +29,18 @@ type Task struct {
 	StatusCheckDate  string        `json:"Message_Status_Check_Date__c,omitempty"`
 }
 
+// PendingOutboundWhere is SPEC §1's rule for a Task that asks to be sent,
+// as a SOQL condition: the sweep query and the SwitchboardTasks PushTopic
+// select with it, and IsPendingOutbound is the same rule on a Task read.
+// Setting a failed Task back to Pending is how a user retries it.
+const PendingOutboundWhere = "Message_Type__c = 'Outbound' AND Message_Status__c = 'Pending'"
+
+// IsPendingOutbound reports whether t asks to be sent (PendingOutboundWhere).
+// Picklist values compare exactly: the API returns the value's API name.
+func (t *Task) IsPendingOutbound() bool {
+	return t != nil && t.MessageType == "Outbound" && t.MessageStatus == StatusPending
+}
+
 // Conversation is one thread with one customer number on one channel.
 type Conversation struct {
 	ID                string   `json:"Id,omitempty"`
