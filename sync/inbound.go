@@ -291,10 +291,7 @@ type queueRow struct {
 // channelKey normalises a channel address for lookup: "whatsapp:" is a
 // transport prefix on the same number, and short codes stay as they are.
 func (i *Inbound) channelKey(raw string) string {
-	s := strings.TrimSpace(raw)
-	if strings.HasPrefix(strings.ToLower(s), whatsappPrefix) {
-		s = s[len(whatsappPrefix):]
-	}
+	s, _ := splitWhatsApp(strings.TrimSpace(raw))
 	k, _ := CustomerAddress(s, i.cfg.DefaultRegion)
 	return k
 }
@@ -721,10 +718,8 @@ func (i *Inbound) withoutRecordedTasks(ctx context.Context, create []inConvKey, 
 
 // bareNumber drops the WhatsApp transport prefix: records hold the number.
 func bareNumber(addr string) string {
-	if strings.HasPrefix(strings.ToLower(addr), whatsappPrefix) {
-		return addr[len(whatsappPrefix):]
-	}
-	return addr
+	number, _ := splitWhatsApp(addr)
+	return number
 }
 
 // ---- matching numbers to records ----------------------------------------
