@@ -24,6 +24,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"github.com/subosito/gotenv"
+
+	"github.com/switchboard/switchboard/internal/endpoint"
 )
 
 // AdminOff as server.admin_listen serves no operator listener.
@@ -476,7 +478,6 @@ func (e *ValidationError) Error() string {
 }
 
 var (
-	apiVersionRE = regexp.MustCompile(`^[0-9]{2}\.0$`)
 	accountSIDRE = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 	regionRE     = regexp.MustCompile(`^[A-Z]{2}$`)
 	schemeRE     = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]{0,20}$`)
@@ -499,7 +500,7 @@ func (c *Config) Validate(need Need) error {
 		sf := c.Salesforce
 		if u, err := checkURL(sf.LoginURL); err != nil {
 			add("salesforce.login_url", "%v", err)
-		} else if sf.AuthFlow == "client_credentials" && isGenericLoginHost(u.Hostname()) {
+		} else if sf.AuthFlow == "client_credentials" && endpoint.IsGenericLoginHost(u.Hostname()) {
 			add("salesforce.login_url", "client_credentials needs your My Domain (https://<domain>.my.salesforce.com), not %s", u.Host)
 		}
 		required("salesforce.client_id", sf.ClientID, "")
@@ -522,7 +523,7 @@ func (c *Config) Validate(need Need) error {
 		default:
 			add("salesforce.auth_flow", "%q is not one of jwt, client_credentials, refresh_token, password", sf.AuthFlow)
 		}
-		if !apiVersionRE.MatchString(sf.APIVersion) {
+		if !endpoint.ValidAPIVersion(sf.APIVersion) {
 			add("salesforce.api_version", "%q is not a Salesforce API version like 62.0", sf.APIVersion)
 		}
 	}
@@ -609,18 +610,13 @@ func checkURL(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		h := u.Hostname()
-		if h != "localhost" && h != "127.0.0.1" && h != "::1" {
+		if !endpoint.IsLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("%q must use https (http is allowed only for localhost)", raw)
 		}
 	default:
 		return nil, fmt.Errorf("%q must be an https URL", raw)
 	}
 	return u, nil
-}
-
-func isGenericLoginHost(host string) bool {
-	return host == "login.salesforce.com" || host == "test.salesforce.com"
 }
 
 func checkPEMFile(path string) error {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"slices"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/switchboard/switchboard/internal/jitter"
 )
 
 // Reconnect causes reported by StreamStats.Reconnects: why a Bayeux session
@@ -413,17 +414,7 @@ func (s *Stream) sessionBackoff(cause string, failures int) time.Duration {
 // backoff is min·2^(attempt-1), capped at RetryMax, with "equal jitter"
 // (half fixed, half random) so replicas do not reconnect in lockstep.
 func (s *Stream) backoff(min time.Duration, attempt int) time.Duration {
-	d := min
-	for i := 1; i < attempt && d < s.cfg.RetryMax; i++ {
-		d *= 2
-	}
-	if d > s.cfg.RetryMax {
-		d = s.cfg.RetryMax
-	}
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d/2+1)
+	return jitter.Backoff(min, s.cfg.RetryMax, attempt)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -364,7 +364,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.metrics.watch(m.stream, m.store, m.client, m.cb)
 
 	ws := &webhookServer{
-		publicURL: cfg.Server.PublicURL, accounts: cfg.Twilio.Accounts, verify: twilio.ValidateSignature,
+		publicURL: cfg.Server.PublicURL, accounts: cfg.Twilio.Accounts,
 		queue: webhookStore{m.store}, ready: m.ready, log: m.log.Named("http"), metrics: m.metrics,
 		refusals: newRefusalLog(m.log.Named("http"), m.tun.RefusalLogEvery),
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"regexp"
 	"time"
 
@@ -14,6 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	sbsync "github.com/switchboard/switchboard/sync"
+
+	"github.com/switchboard/switchboard/internal/jitter"
 )
 
 // Job is a unit of queued work.
@@ -257,24 +258,15 @@ func (s *Store) stopping() bool {
 	return ctx != nil && (*ctx).Err() != nil
 }
 
-// backoff is jittered exponential backoff: base·2^(attempt-1) capped at max,
-// then a uniformly random value in [d/2, d] so jobs failing together (an
-// outage) do not retry together.
+// backoff is River's retry policy: jitter.Backoff, so jobs failing together
+// (an outage) do not retry together.
 type backoff struct{ base, max time.Duration }
 
 func (b *backoff) NextRetry(j *rivertype.JobRow) time.Time {
 	return time.Now().Add(b.delay(j.Attempt))
 }
 
-func (b *backoff) delay(attempt int) time.Duration {
-	d := b.base
-	for i := 1; i < attempt && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	half := d / 2
-	return half + rand.N(half+1)
-}
+func (b *backoff) delay(attempt int) time.Duration { return jitter.Backoff(b.base, b.max, attempt) }
 
 // EnqueueReport says what Enqueue did.
 type EnqueueReport struct {
