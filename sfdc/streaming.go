@@ -16,25 +16,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// Reconnect causes reported by StreamStats.Reconnects: why a Bayeux session
-// ended and a new one (new cookie jar, new handshake, every channel
-// re-subscribed) was started.
-const (
-	CauseUnknownClient    = "unknown_client"    // 403::Unknown client (faye: 401:…:Unknown client) or advice handshake
-	CauseAuth             = "auth"              // 401::Authentication invalid: re-authenticated first
-	CauseReplayInvalid    = "replay_invalid"    // stored replay id rejected; resubscribed from -1 (same session)
-	CauseBusy             = "busy"              // 503::Server is too busy
-	CauseServerDisconnect = "server_disconnect" // server pushed /meta/disconnect (ref §3.2, v64+)
-	CauseWatchdog         = "watchdog"          // no successful reply for StreamConfig.Watchdog
-	CauseNetwork          = "network"           // transport errors for longer than the 40 s reconnect window
-	CauseHandshakeFailed  = "handshake_failed"  // handshake refused for another reason, or unreachable
-	CauseSubscribeFailed  = "subscribe_failed"  // a subscribe refused for another reason (e.g. no such topic)
-	CauseLimit            = "limit"             // an org allocation is exhausted (ref §3.8)
-	CauseAdvice           = "advice"            // unsuccessful connect whose advice says handshake or none
-	CauseOverflow         = "overflow"          // the hand-off queue overflowed; rebuilt to replay what was refused
-	CauseCookie           = "cookie"            // the server saw no session cookie (ref §3.1); a new jar and handshake
-)
-
 const (
 	defaultWatchdog  = 150 * time.Second // ref §3.9 / §6.1: "> 2.5 min ⇒ rebuild"
 	defaultQueueSize = 10000
@@ -99,6 +80,11 @@ type StreamConfig struct {
 	// the server does not replay, or a notification was unreadable. The
 	// caller sweeps (SPEC §3 "Nothing is lost"). Nil means log only.
 	OnGap func(ctx context.Context, channel string, reason string)
+	// OnSessionEnd is told why each session ended, and of the busy retries
+	// and replay-id fallbacks inside one (SessionEnd.Continued), on the
+	// stream's own goroutine: it must not block. Stats().Reconnects counts
+	// the same reports. Nil means log only.
+	OnSessionEnd func(SessionEnd)
 	// Watchdog rebuilds a session with no successful reply for this long
 	// (150 s by default; ref §3.9). Keep it above advice.timeout (110 s).
 	Watchdog time.Duration
@@ -118,9 +104,10 @@ type StreamConfig struct {
 
 // StreamStats is a snapshot of a Stream's counters.
 type StreamStats struct {
-	// Reconnects counts sessions ended, by Cause*; busy and replay_invalid
-	// also count the retries and fallbacks made inside a session.
-	Reconnects   map[string]int64
+	// Reconnects counts the OnSessionEnd reports by cause: sessions
+	// ended, and (Continued) busy retries and replay-id fallbacks made
+	// inside a session.
+	Reconnects   map[Cause]int64
 	Handshakes   int64 // successful handshakes
 	Delivered    int64 // events Handle accepted
 	Duplicates   int64 // events dropped because their replay id was already queued or handled
@@ -279,7 +266,7 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 		s.redirect = cfg.HTTPClient.CheckRedirect
 	}
 	s.q = newHandoff(s.cfg.QueueSize)
-	s.stats.Reconnects = map[string]int64{}
+	s.stats.Reconnects = map[Cause]int64{}
 	return s, nil
 }
 
@@ -291,7 +278,7 @@ func (s *Stream) Subscribed() bool { return s.subbed.Load() }
 func (s *Stream) Stats() StreamStats {
 	s.mu.Lock()
 	st := s.stats
-	st.Reconnects = make(map[string]int64, len(s.stats.Reconnects))
+	st.Reconnects = make(map[Cause]int64, len(s.stats.Reconnects))
 	for k, v := range s.stats.Reconnects {
 		st.Reconnects[k] = v
 	}
@@ -337,18 +324,20 @@ func (s *Stream) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		s.count(func(st *StreamStats) { st.Reconnects[end.cause]++ })
-		if end.connected {
+		if end.Connected {
 			failures = 0
 		}
 		failures++
-		delay := s.sessionBackoff(end.cause, failures)
+		end.Attempt = failures
+		end.Backoff = s.sessionBackoff(end.Cause, failures)
 		lvl := s.log.Warn
-		if failures == 1 && (end.cause == CauseServerDisconnect || end.cause == CauseOverflow) {
+		if failures == 1 && (end.Cause == CauseServerDisconnect || end.Cause == CauseOverflow) {
 			lvl = s.log.Info
 		}
 		lvl("salesforce stream session ended; starting a new one",
-			zap.String("cause", end.cause), zap.Error(end.err), zap.Duration("backoff", delay), zap.Int("attempt", failures))
+			zap.String("cause", string(end.Cause)), zap.Error(end.Err), zap.Duration("backoff", end.Backoff), zap.Int("attempt", failures))
+		s.report(end)
+		delay := end.Backoff
 		if !sleepCtx(ctx, delay) {
 			break
 		}
@@ -393,7 +382,7 @@ func (s *Stream) loadCheckpoints(ctx context.Context) error {
 // server asked for (unknown client, disconnect push, re-auth) is
 // immediate; repeated failures back off exponentially with jitter, and busy
 // or limit answers start from BusyMin (ref §3.7).
-func (s *Stream) sessionBackoff(cause string, failures int) time.Duration {
+func (s *Stream) sessionBackoff(cause Cause, failures int) time.Duration {
 	switch cause {
 	case CauseBusy, CauseLimit:
 		return s.backoff(s.cfg.BusyMin, failures)

@@ -13,7 +13,7 @@ import (
 )
 
 // transportCause maps a failed exchange to a cause.
-func transportCause(err error, fallback string) string {
+func transportCause(err error, fallback Cause) Cause {
 	var he *httpStatusError
 	if errors.As(err, &he) {
 		switch he.status {
@@ -30,7 +30,7 @@ func transportCause(err error, fallback string) string {
 // between servers (faye says 401:…:Unknown client where Salesforce says
 // 403::Unknown client, dependencies.md §4), so "Unknown client" is matched
 // on its text before codes, and what is left is decided by advice.
-func classify(m *bayeuxReply, fallback string) string {
+func classify(m *bayeuxReply, fallback Cause) Cause {
 	code, msg := bayeuxError(m.Error)
 	frCode, frMsg := bayeuxError(m.failureReason())
 	has := func(sub string) bool {
@@ -78,7 +78,7 @@ func findReply(replies []bayeuxReply, channel, subscription string) *bayeuxReply
 	return nil
 }
 
-func (ss *session) handshake(ctx context.Context) (string, error) {
+func (ss *session) handshake(ctx context.Context) (Cause, error) {
 	msg := map[string]any{
 		"channel":                  metaHandshake,
 		"version":                  "1.0",
@@ -113,7 +113,7 @@ func (ss *session) handshake(ctx context.Context) (string, error) {
 
 // subscribe subscribes one channel from its resume point and checks the
 // reply (ref §5.9: unchecked resubscribes are how streams go silent).
-func (ss *session) subscribe(ctx context.Context, channel string) (string, error) {
+func (ss *session) subscribe(ctx context.Context, channel string) (Cause, error) {
 	s := ss.s
 	b := baseChannel(channel)
 	for busy := 1; ; {
@@ -165,7 +165,8 @@ func (ss *session) subscribe(ctx context.Context, channel string) (string, error
 			// queued are handled but no longer move the resume point.
 			s.log.Error("salesforce rejected the stored replay id; resubscribing from -1 and requesting a sweep",
 				zap.String("channel", b), zap.Int64("replay_id", from), zap.String("error", m.Error))
-			s.count(func(st *StreamStats) { st.Reconnects[CauseReplayInvalid]++ })
+			s.report(SessionEnd{Cause: CauseReplayInvalid, Continued: from != -1, Attempt: 1,
+				Err: fmt.Errorf("salesforce cometd subscribe %s from replayId %d refused: %s", channel, from, m.describe())})
 			if from == -1 {
 				return CauseSubscribeFailed, fmt.Errorf("salesforce cometd subscribe %s from -1 refused: %s", channel, m.describe())
 			}
@@ -176,10 +177,11 @@ func (ss *session) subscribe(ctx context.Context, channel string) (string, error
 			s.gap(b, fmt.Sprintf("salesforce rejected replay id %d (%s); resubscribed from -1", from, m.Error))
 		case CauseBusy:
 			// ref §3.7 (Camel): retry the subscribe after a backoff.
-			s.count(func(st *StreamStats) { st.Reconnects[CauseBusy]++ })
 			d := s.backoff(s.cfg.BusyMin, busy)
-			busy++
 			s.log.Warn("salesforce stream busy on subscribe; retrying", zap.String("channel", channel), zap.Duration("backoff", d))
+			s.report(SessionEnd{Cause: CauseBusy, Continued: true, Attempt: busy, Backoff: d,
+				Err: fmt.Errorf("salesforce cometd subscribe %s refused: %s", channel, m.describe())})
+			busy++
 			if !ss.wait(ctx, d) {
 				return CauseBusy, ctx.Err()
 			}
@@ -190,7 +192,7 @@ func (ss *session) subscribe(ctx context.Context, channel string) (string, error
 }
 
 // connectLoop long-polls until the session ends.
-func (ss *session) connectLoop(ctx context.Context) (cause string, connected bool, err error) {
+func (ss *session) connectLoop(ctx context.Context) (cause Cause, connected bool, err error) {
 	s := ss.s
 	lastReply := time.Now()
 	netFails, busy := 0, 0
@@ -259,8 +261,8 @@ func (ss *session) connectLoop(ctx context.Context) (cause string, connected boo
 			}
 			busy++
 			d := s.backoff(s.cfg.BusyMin, busy)
-			s.count(func(st *StreamStats) { st.Reconnects[CauseBusy]++ })
 			s.log.Warn("salesforce stream busy on connect; retrying", zap.Duration("backoff", d))
+			s.report(SessionEnd{Cause: CauseBusy, Continued: true, Connected: connected, Attempt: busy, Backoff: d, Err: err})
 			if !ss.wait(ctx, d) {
 				return cause, connected, ctx.Err()
 			}

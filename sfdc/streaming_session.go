@@ -18,13 +18,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// sessionEnd says why a session ended.
-type sessionEnd struct {
-	cause     string
-	err       error
-	connected bool // at least one successful /meta/connect
-}
-
 // session is one Bayeux session: {cookie jar, clientId, advice, last reply
 // time} (ref §6.1).
 type session struct {
@@ -83,13 +76,13 @@ func (s *Stream) credentials(ctx context.Context) (Credentials, error) {
 	return s.cfg.Auth.Credentials(ctx)
 }
 
-func (s *Stream) session(ctx context.Context) (end sessionEnd) {
+func (s *Stream) session(ctx context.Context) (end SessionEnd) {
 	creds, err := s.credentials(ctx)
 	if err != nil {
-		return sessionEnd{cause: CauseAuth, err: fmt.Errorf("salesforce login for the stream: %w", err)}
+		return SessionEnd{Cause: CauseAuth, Err: fmt.Errorf("salesforce login for the stream: %w", err)}
 	}
 	if creds.InstanceURL == "" {
-		return sessionEnd{cause: CauseHandshakeFailed, err: errors.New("salesforce credentials carry no instance URL")}
+		return SessionEnd{Cause: CauseHandshakeFailed, Err: errors.New("salesforce credentials carry no instance URL")}
 	}
 	jar, _ := cookiejar.New(nil) // a new jar per session (ref §3.1, cometd-nodejs-client#4)
 	ss := &session{
@@ -122,19 +115,19 @@ func (s *Stream) session(ctx context.Context) (end sessionEnd) {
 		// until they time out (ref §3.2, EMP #37). A server that already
 		// forgot the client, or a refused token, makes it pointless.
 		switch {
-		case ctx.Err() != nil, end.cause == CauseWatchdog, end.cause == CauseOverflow,
-			end.cause == CauseSubscribeFailed, end.cause == CauseBusy, end.cause == CauseLimit:
+		case ctx.Err() != nil, end.Cause == CauseWatchdog, end.Cause == CauseOverflow,
+			end.Cause == CauseSubscribeFailed, end.Cause == CauseBusy, end.Cause == CauseLimit:
 			ss.disconnect(context.WithoutCancel(ctx))
 		}
 	}()
-	fail := func(cause string, err error) sessionEnd {
+	fail := func(cause Cause, err error) SessionEnd {
 		if c := context.Cause(sctx); errors.Is(c, errWatchdog) && ctx.Err() == nil {
-			return sessionEnd{cause: CauseWatchdog, err: err, connected: end.connected}
+			return SessionEnd{Cause: CauseWatchdog, Err: err, Connected: end.Connected}
 		}
 		if cause == CauseAuth {
 			s.reauth, s.stale = true, creds
 		}
-		return sessionEnd{cause: cause, err: err, connected: end.connected}
+		return SessionEnd{Cause: cause, Err: err, Connected: end.Connected}
 	}
 
 	if cause, err := ss.handshake(sctx); err != nil {
@@ -153,7 +146,7 @@ func (s *Stream) session(ctx context.Context) (end sessionEnd) {
 	}
 
 	cause, connected, err := ss.connectLoop(sctx)
-	end.connected = connected
+	end.Connected = connected
 	return fail(cause, err)
 }
 

@@ -7,23 +7,15 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/switchboard/switchboard/sfdc"
 )
 
-// streamEnded is the stream's log message for a session that ended; its
-// "cause" and "error" fields say why (sfdc/streaming.go Run).
-const (
-	streamEnded     = "salesforce stream session ended; starting a new one"
-	streamBusyRetry = "salesforce stream busy on subscribe; retrying"
-)
-
 // checkStreaming runs a short-lived stream: it handshakes and subscribes
 // both topics, then disconnects as soon as the stream is subscribed, or
-// reports the first session failure. Events that arrive meanwhile are
-// dropped: the daemon's own subscription and replay checkpoint are
-// untouched (a separate Bayeux client).
+// reports the first session failure the stream reports (sfdc.SessionEnd).
+// Events that arrive meanwhile are dropped: the daemon's own subscription
+// and replay checkpoint are untouched (a separate Bayeux client).
 func (d *doctor) checkStreaming(ctx context.Context) {
 	channels := streamChannels
 	what := "streaming: handshake and subscribe to " + strings.Join(channels, " and ")
@@ -31,11 +23,20 @@ func (d *doctor) checkStreaming(ctx context.Context) {
 		d.skip("streaming", "needs "+strings.Join(streamChannels, " and ")+" to exist and be active")
 		return
 	}
-	core, logs := observer.New(zap.InfoLevel)
+	ends := make(chan sfdc.SessionEnd, 1)
 	s, err := sfdc.NewStream(sfdc.StreamConfig{
-		Auth: d.auth, APIVersion: d.cfg.Salesforce.APIVersion, HTTPClient: d.hc, Logger: zap.New(core),
-		Channels:       channels,
-		Handle:         func(context.Context, string, []sfdc.Event) error { return nil },
+		Auth: d.auth, APIVersion: d.cfg.Salesforce.APIVersion, HTTPClient: d.hc, Logger: zap.NewNop(),
+		Channels: channels,
+		Handle:   func(context.Context, string, []sfdc.Event) error { return nil },
+		OnSessionEnd: func(e sfdc.SessionEnd) {
+			if e.Continued && e.Cause != sfdc.CauseBusy {
+				return // a replay-id fallback; doctor subscribes from -1 anyway
+			}
+			select { // the first report is the one doctor explains
+			case ends <- e:
+			default:
+			}
+		},
 		RequestTimeout: d.opts.timeout,
 	})
 	if err != nil {
@@ -54,6 +55,7 @@ func (d *doctor) checkStreaming(ctx context.Context) {
 	}()
 	deadline := time.NewTimer(d.opts.timeout)
 	defer deadline.Stop()
+	// Subscribed has no hook of its own; polling it is cheap.
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -65,33 +67,32 @@ func (d *doctor) checkStreaming(ctx context.Context) {
 			d.fail("streaming", fmt.Sprintf("no subscription within %s", d.opts.timeout),
 				"check the network path to the org's instance /cometd/"+d.cfg.Salesforce.APIVersion+" (proxies must allow long-polling POSTs held for 2 minutes)")
 			return
+		case e := <-ends:
+			problem, fix := explainStream(e)
+			d.fail("streaming", problem, fix)
+			return
 		case <-tick.C:
 		}
 		if s.Subscribed() {
 			d.pass(what)
 			return
 		}
-		if busy := logs.FilterMessage(streamBusyRetry).Len(); busy > 0 {
-			d.fail("streaming", "Salesforce answered a subscribe with 503::Server is too busy",
-				"try again in a few minutes; if it persists check https://status.salesforce.com for the org's instance")
-			return
-		}
-		if ended := logs.FilterMessage(streamEnded).All(); len(ended) > 0 {
-			fields := ended[0].ContextMap()
-			cause, _ := fields["cause"].(string)
-			msg, _ := fields["error"].(string)
-			problem, fix := explainStream(cause, msg)
-			d.fail("streaming", problem, fix)
-			return
-		}
 	}
 }
 
-// explainStream maps a stream failure cause (sfdc.Cause*) to advice; the
-// error strings are those of ref §3.6.
-func explainStream(cause, msg string) (problem, fix string) {
+// explainStream maps why a stream session ended to advice; the error
+// strings are those of ref §3.6.
+func explainStream(e sfdc.SessionEnd) (problem, fix string) {
 	perms := "the integration user needs API Enabled, Streaming API, and Read on PushTopic, Task and Conversation__c (Switchboard_Integration permission set)"
-	switch cause {
+	msg := ""
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
+	if e.Cause == sfdc.CauseBusy && e.Continued {
+		return "Salesforce answered a subscribe with 503::Server is too busy",
+			"try again in a few minutes; if it persists check https://status.salesforce.com for the org's instance"
+	}
+	switch e.Cause {
 	case sfdc.CauseAuth:
 		return "the streaming endpoint refused the session: " + msg, perms + "; the Connected App's OAuth scopes must include api"
 	case sfdc.CauseBusy:
@@ -103,7 +104,7 @@ func explainStream(cause, msg string) (problem, fix string) {
 	case sfdc.CauseSubscribeFailed:
 		return "a subscribe was refused: " + msg, "run `switchboard setup`; " + perms
 	default:
-		return "the handshake failed (" + cause + "): " + msg,
+		return "the handshake failed (" + string(e.Cause) + "): " + msg,
 			"check " + keyRef("salesforce.api_version") + " (37.0 or later) and that nothing between here and the instance's /cometd endpoint drops cookies or long-polling requests"
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -298,6 +300,12 @@ func TestDoctorMisconfigurations(t *testing.T) {
 		}, what: "PushTopic SwitchboardTasks", says: []string{`its query is "SELECT Id, Message_Status__c FROM Task"`, "SPEC §2 wants", "run `switchboard setup`"}},
 		{name: "streaming refused", world: func(t *testing.T, dw *doctorWorld) { dw.w.Org.InjectBusy(1000) },
 			what: "streaming", says: []string{"too busy", "try again in a few minutes"}},
+		{name: "streaming client allocation used up", world: func(t *testing.T, dw *doctorWorld) {
+			// Another subscriber (a running replica) holds the org's only
+			// concurrent-client slot (ref §3.8).
+			dw.w.Org.ConcurrentClientLimit(1)
+			occupyStreamingClient(t, dw.w.Org)
+		}, what: "streaming", says: []string{"an org streaming allocation is used up", "concurrent", "stop other subscribers"}},
 		{name: "channel number not in the account", world: func(t *testing.T, dw *doctorWorld) {
 			must(t, dw.w.Org.Update("Channel__c", dw.w.ChannelID, map[string]any{"Phone_Number__c": "+14155559999"}))
 		}, what: "channel Support", says: []string{"+14155559999 is not a phone number of Twilio account " + simAccountSID, "correct Phone_Number__c on Channel__c Support"}},
@@ -453,5 +461,43 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// occupyStreamingClient handshakes one Bayeux client on org, as another
+// subscriber would, so it counts against the concurrent-client allocation.
+func occupyStreamingClient(t *testing.T, org *sfdctest.Org) {
+	t.Helper()
+	body := `[{"channel":"/meta/handshake","version":"1.0","supportedConnectionTypes":["long-polling"]}]`
+	req, err := http.NewRequest(http.MethodPost, org.URL()+"/cometd/"+sfdc.DefaultAPIVersion, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "OAuth "+org.Session())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(reply), `"successful":true`) {
+		t.Fatalf("handshake: HTTP %d %s", resp.StatusCode, reply)
+	}
+}
+
+// TestBinaryLinksNoTestPackages: the shipped binary must not carry test
+// helpers (doctor once linked zaptest/observer to read the stream's logs).
+func TestBinaryLinksNoTestPackages(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		// The simulators (sfdctest, twiliotest) are linked on purpose, for
+		// `switchboard demo`; river links test helpers of its own.
+		if strings.HasPrefix(pkg, "go.uber.org/zap/zaptest") {
+			t.Errorf("cmd/switchboard links %s", pkg)
+		}
 	}
 }

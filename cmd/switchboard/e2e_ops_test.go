@@ -78,5 +78,11 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	if code, _ := get(t, d.publicURL+"/healthz"); code != 200 {
 		t.Errorf("/healthz while not ready: %d (the process is alive)", code)
 	}
+	// Each session end is counted by its cause (sfdc.SessionEnd).
+	waitUntil(t, 15*time.Second, "a busy session end in /metrics", func() bool {
+		_, scrape = get(t, admin+"/metrics")
+		return strings.Contains(scrape, `switchboard_stream_reconnects_total{cause="busy"}`) &&
+			metricValue(t, scrape, `switchboard_stream_reconnects_total{cause="busy"}`) >= 1
+	})
 	w.Org.InjectBusy(0)
 }
