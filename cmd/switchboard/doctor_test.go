@@ -309,6 +309,12 @@ func TestDoctorMisconfigurations(t *testing.T) {
 		{name: "channel number not in the account", world: func(t *testing.T, dw *doctorWorld) {
 			must(t, dw.w.Org.Update("Channel__c", dw.w.ChannelID, map[string]any{"Phone_Number__c": "+14155559999"}))
 		}, what: "channel Support", says: []string{"+14155559999 is not a phone number of Twilio account " + simAccountSID, "correct Phone_Number__c on Channel__c Support"}},
+		{name: "channel number not E.164", world: func(t *testing.T, dw *doctorWorld) {
+			must(t, dw.w.Org.Update("Channel__c", dw.w.ChannelID, map[string]any{"Phone_Number__c": "(415) 555-0000"}))
+		}, what: "channel Support", says: []string{`Phone_Number__c "(415) 555-0000" is not in E.164 form`, "set Phone_Number__c on Channel__c Support to the number in E.164"}},
+		{name: "channel Messaging Service SID malformed", world: func(t *testing.T, dw *doctorWorld) {
+			must(t, dw.w.Org.Update("Channel__c", dw.w.ChannelID, map[string]any{"Messaging_Service_Sid__c": "MG123"}))
+		}, what: "channel Support", says: []string{`Messaging_Service_Sid__c "MG123" is not a Messaging Service SID`, "set Messaging_Service_Sid__c on Channel__c Support"}},
 		{name: "inbound URL points elsewhere", world: func(t *testing.T, dw *doctorWorld) {
 			must(t, dw.w.Twilio.SetNumberURLs(simNumber, "https://old-app.example.com/sms", ""))
 		}, what: "channel Support", says: []string{"sends inbound messages to POST https://old-app.example.com/sms", "A message comes in: Webhook {public}/twilio/inbound"}},

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/twilio"
 )
 
@@ -61,22 +62,6 @@ func (d *doctor) checkTwilio(ctx context.Context) {
 	}
 }
 
-// channelRow and channelTypeRow are the Channel__c / Channel_Type__c fields
-// doctor needs (SPEC §1).
-type channelRow struct {
-	ID               string `json:"Id"`
-	Name             string `json:"Name"`
-	Phone            string `json:"Phone_Number__c"`
-	MessagingService string `json:"Messaging_Service_Sid__c"`
-	ChannelType      string `json:"Channel_Type__c"`
-}
-
-type channelTypeRow struct {
-	ID         string `json:"Id"`
-	Name       string `json:"Name"`
-	AccountSID string `json:"Account_Sid__c"`
-}
-
 func (d *doctor) checkChannels(ctx context.Context) {
 	switch {
 	case !d.orgOK:
@@ -94,12 +79,8 @@ func (d *doctor) checkChannels(ctx context.Context) {
 	}
 	qctx, cancel := d.ctx(ctx)
 	defer cancel()
-	var channels []channelRow
-	var types []channelTypeRow
-	err := d.client.Query(qctx, "SELECT Id, Name, Phone_Number__c, Messaging_Service_Sid__c, Channel_Type__c FROM Channel__c WHERE Active__c = true", &channels)
-	if err == nil {
-		err = d.client.Query(qctx, "SELECT Id, Name, Account_Sid__c FROM Channel_Type__c", &types)
-	}
+	var channels []sbsync.Channel
+	err := d.client.Query(qctx, "SELECT "+sbsync.ChannelFields+" FROM Channel__c WHERE Active__c = true", &channels)
 	if err != nil {
 		d.fail("channels", "reading Channel__c and Channel_Type__c failed: "+err.Error(), "give the integration user Read on both (Switchboard_Integration permission set)")
 		return
@@ -109,23 +90,51 @@ func (d *doctor) checkChannels(ctx context.Context) {
 			"create a Channel__c with Phone_Number__c (or Messaging_Service_Sid__c), a Channel_Type__c whose Account_Sid__c is configured, and Active__c checked")
 		return
 	}
-	if dc := d.cfg.Twilio.DefaultChannel; dc != "" && !slices.ContainsFunc(channels, func(c channelRow) bool { return c.Name == dc }) {
+	if dc := d.cfg.Twilio.DefaultChannel; dc != "" && !slices.ContainsFunc(channels, func(c sbsync.Channel) bool { return c.Name == dc }) {
 		d.fail("configuration twilio.default_channel", fmt.Sprintf("%q is not the Name of an active Channel__c", dc),
 			"set "+keyRef("twilio.default_channel")+" to one of: "+strings.Join(channelNames(channels), ", "))
 	}
 	sort.Slice(channels, func(i, j int) bool { return channels[i].Name < channels[j].Name })
-	for _, ch := range channels {
-		ti := slices.IndexFunc(types, func(t channelTypeRow) bool { return t.ID == ch.ChannelType })
-		if ti < 0 {
-			d.fail("channel "+ch.Name, "has no Channel_Type__c, so switchboard does not know its Twilio account",
-				"set Channel_Type__c on Channel__c "+ch.Name+" ("+ch.ID+") to the channel type of its Twilio account")
+	for i := range channels {
+		ch := &channels[i]
+		if p := sbsync.CheckChannel(ch, d.tw.Has); p != nil {
+			problem, fix := explainChannel(ch, p)
+			d.fail("channel "+ch.Name, problem, fix)
 			continue
 		}
-		d.checkChannel(ctx, ch, types[ti])
+		d.checkChannel(ctx, ch)
 	}
 }
 
-func channelNames(cs []channelRow) []string {
+// explainChannel words a channel's problem (sync.CheckChannel, the rule
+// sending applies too) for an admin: what is wrong and where to fix it.
+func explainChannel(ch *sbsync.Channel, p *sbsync.ChannelProblem) (problem, fix string) {
+	ct := ch.ChannelType
+	switch p.Fault {
+	case sbsync.ChannelNoType:
+		return "has no Channel_Type__c, so switchboard does not know its Twilio account",
+			"set Channel_Type__c on Channel__c " + ch.Name + " (" + ch.ID + ") to the channel type of its Twilio account"
+	case sbsync.ChannelNoAccount:
+		return fmt.Sprintf("its Channel_Type__c %s has no Account_Sid__c", ct.Name),
+			"set Account_Sid__c on Channel_Type__c " + ct.Name + " to the AC… SID of its Twilio account"
+	case sbsync.ChannelNoCredentials:
+		acct := strings.TrimSpace(ct.AccountSID)
+		return fmt.Sprintf("its Channel_Type__c %s names Twilio account %s, which has no credentials here", ct.Name, acct),
+			"add " + acct + ":<auth token> to " + keyRef("twilio.accounts") + ", or correct Account_Sid__c on Channel_Type__c " + ct.Name
+	case sbsync.ChannelNoSender:
+		return "has neither Phone_Number__c nor Messaging_Service_Sid__c", "set one of them on Channel__c " + ch.Name
+	case sbsync.ChannelBadServiceSID:
+		return fmt.Sprintf("Messaging_Service_Sid__c %q is not a Messaging Service SID (MG and 32 hex digits)", ch.MessagingServiceSID),
+			"set Messaging_Service_Sid__c on Channel__c " + ch.Name + " to the service's SID (Twilio Console → Messaging → Services)"
+	case sbsync.ChannelBadPhone:
+		return fmt.Sprintf("Phone_Number__c %q is not in E.164 form, so Twilio refuses it as a sender", ch.PhoneNumber),
+			"set Phone_Number__c on Channel__c " + ch.Name + " to the number in E.164, e.g. +14155550100"
+	default:
+		return p.Reason, "correct Channel__c " + ch.Name
+	}
+}
+
+func channelNames(cs []sbsync.Channel) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
 		out[i] = c.Name
@@ -134,82 +143,75 @@ func channelNames(cs []channelRow) []string {
 	return out
 }
 
-func (d *doctor) checkChannel(ctx context.Context, ch channelRow, ct channelTypeRow) {
+// checkChannel checks a channel that passed sync.CheckChannel against its
+// Twilio account: the number or service exists there and routes inbound
+// messages to switchboard.
+func (d *doctor) checkChannel(ctx context.Context, ch *sbsync.Channel) {
 	what := "channel " + ch.Name
+	ct := ch.ChannelType
 	acct := strings.TrimSpace(ct.AccountSID)
-	switch {
-	case acct == "":
-		d.fail(what, fmt.Sprintf("its Channel_Type__c %s has no Account_Sid__c", ct.Name), "set Account_Sid__c on Channel_Type__c "+ct.Name+" to the AC… SID of its Twilio account")
-		return
-	case !d.tw.Has(acct):
-		d.fail(what, fmt.Sprintf("its Channel_Type__c %s names Twilio account %s, which has no credentials here", ct.Name, acct),
-			"add "+acct+":<auth token> to "+keyRef("twilio.accounts")+", or correct Account_Sid__c on Channel_Type__c "+ct.Name)
-		return
-	case !d.twOK[acct]:
+	if !d.twOK[acct] {
 		d.skip(what, d.twFault[acct])
-		return
-	case ch.Phone == "" && ch.MessagingService == "":
-		d.fail(what, "has neither Phone_Number__c nor Messaging_Service_Sid__c", "set one of them on Channel__c "+ch.Name)
 		return
 	}
 	wantIn, wantStatus := "", ""
 	if !d.problems["server"] {
 		wantIn, wantStatus = d.cfg.Server.PublicURL+"/twilio/inbound", d.cfg.Server.PublicURL+"/twilio/status"
 	}
-	consoleNumber := "Twilio Console → Phone Numbers → Manage → Active numbers → " + ch.Phone + " → Messaging Configuration → A message comes in: Webhook " + wantIn + ", HTTP POST"
+	consoleNumber := "Twilio Console → Phone Numbers → Manage → Active numbers → " + ch.PhoneNumber + " → Messaging Configuration → A message comes in: Webhook " + wantIn + ", HTTP POST"
 	lctx, cancel := d.ctx(ctx)
 	defer cancel()
 
-	numberRouted := ch.MessagingService == ""
-	if ch.MessagingService != "" {
-		svc, err := d.tw.MessagingService(lctx, acct, ch.MessagingService)
+	numberRouted := ch.MessagingServiceSID == ""
+	if ch.MessagingServiceSID != "" {
+		svc, err := d.tw.MessagingService(lctx, acct, ch.MessagingServiceSID)
 		if errors.Is(err, twilio.ErrNotFound) {
-			d.fail(what, fmt.Sprintf("Messaging Service %s is not a service of Twilio account %s", ch.MessagingService, acct),
+			d.fail(what, fmt.Sprintf("Messaging Service %s is not a service of Twilio account %s", ch.MessagingServiceSID, acct),
 				"correct Messaging_Service_Sid__c on Channel__c "+ch.Name+", or Account_Sid__c on its Channel_Type__c "+ct.Name)
 			return
 		}
 		if err != nil {
-			d.fail(what, "looking up Messaging Service "+ch.MessagingService+" failed: "+err.Error(), "check "+keyRef("twilio.api_base_url")+" and run doctor again")
+			d.fail(what, "looking up Messaging Service "+ch.MessagingServiceSID+" failed: "+err.Error(), "check "+keyRef("twilio.api_base_url")+" and run doctor again")
 			return
 		}
-		consoleSvc := "Twilio Console → Messaging → Services → " + ch.MessagingService + " → Integration → Incoming Messages: Send a webhook, Request URL " + wantIn + ", HTTP POST"
+		consoleSvc := "Twilio Console → Messaging → Services → " + ch.MessagingServiceSID + " → Integration → Incoming Messages: Send a webhook, Request URL " + wantIn + ", HTTP POST"
 		if svc.StatusCallback != "" && wantStatus != "" && !sameURL(svc.StatusCallback, wantStatus) {
 			// A message's own StatusCallback overrides the service's (ref
 			// §2.1) and switchboard sets one on every send, so only messages
 			// sent by others report there.
-			d.warn(what, fmt.Sprintf("Messaging Service %s sends delivery status to %s; switchboard's sends override it, but messages sent through the service by anything else never reach Salesforce", ch.MessagingService, svc.StatusCallback),
+			d.warn(what, fmt.Sprintf("Messaging Service %s sends delivery status to %s; switchboard's sends override it, but messages sent through the service by anything else never reach Salesforce", ch.MessagingServiceSID, svc.StatusCallback),
 				"clear the service's Delivery Status Callback, or set it to "+wantStatus)
 		}
 		switch {
-		case svc.UseInboundWebhookOnNumber && ch.Phone == "":
-			d.warn(what, fmt.Sprintf("Messaging Service %s hands inbound messages to each sender number's own webhook, which doctor cannot check without Phone_Number__c", ch.MessagingService),
+		case svc.UseInboundWebhookOnNumber && ch.PhoneNumber == "":
+			d.warn(what, fmt.Sprintf("Messaging Service %s hands inbound messages to each sender number's own webhook, which doctor cannot check without Phone_Number__c", ch.MessagingServiceSID),
 				"make sure every number of the service has 'A message comes in' set to "+wantIn+" (HTTP POST), or switch the service to Send a webhook: "+consoleSvc)
 		case svc.UseInboundWebhookOnNumber:
 			numberRouted = true
 		case wantIn == "":
-			d.pass(fmt.Sprintf("%s: Messaging Service %s is in account %s (its webhook is not checked: server.public_url is not usable)", what, ch.MessagingService, acct))
+			d.pass(fmt.Sprintf("%s: Messaging Service %s is in account %s (its webhook is not checked: server.public_url is not usable)", what, ch.MessagingServiceSID, acct))
 		case svc.InboundRequestURL == "":
-			d.fail(what, fmt.Sprintf("Messaging Service %s has no inbound webhook: Twilio drops replies to it", ch.MessagingService), consoleSvc)
+			d.fail(what, fmt.Sprintf("Messaging Service %s has no inbound webhook: Twilio drops replies to it", ch.MessagingServiceSID), consoleSvc)
 		case !sameURL(svc.InboundRequestURL, wantIn) || !strings.EqualFold(orPost(svc.InboundMethod), http.MethodPost):
-			d.fail(what, fmt.Sprintf("Messaging Service %s sends inbound messages to %s %s, not to switchboard at POST %s", ch.MessagingService, orPost(svc.InboundMethod), svc.InboundRequestURL, wantIn), consoleSvc)
+			d.fail(what, fmt.Sprintf("Messaging Service %s sends inbound messages to %s %s, not to switchboard at POST %s", ch.MessagingServiceSID, orPost(svc.InboundMethod), svc.InboundRequestURL, wantIn), consoleSvc)
 		default:
-			d.pass(fmt.Sprintf("%s: Messaging Service %s in %s sends inbound messages to %s", what, ch.MessagingService, acct, wantIn))
+			d.pass(fmt.Sprintf("%s: Messaging Service %s in %s sends inbound messages to %s", what, ch.MessagingServiceSID, acct, wantIn))
 		}
-		if !numberRouted && ch.Phone == "" {
+		if !numberRouted && ch.PhoneNumber == "" {
 			return
 		}
 	}
-	if ch.Phone == "" {
+	if ch.PhoneNumber == "" {
 		return
 	}
-	n, err := d.tw.IncomingNumber(lctx, acct, ch.Phone)
+	n, err := d.tw.IncomingNumber(lctx, acct, ch.PhoneNumber)
 	if errors.Is(err, twilio.ErrNotFound) {
-		d.fail(what, fmt.Sprintf("%s is not a phone number of Twilio account %s", ch.Phone, acct),
+		d.fail(what, fmt.Sprintf("%s is not a phone number of Twilio account %s", ch.PhoneNumber, acct),
 			"correct Phone_Number__c on Channel__c "+ch.Name+" (E.164, e.g. +14155550100), or Account_Sid__c on its Channel_Type__c "+ct.Name+", or buy or port the number into "+acct)
 		return
 	}
 	if err != nil {
-		d.fail(what, "looking up "+ch.Phone+" failed: "+err.Error(), "correct Phone_Number__c on Channel__c "+ch.Name+" or check "+keyRef("twilio.api_base_url"))
+		d.fail(what, "looking up "+ch.PhoneNumber+" failed: "+err.Error(), "correct Phone_Number__c on Channel__c "+ch.Name+" or check "+keyRef("twilio.api_base_url"))
 		return
 	}
 	if !numberRouted {
@@ -219,21 +221,21 @@ func (d *doctor) checkChannel(ctx context.Context, ch channelRow, ct channelType
 	if n.StatusCallback != "" && wantStatus != "" && !sameURL(n.StatusCallback, wantStatus) {
 		// On this resource status_callback reports calls; message status goes
 		// to each message's StatusCallback, which switchboard sets (ref §2.1).
-		d.warn(what, fmt.Sprintf("%s has a status callback to %s (call status; switchboard's messages carry their own status URL)", ch.Phone, n.StatusCallback),
+		d.warn(what, fmt.Sprintf("%s has a status callback to %s (call status; switchboard's messages carry their own status URL)", ch.PhoneNumber, n.StatusCallback),
 			"nothing, if that endpoint is meant for calls; otherwise clear it or set it to "+wantStatus)
 	}
 	switch {
 	case wantIn == "":
-		d.pass(fmt.Sprintf("%s: %s is in account %s (its webhook is not checked: server.public_url is not usable)", what, ch.Phone, acct))
+		d.pass(fmt.Sprintf("%s: %s is in account %s (its webhook is not checked: server.public_url is not usable)", what, ch.PhoneNumber, acct))
 	case n.SMSApplicationSID != "":
-		d.warn(what, fmt.Sprintf("%s hands messages to TwiML App %s, whose Messaging Request URL doctor does not check", ch.Phone, n.SMSApplicationSID),
+		d.warn(what, fmt.Sprintf("%s hands messages to TwiML App %s, whose Messaging Request URL doctor does not check", ch.PhoneNumber, n.SMSApplicationSID),
 			"make sure that app's Messaging Request URL is "+wantIn+" (HTTP POST), or set the number itself: "+consoleNumber)
 	case n.SMSURL == "":
-		d.fail(what, fmt.Sprintf("%s has no 'A message comes in' webhook: Twilio drops replies to it", ch.Phone), consoleNumber)
+		d.fail(what, fmt.Sprintf("%s has no 'A message comes in' webhook: Twilio drops replies to it", ch.PhoneNumber), consoleNumber)
 	case !sameURL(n.SMSURL, wantIn) || !strings.EqualFold(orPost(n.SMSMethod), http.MethodPost):
-		d.fail(what, fmt.Sprintf("%s sends inbound messages to %s %s, not to switchboard at POST %s", ch.Phone, orPost(n.SMSMethod), n.SMSURL, wantIn), consoleNumber)
+		d.fail(what, fmt.Sprintf("%s sends inbound messages to %s %s, not to switchboard at POST %s", ch.PhoneNumber, orPost(n.SMSMethod), n.SMSURL, wantIn), consoleNumber)
 	default:
-		d.pass(fmt.Sprintf("%s: %s in %s sends inbound messages to %s", what, ch.Phone, acct, wantIn))
+		d.pass(fmt.Sprintf("%s: %s in %s sends inbound messages to %s", what, ch.PhoneNumber, acct, wantIn))
 	}
 }
 

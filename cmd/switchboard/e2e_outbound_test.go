@@ -20,6 +20,14 @@ func TestRejectedBeforeSending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A channel as a user might type its number: Twilio would refuse it
+	// as a From (21212), so the sidecar must reject it first.
+	typedPhone, err := w.Org.Insert("Channel__c", map[string]any{
+		"Name": "Typed number", "Phone_Number__c": "(415) 555-0998", "Channel_Type__c": w.ChannelTypeID, "Active__c": true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	optedOut := "+14155550177"
 	if _, err := w.Org.Insert("Opt_In__c", map[string]any{
 		"UniqueId__c": optedOut + "|" + w.ChannelID, "Phone_Number__c": optedOut, "Channel__c": w.ChannelID, "Active__c": false, "Keyword__c": "STOP",
@@ -30,6 +38,10 @@ func TestRejectedBeforeSending(t *testing.T) {
 
 	conv := w.newConversation(t, "+14155550123")
 	inactiveConv, err := w.Org.Insert("Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": inactive, "Message_Recipient__c": "+14155550123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typedConv, err := w.Org.Insert("Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": typedPhone, "Message_Recipient__c": "+14155550123"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +57,8 @@ func TestRejectedBeforeSending(t *testing.T) {
 		{"opted out", map[string]any{"Conversation__c": w.newConversation(t, optedOut), "Description": "hi"},
 			`The recipient +14155550177 has opted out of channel "Support" (replied STOP)`},
 		{"inactive channel", map[string]any{"Conversation__c": inactiveConv, "Description": "hi"}, `Channel "Old number" is not active (Active__c is unchecked).`},
+		{"channel number not E.164", map[string]any{"Conversation__c": typedConv, "Description": "hi"},
+			`Channel "Typed number" has Phone_Number__c "(415) 555-0998", which is not in E.164 form`},
 		{"no conversation, no WhoId", map[string]any{"Description": "hi"}, "no one to send to"},
 	}
 	ids := make([]string, len(cases))
