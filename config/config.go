@@ -14,12 +14,10 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 )
 
 // AdminOff as server.admin_listen serves no operator listener.
@@ -181,90 +179,19 @@ type LoadOptions struct {
 // Load reads the configuration layers and returns the typed Config. It does
 // not validate; call Validate with what the command needs.
 func Load(opts LoadOptions) (*Config, error) {
-	v := viper.New()
-	for _, k := range Keys {
-		if k.Default != "" {
-			v.SetDefault(k.Name, k.Default)
-		}
-	}
-
-	fileLayer, err := readYAML(v, opts.ConfigFile)
+	l, err := readLayers(opts)
 	if err != nil {
 		return nil, err
 	}
-	// The .env file sits between the environment and the YAML file, which
-	// viper has no layer for: merge it over the YAML (config layer), so the
-	// real environment and flags still win.
-	dotenv, err := readDotenv(opts.EnvFile)
-	if err != nil {
-		return nil, err
-	}
-	envMap := map[string]any{}
-	for _, k := range Keys {
-		// An empty line copied from .env.example (KEY=) means "not set
-		// here", not "set to empty over switchboard.yaml".
-		if val := dotenv[k.Env()]; val != "" {
-			setNested(envMap, k.Name, val)
-		}
-	}
-	if len(envMap) > 0 {
-		if err := v.MergeConfigMap(envMap); err != nil {
-			return nil, fmt.Errorf("config: merging .env: %w", err)
-		}
-	}
-
-	environ := opts.Environ
-	if environ == nil {
-		environ = os.Environ()
-	}
-	realEnv := map[string]string{}
-	for _, kv := range environ {
-		if name, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, EnvPrefix+"_") {
-			realEnv[name] = val
-		}
-	}
-	// Bind explicitly rather than AutomaticEnv so that a test's Environ is
-	// honoured and unknown SWITCHBOARD_ variables can be reported.
-	for _, k := range Keys {
-		// Empty counts as unset, as viper's AllowEmptyEnv(false) would.
-		if val := realEnv[k.Env()]; val != "" {
-			v.Set(k.Name, val) // replaced below by flags, which outrank env
-		}
-	}
-	if opts.Flags != nil {
-		for _, k := range Keys {
-			if f := opts.Flags.Lookup(k.Name); f != nil && f.Changed {
-				v.Set(k.Name, f.Value.String())
-			}
-		}
-	}
-
-	cfg := &Config{Source: map[string]string{}}
-	for _, k := range Keys {
-		src := "default"
-		switch {
-		case opts.Flags != nil && opts.Flags.Lookup(k.Name) != nil && opts.Flags.Lookup(k.Name).Changed:
-			src = "flag"
-		case realEnv[k.Env()] != "":
-			src = "env " + k.Env()
-		case dotenv[k.Env()] != "":
-			src = ".env"
-		case fileLayer != "" && v.InConfig(k.Name):
-			src = fileLayer
-		case k.Default == "":
-			src = "unset"
-		}
-		cfg.Source[k.Name] = src
-	}
-
-	str := func(key string) string { return strings.TrimSpace(v.GetString(key)) }
+	cfg := &Config{Source: l.sources(opts.Flags), parseErrs: map[string]string{}}
+	str := func(key string) string { return strings.TrimSpace(l.v.GetString(key)) }
 	cfg.Salesforce = Salesforce{
 		LoginURL:       strings.TrimRight(str("salesforce.login_url"), "/"),
 		AuthFlow:       strings.ToLower(str("salesforce.auth_flow")),
 		ClientID:       str("salesforce.client_id"),
 		ClientSecret:   str("salesforce.client_secret"),
 		Username:       str("salesforce.username"),
-		Password:       v.GetString("salesforce.password"), // passwords may end in spaces
+		Password:       l.v.GetString("salesforce.password"), // passwords may end in spaces
 		SecurityToken:  str("salesforce.security_token"),
 		PrivateKeyFile: str("salesforce.private_key_file"),
 		RefreshToken:   str("salesforce.refresh_token"),
@@ -277,84 +204,14 @@ func Load(opts LoadOptions) (*Config, error) {
 		DefaultChannel: str("twilio.default_channel"),
 		Accounts:       map[string]string{},
 	}
-	cfg.Engine = Engine{DefaultRegion: strings.ToUpper(str("engine.default_region"))}
-	cfg.parseErrs = map[string]string{}
-	parseDur := func(key string) time.Duration {
-		d, err := time.ParseDuration(str(key))
-		if err != nil || d <= 0 {
-			cfg.parseErrs[key] = fmt.Sprintf("%q is not a positive Go duration like 30s or 5m", str(key))
-		}
-		return d
-	}
-	cfg.Engine.SweepInterval = parseDur("engine.sweep_interval")
-	cfg.Engine.StatusPollAfter = parseDur("engine.status_poll_after")
-	if d, err := time.ParseDuration(str("engine.heartbeat_interval")); err != nil || d < 0 {
-		cfg.parseErrs["engine.heartbeat_interval"] = fmt.Sprintf("%q is not a Go duration like 5m, or 0 for off", str("engine.heartbeat_interval"))
-	} else {
-		cfg.Engine.HeartbeatInterval = d
-	}
-	if f, err := strconv.ParseFloat(str("engine.api_budget"), 64); err != nil || f <= 0 || f > 1 {
-		cfg.parseErrs["engine.api_budget"] = fmt.Sprintf("%q is not a share between 0 and 1, like 0.9", str("engine.api_budget"))
-	} else {
-		cfg.Engine.APIBudget = f
-	}
-	for _, p := range strings.Split(str("engine.merge_fields"), ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		if !mergePathRE.MatchString(p) {
-			cfg.parseErrs["engine.merge_fields"] = fmt.Sprintf("entry %q is not an Object.Field path like Contact.FirstName", p)
-			continue
-		}
-		cfg.Engine.MergeFields = append(cfg.Engine.MergeFields, p)
-	}
-	if n, err := strconv.Atoi(str("twilio.max_concurrency")); err != nil || n < 1 {
-		cfg.parseErrs["twilio.max_concurrency"] = fmt.Sprintf("%q is not a whole number of at least 1", str("twilio.max_concurrency"))
-	} else {
-		cfg.Twilio.MaxConcurrency = n
-	}
-	cfg.Twilio.SenderRates = map[string]float64{}
-	if rates := str("twilio.sender_rates"); rates != "" {
-		for _, pair := range strings.Split(rates, ",") {
-			name, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-			r, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-			if !ok || strings.TrimSpace(name) == "" || err != nil || r <= 0 {
-				cfg.parseErrs["twilio.sender_rates"] = fmt.Sprintf("entry %q is not ChannelName=messages-per-second", pair)
-				continue
-			}
-			cfg.Twilio.SenderRates[strings.TrimSpace(name)] = r
-		}
-	}
+	cfg.decodeEngine(str)
+	cfg.decodeTwilio(str)
 	cfg.Server = Server{Listen: str("server.listen"), AdminListen: str("server.admin_listen"), PublicURL: strings.TrimRight(str("server.public_url"), "/")}
 	if strings.EqualFold(cfg.Server.AdminListen, AdminOff) {
 		cfg.Server.AdminListen = ""
 	}
 	cfg.Store = Store{URL: str("store.url")}
 	cfg.Log = Log{Level: strings.ToLower(str("log.level")), Format: strings.ToLower(str("log.format"))}
-
-	if cfg.Twilio.AccountSID != "" {
-		cfg.Twilio.Accounts[cfg.Twilio.AccountSID] = cfg.Twilio.AuthToken
-	}
-	if extra := str("twilio.accounts"); extra != "" {
-		// Problems name the entry by its place, never its text: a mistyped
-		// pair (= for :, the halves swapped) puts the token anywhere.
-		cfg.accountsRaw = extra
-		pairs := strings.Split(extra, ",")
-		for i, pair := range pairs {
-			sid, tok, ok := strings.Cut(strings.TrimSpace(pair), ":")
-			sid, tok = strings.TrimSpace(sid), strings.TrimSpace(tok)
-			switch {
-			case !ok:
-				cfg.accountErrs = append(cfg.accountErrs, fmt.Sprintf("entry %d of %d is not SID:TOKEN", i+1, len(pairs)))
-			case !accountSIDRE.MatchString(sid):
-				cfg.accountErrs = append(cfg.accountErrs, fmt.Sprintf("entry %d of %d: the part before : is not an Account SID (AC followed by 32 hex digits)", i+1, len(pairs)))
-			case tok == "":
-				cfg.accountErrs = append(cfg.accountErrs, fmt.Sprintf("entry %d of %d (%s) has no token after the :", i+1, len(pairs), sid))
-			default:
-				cfg.Twilio.Accounts[sid] = tok
-			}
-		}
-	}
 	return cfg, nil
 }
 
