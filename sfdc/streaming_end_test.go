@@ -149,10 +149,10 @@ func TestStreamReportsSessionEndCauses(t *testing.T) {
 			}
 			runStream(t, s)
 			if c.fault != nil {
-				streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+				sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 				c.fault(org)
 			}
-			streamEventually(t, 5*time.Second, "a report of "+string(c.cause), func() bool { _, ok := ends.first(c.cause); return ok })
+			sfdctest.Eventually(t, 5*time.Second, "a report of "+string(c.cause), func() bool { _, ok := ends.first(c.cause); return ok })
 			e, _ := ends.first(c.cause)
 			if e.Connected != c.connected || e.Continued != c.continued || e.HTTPStatus != c.status {
 				t.Errorf("%+v: want connected %t, continued %t, HTTP status %d", e, c.connected, c.continued, c.status)

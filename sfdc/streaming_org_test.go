@@ -24,7 +24,7 @@ import (
 // streamOrg is an org with the SPEC PushTopics and short long polls.
 func streamOrg(t *testing.T) *sfdctest.Org {
 	t.Helper()
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	if err := setupPushTopics(context.Background(), newClient(t, org), &Report{}); err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +68,13 @@ func TestStreamOrgTokenRevokedMidStream(t *testing.T) {
 	rec := newStreamRecorder()
 	s, auth := orgStream(t, org, rec)
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	want := orgPublish(org, topicTasks, 5)
-	streamEventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
+	sfdctest.Eventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
 
 	org.RevokeTokens()
 	want = append(want, orgPublish(org, topicTasks, 5)...)
-	streamEventually(t, 5*time.Second, "10 events", func() bool { return rec.count(topicTasks) == 10 })
+	sfdctest.Eventually(t, 5*time.Second, "10 events", func() bool { return rec.count(topicTasks) == 10 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if n := auth.Logins(); n != 2 {
 		t.Errorf("logins = %d, want 2 (start + one re-authentication)", n)
@@ -96,16 +96,16 @@ func TestStreamOrgServerForgetsClient(t *testing.T) {
 	rec := newStreamRecorder()
 	s, auth := orgStream(t, org, rec)
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	want := orgPublish(org, topicConvs, 3)
-	streamEventually(t, 5*time.Second, "3 events", func() bool { return rec.count(topicConvs) == 3 })
+	sfdctest.Eventually(t, 5*time.Second, "3 events", func() bool { return rec.count(topicConvs) == 3 })
 
 	org.ExpireAllClients()
 	// Published while no session exists: the resubscribe replays them.
 	want = append(want, orgPublish(org, topicConvs, 4)...)
-	streamEventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicConvs) == 7 })
+	sfdctest.Eventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicConvs) == 7 })
 	sameReplayIDs(t, topicConvs, rec.ids(topicConvs), want)
-	streamEventually(t, 5*time.Second, "resubscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "resubscribed", s.Subscribed)
 	if st := s.Stats(); st.Reconnects[CauseUnknownClient] != 1 || st.Handshakes != 2 {
 		t.Errorf("stats %+v, want one unknown_client reconnect and 2 handshakes", st)
 	}
@@ -137,8 +137,8 @@ func TestStreamOrgStaleReplayID(t *testing.T) {
 		}
 	})
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
-	streamEventually(t, 5*time.Second, "gap notice", func() bool { return len(rec.gapsFor(topicTasks)) == 1 })
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "gap notice", func() bool { return len(rec.gapsFor(topicTasks)) == 1 })
 	if g := rec.gapsFor(topicTasks)[0]; !strings.Contains(g, strconv.FormatInt(old[1], 10)) || !strings.Contains(g, "-1") {
 		t.Errorf("gap reason %q should name the rejected id and the fallback", g)
 	}
@@ -146,7 +146,7 @@ func TestStreamOrgStaleReplayID(t *testing.T) {
 		t.Errorf("conversations gaps %q", joinGaps(g))
 	}
 	want := orgPublish(org, topicTasks, 2)
-	streamEventually(t, 5*time.Second, "new events", func() bool { return rec.count(topicTasks) == 2 })
+	sfdctest.Eventually(t, 5*time.Second, "new events", func() bool { return rec.count(topicTasks) == 2 })
 	sameReplayIDs(t, "after the fallback to -1", rec.ids(topicTasks), want)
 	if st := s.Stats(); st.Reconnects[CauseReplayInvalid] != 1 || st.Handshakes != 1 {
 		t.Errorf("stats %+v: the fallback resubscribes in the same session", st)
@@ -159,7 +159,7 @@ func TestStreamOrgStaleReplayID(t *testing.T) {
 	// The stream now resumes from the new events, not the rejected id.
 	org.ExpireAllClients()
 	want = append(want, orgPublish(org, topicTasks, 2)...)
-	streamEventually(t, 5*time.Second, "events after a re-handshake", func() bool { return rec.count(topicTasks) == 4 })
+	sfdctest.Eventually(t, 5*time.Second, "events after a re-handshake", func() bool { return rec.count(topicTasks) == 4 })
 	sameReplayIDs(t, "after re-handshake", rec.ids(topicTasks), want)
 	if g := rec.gapsFor(topicTasks); len(g) != 1 {
 		t.Errorf("gaps %q, want still one", joinGaps(g))
@@ -231,13 +231,13 @@ func TestStreamOrgCookieJarPerSession(t *testing.T) {
 	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.HTTPClient = &http.Client{Transport: wl} })
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	orgPublish(org, topicTasks, 2)
-	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
+	sfdctest.Eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
 	org.ExpireAllClients()
-	streamEventually(t, 5*time.Second, "second session", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
+	sfdctest.Eventually(t, 5*time.Second, "second session", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
 	orgPublish(org, topicTasks, 2)
-	streamEventually(t, 5*time.Second, "events in the second session", func() bool { return rec.count(topicTasks) == 4 })
+	sfdctest.Eventually(t, 5*time.Second, "events in the second session", func() bool { return rec.count(topicTasks) == 4 })
 
 	var sessions []string // BAYEUX_BROWSER per session
 	for i, r := range wl.snapshot() {
@@ -278,9 +278,9 @@ func TestStreamOrgBusyOnSubscribe(t *testing.T) {
 		c.BusyMin = busyMin
 	})
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	want := orgPublish(org, topicTasks, 3)
-	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 3 })
+	sfdctest.Eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 3 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 
 	var subs []bayeuxWireReq
@@ -312,13 +312,13 @@ func TestStreamOrgServerDisconnectPush(t *testing.T) {
 	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec)
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	want := orgPublish(org, topicTasks, 2)
-	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
+	sfdctest.Eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
 	org.PushDisconnect()
-	streamEventually(t, 5*time.Second, "reconnected", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
+	sfdctest.Eventually(t, 5*time.Second, "reconnected", func() bool { return s.Stats().Handshakes == 2 && s.Subscribed() })
 	want = append(want, orgPublish(org, topicTasks, 2)...)
-	streamEventually(t, 5*time.Second, "events after the push", func() bool { return rec.count(topicTasks) == 4 })
+	sfdctest.Eventually(t, 5*time.Second, "events after the push", func() bool { return rec.count(topicTasks) == 4 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if st := s.Stats(); st.Reconnects[CauseServerDisconnect] != 1 || len(st.Reconnects) != 1 {
 		t.Errorf("reconnects %v, want one server_disconnect", st.Reconnects)
@@ -334,14 +334,14 @@ func TestStreamOrgWatchdog(t *testing.T) {
 	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.Watchdog = 300 * time.Millisecond })
 	runStream(t, s)
-	streamEventually(t, 10*time.Second, "two watchdog rebuilds", func() bool { return s.Stats().Reconnects[CauseWatchdog] >= 2 })
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 10*time.Second, "two watchdog rebuilds", func() bool { return s.Stats().Reconnects[CauseWatchdog] >= 2 })
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	if n := org.StreamClients(); n > 1 {
 		t.Errorf("%d live clients: the watchdog must /meta/disconnect the session it abandons", n)
 	}
 	// Events still flow: one wakes the held connect at once.
 	orgPublish(org, topicTasks, 1)
-	streamEventually(t, 5*time.Second, "event", func() bool { return rec.count(topicTasks) >= 1 })
+	sfdctest.Eventually(t, 5*time.Second, "event", func() bool { return rec.count(topicTasks) >= 1 })
 }
 
 func TestStreamOrgShutdownDisconnects(t *testing.T) {
@@ -350,7 +350,7 @@ func TestStreamOrgShutdownDisconnects(t *testing.T) {
 	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.HTTPClient = &http.Client{Transport: wl} })
 	stop := runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	if org.StreamClients() != 1 {
 		t.Fatalf("live clients = %d, want 1", org.StreamClients())
 	}
@@ -387,13 +387,13 @@ func TestStreamOrgBackpressure(t *testing.T) {
 		c.ReplayFrom = func(context.Context, string) (int64, error) { return -2, nil }
 	})
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	var want []int64
 	for i := 0; i < 10; i++ {
 		want = append(want, orgPublish(org, topicTasks, 20)...)
 		time.Sleep(5 * time.Millisecond)
 	}
-	streamEventually(t, 5*time.Second, "refusals", func() bool { return s.Stats().Refused > 0 })
+	sfdctest.Eventually(t, 5*time.Second, "refusals", func() bool { return s.Stats().Refused > 0 })
 	// While Handle is stuck the session stays alive: connects continue.
 	hs := org.Handshakes()
 	time.Sleep(100 * time.Millisecond)
@@ -404,7 +404,7 @@ func TestStreamOrgBackpressure(t *testing.T) {
 		t.Errorf("queue holds %d events, bound is 20 plus one reply", q)
 	}
 	close(release)
-	streamEventually(t, 10*time.Second, "all 200 events", func() bool { return rec.count(topicTasks) == 200 })
+	sfdctest.Eventually(t, 10*time.Second, "all 200 events", func() bool { return rec.count(topicTasks) == 200 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if st := s.Stats(); st.Reconnects[CauseOverflow] < 1 || st.Delivered != 200 {
 		t.Errorf("stats %+v", st)
@@ -488,10 +488,10 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 	}
 	start := time.Now()
 	stop := runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 
 	recovered := func(handshakes int64) {
-		streamEventually(t, 10*time.Second, fmt.Sprintf("session %d", handshakes), func() bool {
+		sfdctest.Eventually(t, 10*time.Second, fmt.Sprintf("session %d", handshakes), func() bool {
 			return s.Stats().Handshakes >= handshakes && s.Subscribed()
 		})
 	}
@@ -519,7 +519,7 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 			time.Sleep(2 * time.Millisecond) // let faults land mid-stream
 		}
 	}
-	streamEventually(t, 60*time.Second, "every event durable", func() bool {
+	sfdctest.Eventually(t, 60*time.Second, "every event durable", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return durable[topicTasks] == want[topicTasks][len(want[topicTasks])-1] &&
@@ -570,9 +570,9 @@ func TestStreamOrgHandleErrorsAreRetried(t *testing.T) {
 	rec.fail = 3
 	s, _ := orgStream(t, org, rec)
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	want := orgPublish(org, topicTasks, 5)
-	streamEventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
+	sfdctest.Eventually(t, 5*time.Second, "5 events", func() bool { return rec.count(topicTasks) == 5 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if st := s.Stats(); st.HandleErrors != 3 || st.Delivered != 5 {
 		t.Errorf("stats %+v, want 3 handle errors and 5 delivered", st)
@@ -585,14 +585,14 @@ func TestStreamOrgDailyEventLimit(t *testing.T) {
 	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec)
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	want := orgPublish(org, topicTasks, 4)
-	streamEventually(t, 5*time.Second, "4 events", func() bool { return rec.count(topicTasks) == 4 })
+	sfdctest.Eventually(t, 5*time.Second, "4 events", func() bool { return rec.count(topicTasks) == 4 })
 	want = append(want, orgPublish(org, topicTasks, 3)...)
-	streamEventually(t, 5*time.Second, "the limit reported", func() bool { return s.Stats().Reconnects[CauseLimit] >= 1 })
+	sfdctest.Eventually(t, 5*time.Second, "the limit reported", func() bool { return s.Stats().Reconnects[CauseLimit] >= 1 })
 	// A new allocation window: the held-back events are replayed (ref §3.5).
 	org.DailyEventLimit(0)
-	streamEventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicTasks) == 7 })
+	sfdctest.Eventually(t, 5*time.Second, "7 events", func() bool { return rec.count(topicTasks) == 7 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	if g := rec.gapsFor(topicTasks); len(g) != 0 {
 		t.Errorf("gaps %q", joinGaps(g))
@@ -605,17 +605,17 @@ func TestStreamOrgConcurrentClientLimit(t *testing.T) {
 	recA, recB := newStreamRecorder(), newStreamRecorder()
 	a, _ := orgStream(t, org, recA)
 	stopA := runStream(t, a)
-	streamEventually(t, 5*time.Second, "a subscribed", a.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "a subscribed", a.Subscribed)
 	b, _ := orgStream(t, org, recB)
 	runStream(t, b)
-	streamEventually(t, 5*time.Second, "b refused", func() bool { return b.Stats().Reconnects[CauseLimit] >= 1 })
+	sfdctest.Eventually(t, 5*time.Second, "b refused", func() bool { return b.Stats().Reconnects[CauseLimit] >= 1 })
 	if b.Subscribed() {
 		t.Fatal("b subscribed beyond the limit")
 	}
 	stopA() // its /meta/disconnect frees the slot at once
-	streamEventually(t, 5*time.Second, "b subscribed", b.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "b subscribed", b.Subscribed)
 	want := orgPublish(org, topicConvs, 2)
-	streamEventually(t, 5*time.Second, "b receives", func() bool { return recB.count(topicConvs) == 2 })
+	sfdctest.Eventually(t, 5*time.Second, "b receives", func() bool { return recB.count(topicConvs) == 2 })
 	sameReplayIDs(t, topicConvs, recB.ids(topicConvs), want)
 }
 
@@ -625,14 +625,14 @@ func TestStreamOrgBusyOnHandshakeAndConnect(t *testing.T) {
 	rec := newStreamRecorder()
 	s, auth := orgStream(t, org, rec)
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	want := orgPublish(org, topicTasks, 2)
-	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
+	sfdctest.Eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 2 })
 	// A busy connect comes as 401::Authentication invalid with a 503
 	// failureReason (ref §3.6): back off, no re-authentication.
 	org.InjectBusy(1)
 	want = append(want, orgPublish(org, topicTasks, 2)...)
-	streamEventually(t, 5*time.Second, "events after busy connect", func() bool { return rec.count(topicTasks) == 4 })
+	sfdctest.Eventually(t, 5*time.Second, "events after busy connect", func() bool { return rec.count(topicTasks) == 4 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	st := s.Stats()
 	if st.Reconnects[CauseBusy] != 2 || st.Reconnects[CauseAuth] != 0 || auth.Logins() != 1 {
@@ -643,11 +643,7 @@ func TestStreamOrgBusyOnHandshakeAndConnect(t *testing.T) {
 // BenchmarkStreamOrgThroughput measures events per second from Publish to
 // Handle through the simulated org on loopback.
 func BenchmarkStreamOrgThroughput(b *testing.B) {
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer org.Close()
+	org := sfdctest.Start(b)
 	org.DailyEventLimit(0)
 	c, err := NewClient(benchAuth(b, org), ClientConfig{})
 	if err != nil {
@@ -729,12 +725,12 @@ func TestStreamOrgGatewayErrorsRetryConnect(t *testing.T) {
 	rec := newStreamRecorder()
 	s, _ := orgStream(t, org, rec, func(c *StreamConfig) { c.HTTPClient = &http.Client{Transport: ft} })
 	runStream(t, s)
-	streamEventually(t, 5*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 5*time.Second, "subscribed", s.Subscribed)
 	ft.mu.Lock()
 	ft.n = 3
 	ft.mu.Unlock()
 	want := orgPublish(org, topicTasks, 3)
-	streamEventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 3 })
+	sfdctest.Eventually(t, 5*time.Second, "events", func() bool { return rec.count(topicTasks) == 3 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	// Within the 40 s reconnect window a 5xx is retried on the same
 	// session, not answered with a new handshake.

@@ -133,7 +133,7 @@ func runDaemon(t *testing.T, w *simWorld, storeURL string, extraEnv ...string) s
 			t.Errorf("daemon: %v", err)
 		}
 	})
-	waitUntil(t, 20*time.Second, "the daemon to be ready", func() bool {
+	sfdctest.Eventually(t, 20*time.Second, "the daemon to be ready", func() bool {
 		if m.AdminAddr() == "" {
 			return false
 		}
@@ -409,7 +409,7 @@ func TestDoctorDeadLetters(t *testing.T) {
 	must(t, st.Handle(kindSend, func(context.Context, store.Job) error { return errors.New("task 00T000000000001 has no conversation") }))
 	must(t, st.Start(ctx))
 	must(t, st.Enqueue(ctx, store.Job{Kind: kindSend, Key: "00T000000000001@7", Payload: []byte(`{"task_id":"00T000000000001"}`), MaxAttempts: 1}))
-	waitUntil(t, 20*time.Second, "the job to become a dead letter", func() bool {
+	sfdctest.Eventually(t, 20*time.Second, "the job to become a dead letter", func() bool {
 		dp, err := st.QueueDepth(ctx)
 		return err == nil && dp[kindSend].Dead == 1
 	})

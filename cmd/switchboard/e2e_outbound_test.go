@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/sync/store"
 )
 
@@ -66,7 +67,7 @@ func TestRejectedBeforeSending(t *testing.T) {
 		ids[i] = w.pendingTask(t, c.fields)
 	}
 	for i, c := range cases {
-		waitUntil(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, ids[i])["Message_Status__c"]) == "Error" })
+		sfdctest.Eventually(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, ids[i])["Message_Status__c"]) == "Error" })
 		got := str(w.task(t, ids[i])["Error_Description__c"])
 		if !strings.Contains(got, c.want) {
 			t.Errorf("%s: Error_Description__c = %q, want it to contain %q", c.name, got, c.want)
@@ -88,7 +89,7 @@ func TestSendToWhoIDCreatesTheConversation(t *testing.T) {
 	}
 	startDaemon(t, w, "", e2eTuning())
 	id := w.pendingTask(t, map[string]any{"WhoId": contact, "Description": "Hello Ada"})
-	waitUntil(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
+	sfdctest.Eventually(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
 	task := w.task(t, id)
 	convID := str(task["Conversation__c"])
 	conv, ok := w.Org.Get("Conversation__c", convID)
@@ -115,7 +116,7 @@ func TestRetryByUser(t *testing.T) {
 	w.Twilio.SetLandline("+14155550155") // 21614: not a mobile number
 	conv := w.newConversation(t, "+14155550155")
 	id := w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Try me"})
-	waitUntil(t, 15*time.Second, "the task failed", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Failed" })
+	sfdctest.Eventually(t, 15*time.Second, "the task failed", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Failed" })
 	if d := str(w.task(t, id)["Error_Description__c"]); !strings.HasPrefix(d, "21614") {
 		t.Errorf("Error_Description__c = %q, want the 21614 description", d)
 	}
@@ -127,7 +128,7 @@ func TestRetryByUser(t *testing.T) {
 	if err := w.Org.Update("Task", id, map[string]any{"Message_Status__c": "Pending"}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the retried task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
+	sfdctest.Eventually(t, 15*time.Second, "the retried task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
 	if got := w.messagesTo(); got["+14155550156"] != 1 {
 		t.Errorf("messages by recipient = %v", got)
 	}
@@ -146,7 +147,7 @@ func TestDuplicateEventAndConcurrentSweep(t *testing.T) {
 	if err := d.m.store.Enqueue(context.Background(), store.Job{Kind: kindSweep, Key: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
+	sfdctest.Eventually(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
 	time.Sleep(time.Second) // let every duplicate job finish
 	if n := len(w.Twilio.Messages()); n != 1 {
 		t.Fatalf("%d Twilio messages, want 1", n)

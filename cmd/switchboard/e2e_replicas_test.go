@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/twilio/twiliotest"
 )
 
@@ -43,7 +44,7 @@ func TestReplicasShareOneThreadPerNumber(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	waitUntil(t, 60*time.Second, "every message in Salesforce", func() bool { return len(w.inboundTasks()) == customers*each })
+	sfdctest.Eventually(t, 60*time.Second, "every message in Salesforce", func() bool { return len(w.inboundTasks()) == customers*each })
 	threads := map[string]map[string]bool{} // customer → conversations
 	for _, c := range w.Org.Records("Conversation__c") {
 		cust := str(c["Message_Recipient__c"])
