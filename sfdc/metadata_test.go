@@ -2326,11 +2326,7 @@ func metadataAsSpec(p *mdProject) []ObjectSpec {
 // `switchboard setup` would check a real org.
 func TestSimulatedOrgDescribesTheMetadataSchema(t *testing.T) {
 	p := mustLoadMetadata(t)
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(org.Close)
+	org := sfdctest.Start(t)
 	hc := &http.Client{Timeout: 10 * time.Second}
 	auth, err := NewAuth(AuthConfig{Flow: FlowClientCredentials, LoginURL: org.URL(),
 		ClientID: sfdctest.DefaultClientID, ClientSecret: sfdctest.DefaultClientSecret}, hc, nil)

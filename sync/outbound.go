@@ -492,8 +492,8 @@ func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
 			return nil, fmt.Sprintf("The default channel %q (twilio.default_channel) does not exist in Salesforce.", o.cfg.DefaultChannel)
 		}
 	}
-	if !ch.Active {
-		return nil, fmt.Sprintf("Channel %q is not active (Active__c is unchecked).", ch.Name)
+	if p := CheckChannel(ch, nil); p != nil {
+		return nil, p.Reason
 	}
 	body := strings.TrimSpace(t.Description)
 	if body == "" {
@@ -517,9 +517,6 @@ func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
 			return nil, fmt.Sprintf("The message is %d characters long once its merge fields are filled; channel %q allows at most %d.", n, ch.Name, maxLen)
 		}
 		return nil, fmt.Sprintf("The message is %d characters long; channel %q allows at most %d.", n, ch.Name, maxLen)
-	}
-	if ch.ChannelType == nil || ch.ChannelType.AccountSID == "" {
-		return nil, fmt.Sprintf("Channel %q has no Channel_Type__c with an Account_Sid__c.", ch.Name)
 	}
 	var newConv *convKey
 	if recipient == "" && t.Conversation == nil {
@@ -599,8 +596,7 @@ func (o *Outbound) channelByName(ctx context.Context, name string) (*Channel, er
 		return ch, nil
 	}
 	var rows []*Channel
-	q := "SELECT Id, Name, Phone_Number__c, Messaging_Service_Sid__c, Active__c, Queue_Name__c, Channel_Type__c, " +
-		"Channel_Type__r.Account_Sid__c, Channel_Type__r.Max_Message_Length__c, Channel_Type__r.Provider__c FROM Channel__c WHERE Name = " + soql.Quote(name) + " LIMIT 1"
+	q := "SELECT " + ChannelFields + " FROM Channel__c WHERE Name = " + soql.Quote(name) + " LIMIT 1"
 	if err := o.org.Query(ctx, q, &rows); err != nil {
 		return nil, err
 	}

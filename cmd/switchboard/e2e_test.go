@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/sync/store"
 )
 
@@ -83,7 +84,7 @@ func startDaemonLog(t testing.TB, w *simWorld, storeURL string, tun tuning, log 
 	w.Twilio.SetInboundURL(publicURL + "/twilio/inbound")
 	go func() { d.done <- d.m.Run(ctx) }()
 	t.Cleanup(func() { d.stop(t) })
-	waitUntil(t, 20*time.Second, "the daemon's stream to subscribe", func() bool {
+	sfdctest.Eventually(t, 20*time.Second, "the daemon's stream to subscribe", func() bool {
 		return d.m.Subscribed()
 	})
 	return d
@@ -103,17 +104,6 @@ func (d *daemon) stop(t testing.TB) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Error("daemon did not stop within 30 s")
-	}
-}
-
-func waitUntil(t testing.TB, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -147,7 +137,7 @@ func (w *simWorld) pendingTask(t testing.TB, fields map[string]any) string {
 // waitAllSent waits until every Task of ids carries a Message_Sid__c.
 func (w *simWorld) waitAllSent(t testing.TB, limit time.Duration, ids []string) {
 	t.Helper()
-	waitUntil(t, limit, "every task sent", func() bool {
+	sfdctest.Eventually(t, limit, "every task sent", func() bool {
 		for _, id := range ids {
 			if str(w.task(t, id)["Message_Sid__c"]) == "" {
 				return false
@@ -188,7 +178,7 @@ func TestSendPendingTasks(t *testing.T) {
 
 	conv := w.newConversation(t, "+14155550101")
 	id := w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Your order has shipped."})
-	waitUntil(t, 15*time.Second, "the task to be sent and delivered", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the task to be sent and delivered", func() bool {
 		return str(w.task(t, id)["Message_Status__c"]) == "Delivered"
 	})
 	task := w.task(t, id)
