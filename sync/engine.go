@@ -116,6 +116,9 @@ type Engine struct {
 // queue starts.
 func NewEngine(opts EngineOptions, org Org, tw Messenger, queue Queue, log *zap.Logger) (*Engine, error) {
 	opts.defaults()
+	if log == nil {
+		log = zap.NewNop()
+	}
 	e := &Engine{opts: opts, queue: queue, log: log}
 	// The links: a callback for a SID this process is about to record
 	// waits instead of parking; once outbound records a SID, what was
