@@ -273,7 +273,7 @@ func (o *Outbound) loadOptOuts(ctx context.Context, keys []string) ([]bool, erro
 
 // Send handles one queued send of taskID. A nil error means the job is done
 // (sent, refused for good, or nothing to do); an error means try again
-// later, and a *RetryAfter error says when.
+// later, and a *RetryError says when.
 func (o *Outbound) Send(ctx context.Context, taskID string) error {
 	log := o.log.With(zap.String("task_id", taskID))
 	t, err := o.load.Do(ctx, taskID)
@@ -289,13 +289,15 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 		return nil
 	}
 
-	msg, reject := o.prepare(ctx, t)
-	if reject != "" {
-		log.Info("task rejected before sending", zap.String("reason", reject))
+	msg, err := o.prepare(ctx, t)
+	var rej *Rejection
+	switch {
+	case errors.As(err, &rej):
+		log.Info("task rejected before sending", zap.String("reason", rej.Reason))
 		return o.record(ctx, Record{"Id": t.ID, "Message_Status__c": string(StatusError),
-			"Error_Description__c": reject, "Status": "Completed"})
-	}
-	if msg == nil {
+			"Error_Description__c": rej.Reason, "Status": "Completed"})
+	case err != nil:
+		log.Warn("resolving the task's recipient or channel", zap.Error(err))
 		return errors.New("resolving the task's recipient or channel failed; will retry")
 	}
 
@@ -325,37 +327,17 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 		}
 		switch entry.State {
 		case LedgerRecorded:
-			// Either a duplicate job that read the Task before the first one
-			// wrote it back, or the user set the Task back to Pending since.
-			// Our write-back made the Task non-Pending and read-after-write
-			// holds, so a fresh read tells them apart.
-			cur, err := o.load.Do(ctx, t.ID)
-			if err != nil {
-				return fmt.Errorf("re-reading task: %w", err)
-			}
-			if cur == nil || cur.MessageType != "Outbound" || cur.MessageStatus != StatusPending {
-				log.Debug("already sent and recorded; duplicate job", zap.String("message_sid", entry.SID))
-				return nil
-			}
-			if cur.SystemModstamp != t.SystemModstamp {
+			next, restart, err := o.nextGeneration(ctx, log, t, gen, entry.SID)
+			switch {
+			case err != nil:
+				return err
+			case restart:
 				// Changed again since this job read it: start over from the
 				// current record, so its current recipient and body are used.
 				return o.Send(ctx, t.ID)
+			case next == 0:
+				return nil
 			}
-			// Set back to Pending after an outcome: the transition after
-			// the Task's latest, unless that one is still open.
-			last, ok, err := o.ledger.LatestSend(ctx, t.ID)
-			if err != nil {
-				return fmt.Errorf("ledger: %w", err)
-			}
-			next := gen + 1
-			if n, isGen := sendGeneration(last.Key, t.ID); ok && isGen {
-				next = max(next, n)
-				if last.State == LedgerRecorded {
-					next = max(next, n+1)
-				}
-			}
-			log.Info("task set back to Pending after its outcome was recorded; a new transition", zap.Int("generation", next))
 			gen = next
 			continue
 		case LedgerSent:
@@ -368,29 +350,7 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 		case LedgerFailed:
 			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
 		case LedgerIntent:
-			if wait := o.untilStale(entry); wait > 0 {
-				if entry.ClaimedAt.After(entry.CreatedAt) && !waited {
-					// Claimed by a resolution (resolveGroup), which holds its
-					// group's lock until the intent is completed or dropped:
-					// a listing's time, not IntentGrace.
-					waited = true
-					unlock, err := o.lockResolution(ctx, groupOf(entry))
-					if err == nil {
-						unlock()
-						continue
-					}
-				}
-				// Another job may still be waiting on Twilio with this intent
-				// (a duplicate event, a sweep, a rescued job): a lookup now
-				// could miss a create in flight and send twice. Once the
-				// intent is older than any send can take, a lookup is final.
-				return &RetryError{After: wait, Err: fmt.Errorf("send %s is in flight elsewhere", key)}
-			}
-			// The intent's job is gone. Resolve every stale intent of its
-			// (recipient, sender) group against one listing at Twilio, then
-			// read this one again: sent (found at Twilio), or gone (not
-			// found: this job sends it afresh).
-			if err := o.resolveGroup(ctx, groupOf(entry), entry); err != nil {
+			if err := o.settleIntent(ctx, key, entry, &waited); err != nil {
 				return err
 			}
 			continue
@@ -398,6 +358,70 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			return fmt.Errorf("ledger: entry %s is in an unknown state %q", key, entry.State)
 		}
 	}
+}
+
+// nextGeneration: the ledger has generation gen of t recorded. Either this
+// is a duplicate job that read the Task before the first one wrote it back
+// (next 0: nothing to do), or the user set the Task back to Pending since
+// (next is the transition to send), or the Task changed again since this
+// job read it (restart). Our write-back made the Task non-Pending and
+// read-after-write holds, so a fresh read tells them apart.
+func (o *Outbound) nextGeneration(ctx context.Context, log *zap.Logger, t *Task, gen int, sid string) (next int, restart bool, err error) {
+	cur, err := o.load.Do(ctx, t.ID)
+	if err != nil {
+		return 0, false, fmt.Errorf("re-reading task: %w", err)
+	}
+	if cur == nil || cur.MessageType != "Outbound" || cur.MessageStatus != StatusPending {
+		log.Debug("already sent and recorded; duplicate job", zap.String("message_sid", sid))
+		return 0, false, nil
+	}
+	if cur.SystemModstamp != t.SystemModstamp {
+		return 0, true, nil
+	}
+	// Set back to Pending after an outcome: the transition after the
+	// Task's latest, unless that one is still open.
+	last, ok, err := o.ledger.LatestSend(ctx, t.ID)
+	if err != nil {
+		return 0, false, fmt.Errorf("ledger: %w", err)
+	}
+	next = gen + 1
+	if n, isGen := sendGeneration(last.Key, t.ID); ok && isGen {
+		next = max(next, n)
+		if last.State == LedgerRecorded {
+			next = max(next, n+1)
+		}
+	}
+	log.Info("task set back to Pending after its outcome was recorded; a new transition", zap.Int("generation", next))
+	return next, false, nil
+}
+
+// settleIntent handles an intent this job does not own. nil means read the
+// entry again (a resolution finished, or this job resolved the group);
+// otherwise the job waits (a *RetryError) or fails.
+func (o *Outbound) settleIntent(ctx context.Context, key string, entry LedgerEntry, waited *bool) error {
+	if wait := o.untilStale(entry); wait > 0 {
+		if entry.ClaimedAt.After(entry.CreatedAt) && !*waited {
+			// Claimed by a resolution (resolveGroup), which holds its
+			// group's lock until the intent is completed or dropped:
+			// a listing's time, not IntentGrace.
+			*waited = true
+			unlock, err := o.lockResolution(ctx, groupOf(entry))
+			if err == nil {
+				unlock()
+				return nil
+			}
+		}
+		// Another job may still be waiting on Twilio with this intent
+		// (a duplicate event, a sweep, a rescued job): a lookup now
+		// could miss a create in flight and send twice. Once the
+		// intent is older than any send can take, a lookup is final.
+		return &RetryError{After: wait, Err: fmt.Errorf("send %s is in flight elsewhere", key)}
+	}
+	// The intent's job is gone. Resolve every stale intent of its
+	// (recipient, sender) group against one listing at Twilio; the caller
+	// then reads this one again: sent (found at Twilio), or gone (not
+	// found: this job sends it afresh).
+	return o.resolveGroup(ctx, groupOf(entry), entry)
 }
 
 // maxHops bounds how often one job moves between ledger entries of a Task
