@@ -2,8 +2,9 @@
 // channels, the delivery-status order, and the workers that move messages
 // between Salesforce and Twilio. It imports neither Salesforce nor Twilio
 // code nor its own sub-package store: it defines the small interfaces it
-// needs (Org, Messenger, Ledger, Parking); sfdc, twilio and sync/store
-// implement them, and cmd/switchboard wires them together.
+// needs (Org, Messenger, Queue with its Ledger and Parking); sfdc, twilio
+// and sync/store implement them. NewEngine builds the workers and links
+// them; cmd/switchboard fills its options from configuration and wires.
 //
 // The name shadows the standard library's sync on purpose: it is what the
 // product does, and the directory layout is the one the project was designed
