@@ -49,7 +49,7 @@ func newEngineEnv(t *testing.T, opts sbsync.EngineOptions) *engineEnv {
 		_ = st.Close(ctx)
 	})
 	opts.BatchWindow, opts.WriteWindow, opts.StatusWindow = 5*time.Millisecond, 5*time.Millisecond, 5*time.Millisecond
-	opts.JobTimeout = time.Minute
+	opts.JobTimeout = store.DefaultJobTimeout // the store runs jobs with it
 	opts.SweepInterval = time.Hour
 	opts.TaskChannel, opts.ConversationChannel = "/topic/SwitchboardTasks", "/topic/SwitchboardConversations"
 	opts.Describe = twilio.ErrorDescription
