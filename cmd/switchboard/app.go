@@ -384,11 +384,8 @@ func (m *Main) handleEvents(ctx context.Context, channel string, events []sfdc.E
 	for i, ev := range events {
 		evs[i] = sbsync.StreamEvent{ReplayID: ev.ReplayID, Type: ev.Type, SObject: ev.SObject}
 	}
-	if err := m.engine.HandleEvents(ctx, channel, evs); err != nil {
-		return err
-	}
 	m.metrics.events.WithLabelValues(channel).Add(float64(len(events)))
-	return nil
+	return m.engine.HandleEvents(ctx, channel, evs)
 }
 
 // webhookStore adapts the store to the webhook server's queue.
