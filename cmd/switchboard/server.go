@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/internal/endpoint"
+	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/twilio"
 )
 
@@ -43,8 +44,8 @@ const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
 
 // Webhook kinds, also the queue's job kinds.
 const (
-	kindInbound = "inbound"
-	kindStatus  = "status"
+	kindInbound = sbsync.KindInbound
+	kindStatus  = sbsync.KindStatus
 )
 
 // webhookQueue persists an accepted webhook durably before it is answered.

@@ -136,7 +136,7 @@ func (w *simWorld) environ(publicURL, storeURL string) []string {
 	}
 }
 
-// loadConfig reads environ the way the CLI does, without looking at files
+// loadSimConfig reads environ the way the CLI does, without looking at files
 // or the process environment.
 func loadSimConfig(environ []string) (*config.Config, error) {
 	cfg, err := config.Load(config.LoadOptions{Environ: environ, ConfigFile: os.DevNull, EnvFile: os.DevNull})
@@ -149,7 +149,7 @@ func loadSimConfig(environ []string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// listen binds a loopback listener for the daemon, so its public URL is
+// listenLoopback binds a loopback listener for the daemon, so its public URL is
 // known before it starts.
 func listenLoopback() (net.Listener, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

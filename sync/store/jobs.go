@@ -17,39 +17,12 @@ import (
 	"github.com/switchboard/switchboard/internal/jitter"
 )
 
-// Job is a unit of queued work.
-type Job struct {
-	// Kind names the handler ("send", "inbound", ...).
-	Kind string
-	// Key identifies the work: a job whose Kind and Key match one not yet
-	// finished (waiting, scheduled, retrying or running) is not enqueued
-	// again. Empty means no de-duplication.
-	Key string
-	// Payload is the handler's input, JSON (nil is allowed). The handler gets
-	// equivalent JSON, not necessarily the same bytes: PostgreSQL stores it as
-	// jsonb (whitespace and key order are normalised).
-	Payload []byte
-	// RunAt delays the job; zero runs it now.
-	RunAt time.Time
-	// MaxAttempts overrides Options.MaxAttempts for this job when > 0.
-	MaxAttempts int
+// Job is a unit of queued work; the engine declares it (sbsync.Job) so
+// that sync needs no import of its store.
+type Job = sbsync.Job
 
-	// Set when the job is handed to a Handler.
-	ID      int64
-	Attempt int // 1 on the first run; snoozes do not count
-	// CreatedAt is when the job was enqueued, the same on every attempt
-	// (RunAt moves to each retry's time): when a webhook arrived.
-	CreatedAt time.Time
-}
-
-// Handler works one job. nil completes it. An error wrapping
-// *sbsync.RetryError runs it again after RetryError.After without counting
-// an attempt (throttling, outages: SPEC §3 says those never fail a message);
-// any other error, a panic or the job timeout counts as a failed attempt and
-// is retried with jittered exponential backoff until MaxAttempts, after
-// which the job is a dead letter. The context is cancelled at the job
-// timeout and when Close gives up waiting.
-type Handler func(ctx context.Context, j Job) error
+// Handler works one job (sbsync.JobHandler says what its error means).
+type Handler = sbsync.JobHandler
 
 // jobArgs is how a Job is stored in River. Kind is River's job kind (its
 // column), so River's tooling and per-kind queries see real kinds; only Key
