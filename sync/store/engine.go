@@ -55,10 +55,18 @@ type engine interface {
 	// releaseOwnRunning returns to the queue the jobs this client left
 	// "running" (see Store.Close).
 	releaseOwnRunning(ctx context.Context) (int64, error)
-	// rescueStuck returns to the queue, due now, the jobs that have been
-	// "running" longer than after by the database's clock (see
-	// Store.rescueLoop).
-	rescueStuck(ctx context.Context, after time.Duration) (int64, error)
+	// rescueStuck returns to the queue, due now, the running jobs whose
+	// attempt started more than startedBefore ago and whose worker has not
+	// written a heartbeat within liveness, both by the database's clock
+	// (see Store.rescueLoop).
+	rescueStuck(ctx context.Context, startedBefore, liveness time.Duration) (int64, error)
+	// heartbeat records, by the database's clock, that this client is
+	// alive; dropHeartbeat removes its row (a clean stop).
+	heartbeat(ctx context.Context) error
+	dropHeartbeat(ctx context.Context) error
+	// dropStaleHeartbeats deletes the rows of clients silent for longer
+	// than olderThan: processes that were killed.
+	dropStaleHeartbeats(ctx context.Context, olderThan time.Duration) (int64, error)
 }
 
 type riverEngine[TTx any] struct {
@@ -139,12 +147,30 @@ func (e *riverEngine[TTx]) releaseOwnRunning(ctx context.Context) (int64, error)
 		e.now+` WHERE state = 'running' AND `+e.lastAttemptBy+` = ?`, e.clientID())
 }
 
-func (e *riverEngine[TTx]) rescueStuck(ctx context.Context, after time.Duration) (int64, error) {
+func (e *riverEngine[TTx]) rescueStuck(ctx context.Context, startedBefore, liveness time.Duration) (int64, error) {
 	// The attempt stays counted, as River's rescuer counts it: a job that
 	// kills its process every time still ends as a dead letter. At its
-	// last attempt it is left to River's rescuer, which discards it.
+	// last attempt it is left to River's rescuer, which discards it. A job
+	// without attempted_by (none is fetched that way) has no live worker.
 	return e.base.exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+e.now+
-		` WHERE state = 'running' AND attempted_at < `+e.ago+` AND attempt < max_attempts`, e.agoArg(after))
+		` WHERE state = 'running' AND attempted_at < `+e.ago+` AND attempt < max_attempts
+		AND NOT EXISTS (SELECT 1 FROM sb_clients c WHERE c.client_id = `+e.lastAttemptBy+`
+			AND c.heartbeat_at >= `+e.ago+`)`, e.agoArg(startedBefore), e.agoArg(liveness))
+}
+
+func (e *riverEngine[TTx]) heartbeat(ctx context.Context) error {
+	_, err := e.base.exec(ctx, `INSERT INTO sb_clients (client_id, heartbeat_at) VALUES (?, `+e.now+`)
+		ON CONFLICT (client_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, e.clientID())
+	return err
+}
+
+func (e *riverEngine[TTx]) dropHeartbeat(ctx context.Context) error {
+	_, err := e.base.exec(ctx, `DELETE FROM sb_clients WHERE client_id = ?`, e.clientID())
+	return err
+}
+
+func (e *riverEngine[TTx]) dropStaleHeartbeats(ctx context.Context, olderThan time.Duration) (int64, error) {
+	return e.base.exec(ctx, `DELETE FROM sb_clients WHERE heartbeat_at < `+e.ago, e.agoArg(olderThan))
 }
 
 func (e *riverEngine[TTx]) clientID() string { return e.client.ID() }
