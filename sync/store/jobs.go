@@ -211,7 +211,10 @@ func (s *Store) rescueLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := s.eng.heartbeat(ctx); err != nil {
+		bctx, cancel := context.WithTimeout(ctx, s.opts.LivenessWindow)
+		err := s.eng.heartbeat(bctx)
+		cancel()
+		if err != nil {
 			// Without our own heartbeat, do not judge others' either:
 			// the database is the trouble.
 			if ctx.Err() == nil {
