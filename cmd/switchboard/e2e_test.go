@@ -25,8 +25,11 @@ type daemon struct {
 	done      chan error
 }
 
-// e2eTuning keeps the end-to-end tests quick: a short rescue time for jobs
-// left running, and frequent background passes.
+// e2eTuning keeps the end-to-end tests quick: a short job timeout (a dead
+// replica's jobs are taken over after it and the store's 3 s liveness
+// window), and frequent background passes. River's own rescuer keeps its
+// default (a minute at least): it does not ask whether a job's worker is
+// alive, and at 4 s it re-ran live jobs whose completion waited under load.
 //
 // Under the race detector everything runs about ten times slower, and a
 // 3 s job timeout is then too short for a burst: most of 1,000 jobs time
@@ -35,9 +38,9 @@ type daemon struct {
 // slowdown and the retry cap with them, as production's backoff (up to
 // 10 minutes) spreads out a herd of failing jobs.
 func e2eTuning() tuning {
-	st := store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second}
+	st := store.Options{JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second}
 	if raceDetector {
-		st.RescueStuckJobsAfter, st.JobTimeout, st.RetryMax = 8*time.Second, 6*time.Second, 5*time.Second
+		st.JobTimeout, st.RetryMax = 6*time.Second, 5*time.Second
 	}
 	return tuning{
 		Store:          st,
