@@ -158,10 +158,11 @@ func NewEngine(opts EngineOptions, org Org, tw Messenger, queue Queue, log *zap.
 
 // StartSweep queues the start's sweep, which is also the crash recovery
 // (Outbound.Send resolves what the ledger left). A killed process leaves
-// its jobs "running" until the store's rescuer returns them
-// (RescueStuckJobsAfter, checked every 30 s on the leader;
-// dependencies.md §1.3). Until then their keys would swallow this start's
-// sweep and its send jobs, so both carry this process's StartID.
+// its jobs "running" until the store's rescue returns them (seconds: once
+// the dead process's heartbeat is older than the store's LivenessWindow and
+// the attempt older than its JobTimeout). Until then their keys would
+// swallow this start's sweep and its send jobs, so both carry this
+// process's StartID.
 func (e *Engine) StartSweep(ctx context.Context) error {
 	return e.queue.Enqueue(ctx, Job{Kind: KindSweep, Key: "start:" + e.opts.StartID})
 }
