@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	gosync "sync"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func TestCloseRemovesHeartbeat(t *testing.T) {
 		if first == "" {
 			t.Fatalf("no heartbeat row for client %s after Start: %v", id, heartbeats(t, watcher))
 		}
-		waitFor(t, "the heartbeat to move", func() bool { h := heartbeats(t, watcher)[id]; return h != "" && h != first })
+		sfdctest.Eventually(t, 20*time.Second, "the heartbeat to move", func() bool { h := heartbeats(t, watcher)[id]; return h != "" && h != first })
 		if err := s.Close(bg); err != nil {
 			t.Fatal(err)
 		}
