@@ -217,7 +217,7 @@ func (g *gqlRun) selectUIAPI(uf *ast.Field) (map[string]any, *gqlError) {
 			if o == nil || o.Name != of.Name {
 				return nil, undefined(of, "RecordQuery", "uiapi/query/")
 			}
-			conn, err := g.connection(o, of)
+			conn, err := g.connection(o, of, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -313,7 +313,7 @@ func (g *gqlRun) arg(f *ast.Field, name string) (any, *gqlError) {
 }
 
 // connection answers one RecordQuery field: filter, sort, page, render.
-func (g *gqlRun) connection(o *object, f *ast.Field) (map[string]any, *gqlError) {
+func (g *gqlRun) connection(o *object, f *ast.Field, scope expr) (map[string]any, *gqlError) {
 	path := "uiapi/query/" + o.Name
 	for _, a := range f.Arguments {
 		switch a.Name {
@@ -334,6 +334,13 @@ func (g *gqlRun) connection(o *object, f *ast.Field) (map[string]any, *gqlError)
 		}
 		if q.where, err = g.filter(o, nil, m, path); err != nil {
 			return nil, err
+		}
+	}
+	if scope != nil {
+		if q.where == nil {
+			q.where = scope
+		} else {
+			q.where = andExpr{scope, q.where}
 		}
 	}
 	orderBy, err := g.arg(f, "orderBy")
@@ -544,6 +551,22 @@ func (g *gqlRun) node(o *object, r *row, set ast.SelectionSet, path string) (map
 				}
 			}
 			out[key(f)] = v
+			continue
+		}
+		if co, cf := g.d.childRelationship(o, f.Name); cf != nil {
+			// A child relationship is a connection of the children, with
+			// the arguments of a top-level query ("Relationships").
+			if check {
+				if _, err := g.node(co, nil, nodeSelection(f), path+f.Name+"/edges/node/"); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			conn, err := g.connection(co, f, idEquals{cf.Name, r.id})
+			if err != nil {
+				return nil, err
+			}
+			out[key(f)] = conn
 			continue
 		}
 		rel := o.byRel[strings.ToLower(f.Name)]
@@ -822,3 +845,13 @@ func (g *gqlRun) orderBy(o *object, rels []*field, m map[string]any, path string
 	}
 	return out, nil
 }
+
+// idEquals keeps the children of one parent: its lookup field holds the
+// parent's Id.
+type idEquals struct{ field, id string }
+
+func (e idEquals) eval(_ *db, v map[string]any) bool {
+	id, _ := v[e.field].(string)
+	return id != "" && id == e.id
+}
+func (e idEquals) refs(out []*fieldPath) []*fieldPath { return out }
