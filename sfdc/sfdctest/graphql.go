@@ -31,7 +31,11 @@ import (
 // input per field — eq, ne, like, lt, gt, lte, gte, in, nin — several
 // operators on one field are ANDed) and "Boolean Operators"
 // (…/guide/filter-boolean.html: and/or/not). Parent relationships nest
-// both in node selections and in where/orderBy. Field values are the UI
+// both in node selections and in where/orderBy. A child relationship
+// (Message_Template__c.Translations__r) in a node is a paginated connection
+// of the children taking the same arguments ("Children and Parent
+// Relationships", https://developer.salesforce.com/docs/platform/lwc/guide/reference-graphql-relationships.html;
+// Salesforce supports one level of them, which this does not enforce). Field values are the UI
 // API Field Value shape (uiapi.go). Errors follow the GraphQL spec's
 // response format (§7.1.2): HTTP 200 with {"data": null, "errors":
 // [{message, locations, extensions: {classification}}]}.
