@@ -314,7 +314,7 @@ func TestFixtureComponentInChromium(t *testing.T) {
 	// Record Exceptions, deleteRecord, navigation.
 	poll("getObjectInfo", `deepText('.info') === 'Tasks (00T): Message Status'`)
 	poll("getPicklistValues into a lightning-combobox", `(() => { const c = deepAll('lightning-combobox.statuses')[0];
-		return c && c.options.length === 11 && c.options[0].value === 'Pending'; })()`)
+		return c && c.options.length === 12 && c.options[0].value === 'Pending'; })()`)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const i = deepAll('lightning-record-picker input')[0];
 		i.value = 'lovel'; i.dispatchEvent(new Event('input', {bubbles: true, composed: true})); return true; })()`)); err != nil {
 		t.Fatal(err)
