@@ -270,6 +270,9 @@ func (c *Client) UpdateMany(ctx context.Context, object string, records any, all
 		}
 		return nil
 	})
+	if err == nil {
+		err = distinctIDs("UpdateMany", objs)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -404,6 +407,31 @@ func recordObject(record any) (map[string]json.RawMessage, error) {
 		return nil, fmt.Errorf("sfdc: record must marshal to a JSON object, got %T", record)
 	}
 	return f, nil
+}
+
+// distinctIDs refuses records that update one record twice: Salesforce
+// refuses such a collection whole ("Duplicate id in list", sfdctest's
+// duplicateID), and which of the two should win is the caller's to say
+// (the engine's Save merges them, coalesceUpdates).
+func distinctIDs(op string, objs []map[string]json.RawMessage) error {
+	at := make(map[string]int, len(objs))
+	for i, f := range objs {
+		for _, k := range []string{"Id", "id"} {
+			var id string
+			if json.Unmarshal(f[k], &id) != nil {
+				continue
+			}
+			key, ok := idKey(id)
+			if !ok {
+				continue
+			}
+			if j, seen := at[key]; seen && j != i {
+				return fmt.Errorf("sfdc: %s records %d and %d both update %s; Salesforce refuses a collection that names a record twice, so merge them first", op, j, i, id)
+			}
+			at[key] = i
+		}
+	}
+	return nil
 }
 
 func hasID(f map[string]json.RawMessage) bool {

@@ -216,6 +216,9 @@ func (c *Client) CreateSubrequest(referenceID, object string, records any, allOr
 // records that each carry their Id.
 func (c *Client) UpdateSubrequest(referenceID, object string, records any, allOrNone bool) (Subrequest, error) {
 	objs, err := collectionRecords(object, records, updateCheck)
+	if err == nil {
+		err = distinctIDs("UpdateSubrequest", objs)
+	}
 	if err != nil {
 		return Subrequest{}, err
 	}

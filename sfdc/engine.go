@@ -312,9 +312,10 @@ func (o *engineOrg) Query(ctx context.Context, soql string, dst any) error {
 }
 
 // Save always sends allOrNone=false: one record that fails validation must
-// not hold back the other 199 of its request. Records go 200 to a
-// subrequest; the chunks of one Save are waiting at the same moment, so
-// they share composites with each other and with other callers.
+// not hold back the other 199 of its request. Updates of one record are
+// sent as one (coalesceUpdates), each of them getting its result. Records
+// go 200 to a subrequest; the chunks of one Save are waiting at the same
+// moment, so they share composites with each other and with other callers.
 func (o *engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, records []sbsync.Record) ([]sbsync.SaveResult, error) {
 	if len(records) == 0 {
 		return nil, nil
@@ -336,6 +337,10 @@ func (o *engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, r
 		method, path, check = http.MethodPatch, o.c.dataPath("composite", "sobjects", object, op.ExtIDField), upsertCheck(op.ExtIDField)
 	default:
 		return nil, fmt.Errorf("sfdc: unknown save kind %d", op.Kind)
+	}
+	var slot []int
+	if op.Kind == sbsync.Update {
+		records, slot = coalesceUpdates(records)
 	}
 	objs, err := collectionRecords(object, records, check)
 	if err != nil {
@@ -384,7 +389,52 @@ func (o *engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, r
 			out = append(out, sbsync.SaveResult{ID: r.ID, Created: r.Created, Err: engineRecordError(r)})
 		}
 	}
+	if slot != nil {
+		each := make([]sbsync.SaveResult, len(slot))
+		for i, j := range slot {
+			each[i] = out[j]
+		}
+		out = each
+	}
 	return out, nil
+}
+
+// coalesceUpdates turns the updates of one record into one, merged by the
+// engine's rule (sbsync.MergeUpdates: later fields win, a status never
+// goes back), because Salesforce refuses a collection that names an Id
+// twice, the whole request (sfdctest's duplicateID): the batchers gather
+// independent jobs, two of which may record the same Task. slot[i] is the
+// index of the record that carries records[i].
+func coalesceUpdates(records []sbsync.Record) (_ []sbsync.Record, slot []int) {
+	slot = make([]int, len(records))
+	at := make(map[string]int, len(records))
+	out := make([]sbsync.Record, 0, len(records))
+	for i, r := range records {
+		key, ok := idKey(r["Id"])
+		if j, seen := at[key]; ok && seen {
+			out[j] = sbsync.MergeUpdates(out[j], r)
+			slot[i] = j
+			continue
+		}
+		if ok {
+			at[key] = len(out)
+		}
+		slot[i] = len(out)
+		out = append(out, r)
+	}
+	return out, slot
+}
+
+// idKey is what makes two record Ids the same record: the first 15
+// characters, case-sensitive; the 18-character form only appends three
+// characters encoding their case, so the API accepts either.
+func idKey(v any) (string, bool) {
+	id, _ := v.(string)
+	switch len(id) {
+	case 15, 18:
+		return id[:15], true
+	}
+	return "", false
 }
 
 // engineRecordError wraps sbsync.ErrNotFound around an item that failed

@@ -402,3 +402,74 @@ func TestOrgAmbiguousCompositeFailureRetriesOnlyIdempotentCalls(t *testing.T) {
 		t.Fatalf("query: %v, want it retried and answered", queryErr)
 	}
 }
+
+// TestOrgSaveWritesOneRecordOnce: a Save that updates one Task twice (two
+// jobs recording one outcome, as an 18- and a 15-character Id too) sends
+// it once, merged by the engine's rule, and every caller's record gets the
+// result; a chunk of 200 distinct records stays one request. Salesforce
+// refuses a collection that names an Id twice, whole (sfdctest), so
+// before the merge every record of the batch failed.
+func TestOrgSaveWritesOneRecordOnce(t *testing.T) {
+	org := newOrg(t)
+	c := newClient(t, org)
+	ctx := context.Background()
+	a, err := org.Insert("Task", map[string]any{"Subject": "a", "Message_Status__c": "Pending"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := org.Insert("Task", map[string]any{"Subject": "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := c.Org()
+	org.ResetCalls()
+	recs := []sbsync.Record{
+		{"Id": a, "Message_Status__c": "Delivered", "Message_Sid__c": "SM00000000000000000000000000000001"},
+		{"Id": b, "Subject": "b2"},
+		{"Id": a[:15], "Message_Status__c": "Queued", "Subject": "a2", "Error_Description__c": nil},
+		{"Id": a, "Status": "Completed"},
+	}
+	res, err := eng.Save(ctx, sbsync.SaveOp{Kind: sbsync.Update}, "Task", recs)
+	if err != nil {
+		t.Fatalf("save: %v", err)
+	}
+	if len(res) != len(recs) {
+		t.Fatalf("%d results for %d records", len(res), len(recs))
+	}
+	for i, r := range res {
+		want := a
+		if i == 1 {
+			want = b
+		}
+		if r.Err != nil || r.ID != want {
+			t.Errorf("result %d: %+v, want success for %s", i, r, want)
+		}
+	}
+	got, _ := org.Get("Task", a)
+	if got["Message_Status__c"] != "Delivered" || got["Subject"] != "a2" || got["Status"] != "Completed" || got["Message_Sid__c"] != "SM00000000000000000000000000000001" {
+		t.Errorf("task a: %v", got)
+	}
+	if got, _ := org.Get("Task", b); got["Subject"] != "b2" {
+		t.Errorf("task b: %v", got)
+	}
+	if n := org.TotalCalls(); n != 1 {
+		t.Errorf("%d calls, want 1: %v", n, org.Calls())
+	}
+	if recs[2]["Subject"] != "a2" || len(recs[0]) != 3 {
+		t.Errorf("Save changed its caller's records: %v", recs)
+	}
+
+	// The client's own collection calls refuse what Salesforce would,
+	// before sending it, and name the records.
+	org.ResetCalls()
+	_, err = c.UpdateMany(ctx, "Task", []map[string]any{{"Id": a, "Subject": "x"}, {"Id": a[:15], "Subject": "y"}}, false)
+	if err == nil || !strings.Contains(err.Error(), "records 0 and 1") {
+		t.Errorf("UpdateMany with one Id twice: %v, want an error naming records 0 and 1", err)
+	}
+	if _, err := c.UpdateSubrequest("u", "Task", []map[string]any{{"Id": b}, {"Id": a}, {"Id": b}}, false); err == nil || !strings.Contains(err.Error(), "records 0 and 2") {
+		t.Errorf("UpdateSubrequest with one Id twice: %v, want an error naming records 0 and 2", err)
+	}
+	if n := org.TotalCalls(); n != 0 {
+		t.Errorf("%d calls for refused input", n)
+	}
+}

@@ -1,11 +1,13 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"time"
@@ -34,10 +36,18 @@ type Ledger interface {
 	// left), so the retry starts fresh. An intent another job claimed
 	// since is left alone.
 	AbandonSend(ctx context.Context, key string, owned time.Time) error
-	// ClaimIntent takes over an intent created or last claimed before
-	// staleBefore, for exactly one caller across goroutines, processes and
-	// replicas; the entry it returns carries the claim's new ClaimedAt.
-	ClaimIntent(ctx context.Context, key string, staleBefore time.Time) (e LedgerEntry, claimed bool, err error)
+	// ClaimStaleIntents takes over every intent of one (account, To,
+	// From) group created or last claimed before staleBefore, each for
+	// exactly one caller across goroutines, processes and replicas; the
+	// entries carry the claim's new ClaimedAt, oldest first.
+	ClaimStaleIntents(ctx context.Context, accountSID, to, from string, staleBefore time.Time) ([]LedgerEntry, error)
+	// SIDOwners returns, for each of sids a ledger entry holds, its key.
+	SIDOwners(ctx context.Context, sids []string) (map[string]string, error)
+	// LatestSend returns the entry of the Task's most recent transition.
+	LatestSend(ctx context.Context, taskID string) (e LedgerEntry, ok bool, err error)
+	// UnresolvedSends lists entries untouched for at least olderThan that
+	// are not recorded, oldest first (at most 1,000).
+	UnresolvedSends(ctx context.Context, olderThan time.Duration) ([]LedgerEntry, error)
 	// MarkRecorded notes that the outcome is written to Salesforce.
 	MarkRecorded(ctx context.Context, key string) error
 }
@@ -45,10 +55,11 @@ type Ledger interface {
 // SendIntent is what the ledger keeps about a send before it happens: enough
 // to find the message at Twilio if the process dies mid-call.
 type SendIntent struct {
-	Key        string // TaskID@SystemModstamp: one Pending transition
+	Key        string // SendKey: one Pending transition of a Task
 	TaskID     string
 	AccountSID string
-	To, From   string
+	To         string
+	From       string // the number, or the Messaging Service's MG SID
 	Body       string
 }
 
@@ -95,9 +106,6 @@ type OutboundConfig struct {
 	// MergeFields are the Object.Field paths a Description's merge fields
 	// may name (merge.go); none when empty.
 	MergeFields []string
-	// FindWindow is how far around the ledger's intent time an ambiguous
-	// create is looked for at Twilio.
-	FindWindow time.Duration
 
 	// MinSendTime is the least time a job must have left before it starts
 	// a Twilio create (the Twilio client's timeout is the natural value).
@@ -119,6 +127,11 @@ type OutboundConfig struct {
 	// theirs, so that replicas never both create a thread for one new
 	// number. The store's Lock does it across replicas on PostgreSQL.
 	ThreadLock func(ctx context.Context) (unlock func(), err error)
+	// ResolveLock, if set, is held (with this process's own lock) while
+	// the stale intents of one (recipient, sender) group are matched to
+	// Twilio's messages, so that replicas never give one message to two
+	// Tasks. The store's Lock does it across replicas on PostgreSQL.
+	ResolveLock func(ctx context.Context, group string) (unlock func(), err error)
 }
 
 func (c *OutboundConfig) defaults() {
@@ -133,9 +146,6 @@ func (c *OutboundConfig) defaults() {
 	}
 	if c.MaxConcurrentSends <= 0 {
 		c.MaxConcurrentSends = 64
-	}
-	if c.FindWindow <= 0 {
-		c.FindWindow = 10 * time.Minute
 	}
 	if c.IntentGrace <= 0 {
 		c.IntentGrace = 30 * time.Second
@@ -166,8 +176,9 @@ type Outbound struct {
 	mu       gosync.Mutex
 	limiters map[string]*rate.Limiter
 
-	resolving [64]gosync.Mutex // see lockResolution
-	backlog   backlog          // estimated queue per sender at Twilio
+	resolving [64]chan struct{} // see lockResolution
+	started   time.Time         // intents claimed before it belong to an earlier process
+	backlog   backlog           // estimated queue per sender at Twilio
 
 	unrecorded gosync.Map          // SIDs sent but not yet on their Task (Unrecorded)
 	channels   map[string]*Channel // by Name, with ChannelType; invalidated by events
@@ -184,6 +195,10 @@ func NewOutbound(cfg OutboundConfig, org Org, tw Messenger, ledger Ledger, log *
 		sem:      make(chan struct{}, cfg.MaxConcurrentSends),
 		limiters: map[string]*rate.Limiter{},
 		channels: map[string]*Channel{},
+		started:  time.Now(),
+	}
+	for i := range o.resolving {
+		o.resolving[i] = make(chan struct{}, 1)
 	}
 	o.dir = newDirectory(org, cfg.DefaultRegion, cfg)
 	o.load = &Batcher[string, *Task]{Window: cfg.BatchWindow, Flush: o.loadTasks}
@@ -300,17 +315,21 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 		return errors.New("resolving the task's recipient or channel failed; will retry")
 	}
 
-	// One ledger key per Pending transition. SystemModstamp alone is not
-	// enough: Salesforce datetimes have second precision, so a user who
-	// sets a refused Task back to Pending within the second of our
-	// write-back produces the same stamp. The generation suffix tells those
-	// transitions apart (see the LedgerRecorded case).
-	base := t.ID + "@" + t.SystemModstamp
-	for gen := 1; gen <= maxGenerations; gen++ {
-		key := base
-		if gen > 1 {
-			key = fmt.Sprintf("%s#%d", base, gen)
+	// The ledger key names the Pending transition, not the record's
+	// version: an edit of a Pending Task (a Subject fixed, a Flow stamping
+	// a field, an integration touching it) changes SystemModstamp but not
+	// the transition, and must not send it again. What tells transitions
+	// apart is what this sidecar already recorded: generation n+1 starts
+	// only once generation n's outcome (a SID, or Failed) is written to
+	// the Task (the ledger says "recorded") and a fresh read of the Task
+	// still finds it Pending — a user, having seen that outcome, set it
+	// back to Pending (SPEC §1 "retry"). Anything else is generation n.
+	gen, waited := 1, false
+	for hops := 0; ; hops++ {
+		if hops == maxHops {
+			return &RetryError{After: time.Second, Err: fmt.Errorf("task %s changed under this job %d times", t.ID, hops)}
 		}
+		key := SendKey(t.ID, gen)
 		entry, fresh, err := o.ledger.BeginSend(ctx, SendIntent{
 			Key: key, TaskID: t.ID, AccountSID: msg.accountSID, To: msg.out.To, From: msg.sender(), Body: msg.out.Body,
 		})
@@ -339,68 +358,94 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 				// current record, so its current recipient and body are used.
 				return o.Send(ctx, t.ID)
 			}
-			log.Info("task set back to Pending within the second of the last outcome; a new transition", zap.Int("generation", gen+1))
+			// Set back to Pending after an outcome: the transition after
+			// the Task's latest, unless that one is still open.
+			last, ok, err := o.ledger.LatestSend(ctx, t.ID)
+			if err != nil {
+				return fmt.Errorf("ledger: %w", err)
+			}
+			next := gen + 1
+			if n, isGen := sendGeneration(last.Key, t.ID); ok && isGen {
+				next = max(next, n)
+				if last.State == LedgerRecorded {
+					next = max(next, n+1)
+				}
+			}
+			log.Info("task set back to Pending after its outcome was recorded; a new transition", zap.Int("generation", next))
+			gen = next
 			continue
 		case LedgerSent:
 			log.Info("already sent; recording the outcome", zap.String("message_sid", entry.SID))
-			msg.out.Body = entry.Body // what was sent, should a merge field have changed since
+			if entry.Body != msg.out.Body {
+				// Edited while in flight: the Task shows what was sent.
+				msg.out.Body, msg.merged = entry.Body, true
+			}
 			return o.recordSent(ctx, key, t, msg, Sent{SID: entry.SID, Status: entry.Status, DateCreated: entry.CreatedAt})
 		case LedgerFailed:
 			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
 		case LedgerIntent:
-			if age := time.Since(entry.ClaimedAt); age < o.cfg.IntentGrace {
+			if wait := o.untilStale(entry); wait > 0 {
+				if entry.ClaimedAt.After(entry.CreatedAt) && !waited {
+					// Claimed by a resolution (resolveGroup), which holds its
+					// group's lock until the intent is completed or dropped:
+					// a listing's time, not IntentGrace.
+					waited = true
+					unlock, err := o.lockResolution(ctx, groupOf(entry))
+					if err == nil {
+						unlock()
+						continue
+					}
+				}
 				// Another job may still be waiting on Twilio with this intent
 				// (a duplicate event, a sweep, a rescued job): a lookup now
 				// could miss a create in flight and send twice. Once the
 				// intent is older than any send can take, a lookup is final.
-				return &RetryError{After: o.cfg.IntentGrace - age, Err: fmt.Errorf("send %s is in flight elsewhere", key)}
+				return &RetryError{After: wait, Err: fmt.Errorf("send %s is in flight elsewhere", key)}
 			}
-			// The intent's job is gone. Take it over in the ledger first:
-			// several jobs (a duplicate event, a sweep, a rescued job, another
-			// replica) may find it stale at once, and only the one that wins
-			// the claim may look the message up and send.
-			claimed, ok, err := o.ledger.ClaimIntent(ctx, key, time.Now().Add(-o.cfg.IntentGrace))
-			if err != nil {
-				return fmt.Errorf("ledger: %w", err)
-			}
-			if !ok {
-				return &RetryError{After: o.cfg.IntentGrace, Err: fmt.Errorf("send %s was claimed by another job", key)}
-			}
-			// One resolution at a time per customer and sender, held until
-			// the SID is on the Task: two Tasks with the same words must not
-			// both take the same message for theirs. The lookup covers every
-			// owner's sends since the original intent (CreatedAt, which no
-			// claim changes).
-			unlock := o.lockResolution(entry.To + "|" + entry.From)
-			found, err := o.resolveAmbiguous(ctx, entry)
-			if err != nil {
-				unlock()
+			// The intent's job is gone. Resolve every stale intent of its
+			// (recipient, sender) group against one listing at Twilio, then
+			// read this one again: sent (found at Twilio), or gone (not
+			// found: this job sends it afresh).
+			if err := o.resolveGroup(ctx, groupOf(entry), entry); err != nil {
 				return err
 			}
-			if found != nil {
-				log.Info("ambiguous send found at Twilio; not sending again", zap.String("message_sid", found.SID))
-				err := o.ledger.CompleteSend(ctx, key, found.SID, found.Status)
-				if err == nil {
-					msg.out.Body = entry.Body
-					err = o.recordSent(ctx, key, t, msg, *found)
-				} else {
-					err = fmt.Errorf("ledger: %w", err)
-				}
-				unlock()
-				return err
-			}
-			unlock()
-			log.Info("ambiguous send not found at Twilio; sending")
-			return o.sendNow(ctx, log, key, claimed.ClaimedAt, t, msg)
+			continue
+		default:
+			return fmt.Errorf("ledger: entry %s is in an unknown state %q", key, entry.State)
 		}
-		return fmt.Errorf("ledger: entry %s is in an unknown state %q", key, entry.State)
 	}
-	return &PermanentError{Err: fmt.Errorf("task %s was set back to Pending more than %d times within one second", t.ID, maxGenerations)}
 }
 
-// maxGenerations bounds the Pending transitions of one Task within one
-// second of SystemModstamp that are told apart.
-const maxGenerations = 50
+// maxHops bounds how often one job moves between ledger entries of a Task
+// (resolutions, new generations) before it yields.
+const maxHops = 8
+
+// SendKey is the ledger key of a Task's gen-th Pending transition.
+func SendKey(taskID string, gen int) string { return fmt.Sprintf("%s#%d", taskID, gen) }
+
+// sendGeneration reads SendKey back; false for a key of another form.
+func sendGeneration(key, taskID string) (int, bool) {
+	rest, ok := strings.CutPrefix(key, taskID+"#")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil && n > 0
+}
+
+// untilStale is how long an intent may still belong to a live job. An
+// intent last claimed before this process started belongs to an earlier
+// one (killed) or to another replica: every such intent is given the same
+// deadline, this process's start plus IntentGrace, so that after a crash
+// they all turn stale together and each group is resolved in one pass
+// instead of one listing per intent.
+func (o *Outbound) untilStale(e LedgerEntry) time.Duration {
+	wait := o.cfg.IntentGrace - time.Since(e.ClaimedAt)
+	if e.ClaimedAt.Before(o.started) {
+		wait = max(wait, time.Until(o.started.Add(o.cfg.IntentGrace)))
+	}
+	return wait
+}
 
 // prepared is a validated message ready to send.
 type prepared struct {
@@ -408,7 +453,7 @@ type prepared struct {
 	channel        *Channel
 	out            Outgoing
 	conversationID string // set when the engine created the conversation
-	merged         bool   // out.Body is Description with its merge fields filled
+	merged         bool   // out.Body is not Description (merge fields filled, or an edit after the send): write it back
 }
 
 func (p *prepared) sender() string {
@@ -671,80 +716,221 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, own
 	}
 }
 
-// resolveAmbiguous looks for a message the ledger may have sent: same
-// recipient, sender and body, created around the intent. Two Tasks may
-// send the same words to the same customer, so a candidate is only ours if
-// Twilio created it after our intent was written (less clock skew) and no
-// other Task already carries its SID.
-func (o *Outbound) resolveAmbiguous(ctx context.Context, e LedgerEntry) (*Sent, error) {
-	found, err := o.tw.Find(ctx, e.AccountSID, FindQuery{
-		To: e.To, From: e.From,
-		After:  e.CreatedAt.Add(-o.cfg.FindWindow),
-		Before: e.CreatedAt.Add(o.cfg.FindWindow),
-	})
+// Recover settles what an earlier process left in the ledger: at this
+// process's start plus IntentGrace, when every intent it left is stale, it
+// runs Send for each Task with an unresolved entry, up to concurrency at a
+// time. The sweep's queued jobs would do the same, but after a kill -9 a
+// job that waits (a snooze) waits for River's scheduler, which runs only
+// once the dead leader's lease has expired (dependencies.md §1.3: about
+// 15 s). It returns how many Tasks it handled; what it could not settle
+// is left to the queue.
+func (o *Outbound) Recover(ctx context.Context, concurrency int) (int, error) {
+	t := time.NewTimer(time.Until(o.started.Add(o.cfg.IntentGrace)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return 0, nil
+	}
+	entries, err := o.ledger.UnresolvedSends(ctx, 0)
 	if err != nil {
-		return nil, &RetryError{After: 2 * time.Second, Err: fmt.Errorf("looking up an ambiguous send: %w", err)}
+		return 0, fmt.Errorf("ledger: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.ClaimedAt.Before(o.started) {
+			ids = append(ids, e.TaskID)
+		}
+	}
+	ids = dedupe(ids)
+	sem := make(chan struct{}, max(concurrency, 1))
+	var wg gosync.WaitGroup
+	for _, id := range ids {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return len(ids), nil
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			// As long as a job may run, so that a create is started only
+			// with time to finish (MinSendTime).
+			sctx, cancel := context.WithTimeout(ctx, o.cfg.IntentGrace/2)
+			defer cancel()
+			if err := o.Send(sctx, id); err != nil {
+				o.log.Info("recovery left a send to the queue", zap.String("task_id", id), zap.Error(err))
+			}
+		})
+	}
+	wg.Wait()
+	return len(ids), nil
+}
+
+// resolveGroup settles every stale intent of e's (account, recipient,
+// sender) group at once: it claims them in the ledger, lists Twilio once
+// for the window since the oldest, and gives each intent, oldest first,
+// the oldest listed message with its body that Twilio created after it
+// (less clock skew) and that nothing else holds. A message is held if a
+// ledger entry has its SID or a Task carries it: two Tasks may send the
+// same words to the same customer, and one message is never two Tasks'.
+// Found intents are completed; the others provably never reached Twilio
+// and are dropped, so that their jobs send them afresh.
+//
+// The lock covers the claim, the listing and the ledger writes, not the
+// Salesforce write-back: once a SID is in the ledger, the next resolution
+// sees it held.
+func (o *Outbound) resolveGroup(ctx context.Context, group string, e LedgerEntry) error {
+	unlock, err := o.lockResolution(ctx, group)
+	if err != nil {
+		return &RetryError{After: time.Second, Err: fmt.Errorf("waiting to resolve sends to %s: %w", e.To, err)}
+	}
+	defer unlock()
+	intents, err := o.ledger.ClaimStaleIntents(ctx, e.AccountSID, e.To, e.From, time.Now().Add(-o.cfg.IntentGrace))
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if len(intents) == 0 {
+		return nil // resolved by another job meanwhile
+	}
+	q := FindQuery{To: e.To, After: intents[0].CreatedAt.Add(-clockSkew), Before: time.Now().Add(clockSkew)}
+	if isServiceSID(e.From) {
+		// Twilio picks the number: the messages' From is never the MG SID.
+		q.MessagingServiceSID = e.From
+	} else {
+		q.From = e.From
+	}
+	listed, err := o.tw.Find(ctx, e.AccountSID, q)
+	if err != nil {
+		// The claims stand: the intents turn stale again after IntentGrace.
+		return &RetryError{After: 2 * time.Second, Err: fmt.Errorf("looking up %d ambiguous sends: %w", len(intents), err)}
+	}
+	bodies := map[string]bool{}
+	for _, in := range intents {
+		bodies[in.Body] = true
 	}
 	var candidates []Sent
-	for _, m := range found {
+	for _, m := range listed {
 		// Twilio's date_created has second precision and its clock is not
 		// ours: allow a few seconds before the intent.
-		if m.Body == e.Body && (m.DateCreated.IsZero() || !m.DateCreated.Before(e.CreatedAt.Add(-clockSkew))) {
+		if bodies[m.Body] && (m.DateCreated.IsZero() || !m.DateCreated.Before(q.After)) {
 			candidates = append(candidates, m)
 		}
 	}
-	if len(candidates) == 0 {
-		o.log.Info("ambiguous send: no candidate at Twilio", zap.String("task_id", e.TaskID), zap.Int("listed", len(found)),
-			zap.Time("intent_at", e.CreatedAt), zap.String("to", e.To), zap.String("from", e.From))
-		return nil, nil
-	}
-	claimed, err := o.sidsCarried(ctx, candidates, e.TaskID)
+	held, err := o.heldSIDs(ctx, candidates)
 	if err != nil {
-		return nil, &RetryError{After: 2 * time.Second, Err: fmt.Errorf("checking which messages other tasks carry: %w", err)}
+		return &RetryError{After: 2 * time.Second, Err: fmt.Errorf("checking which messages other sends hold: %w", err)}
 	}
-	// Oldest first: our create was the first of its kind after the intent.
-	slices.SortFunc(candidates, func(a, b Sent) int { return a.DateCreated.Compare(b.DateCreated) })
-	for i := range candidates {
-		if !claimed[candidates[i].SID] {
-			return &candidates[i], nil
+	slices.SortStableFunc(candidates, func(a, b Sent) int { return a.DateCreated.Compare(b.DateCreated) })
+	found := make([]*Sent, len(intents))
+	for i, in := range intents {
+		for j := range candidates {
+			c := &candidates[j]
+			if held[c.SID] || c.Body != in.Body || (!c.DateCreated.IsZero() && c.DateCreated.Before(in.CreatedAt.Add(-clockSkew))) {
+				continue
+			}
+			held[c.SID] = true
+			found[i] = c
+			break
 		}
 	}
-	o.log.Info("ambiguous send: every candidate belongs to another task", zap.String("task_id", e.TaskID), zap.Int("candidates", len(candidates)))
-	return nil, nil
+	var (
+		wg    gosync.WaitGroup
+		errMu gosync.Mutex
+		first error
+		sent  int
+	)
+	for i, in := range intents {
+		if found[i] != nil {
+			sent++
+		}
+		wg.Add(1)
+		go func(in LedgerEntry, f *Sent) { // concurrent, so the store writes them in shared transactions
+			defer wg.Done()
+			var err error
+			if f != nil {
+				err = o.ledger.CompleteSend(ctx, in.Key, f.SID, f.Status)
+			} else {
+				err = o.ledger.AbandonSend(ctx, in.Key, in.ClaimedAt)
+			}
+			if err != nil {
+				errMu.Lock()
+				first = cmp.Or(first, err)
+				errMu.Unlock()
+			}
+		}(in, found[i])
+	}
+	wg.Wait()
+	o.log.Info("resolved ambiguous sends at Twilio", zap.String("to", e.To), zap.String("from", e.From), zap.Int("intents", len(intents)),
+		zap.Int("listed", len(listed)), zap.Int("found", sent), zap.Int("to_send", len(intents)-sent), zap.Time("oldest_intent", intents[0].CreatedAt))
+	if first != nil {
+		return fmt.Errorf("ledger: %w", first)
+	}
+	return nil
 }
 
-// lockResolution serialises ambiguous-send resolutions that could claim
-// the same Twilio message (same customer and sender). Striped, so memory
-// stays bounded; a collision only serialises two unrelated resolutions.
-func (o *Outbound) lockResolution(key string) (unlock func()) {
+// groupOf names the (account, recipient, sender) group of a send.
+func groupOf(e LedgerEntry) string { return e.AccountSID + "|" + e.To + "|" + e.From }
+
+// lockResolution serialises the resolutions that could give the same
+// Twilio message to two Tasks (same customer and sender): striped in this
+// process, so memory stays bounded (a collision only serialises two
+// unrelated groups), and across replicas with ResolveLock.
+func (o *Outbound) lockResolution(ctx context.Context, group string) (unlock func(), err error) {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
-	mu := &o.resolving[h.Sum32()%uint32(len(o.resolving))]
-	mu.Lock()
-	return mu.Unlock
+	_, _ = h.Write([]byte(group))
+	stripe := o.resolving[h.Sum32()%uint32(len(o.resolving))]
+	select {
+	case stripe <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	local := func() { <-stripe }
+	if o.cfg.ResolveLock == nil {
+		return local, nil
+	}
+	remote, err := o.cfg.ResolveLock(ctx, group)
+	if err != nil {
+		local()
+		return nil, err
+	}
+	return func() { remote(); local() }, nil
 }
 
 // clockSkew is how far Twilio's clock may be behind ours.
 const clockSkew = 5 * time.Second
 
-// sidsCarried returns which of the messages' SIDs a Task other than
-// taskID already carries. It runs only on the rare ambiguous path.
-func (o *Outbound) sidsCarried(ctx context.Context, ms []Sent, taskID string) (map[string]bool, error) {
+// heldSIDs returns which of the messages' SIDs a ledger entry holds or a
+// Task carries (the ledger forgets recorded entries after its retention;
+// the Tasks do not).
+func (o *Outbound) heldSIDs(ctx context.Context, ms []Sent) (map[string]bool, error) {
 	sids := make([]string, len(ms))
 	for i, m := range ms {
 		sids[i] = m.SID
 	}
-	in, err := soql.InList(sids)
-	if err != nil {
-		return nil, err
-	}
-	var rows []Task
-	if err := o.org.Query(ctx, "SELECT Id, Message_Sid__c FROM Task WHERE Message_Sid__c IN "+in, &rows); err != nil {
-		return nil, err
-	}
 	out := map[string]bool{}
-	for _, r := range rows {
-		if r.ID != taskID {
+	owners, err := o.ledger.SIDOwners(ctx, sids)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	var rest []string
+	for _, sid := range sids {
+		if _, ok := owners[sid]; ok {
+			out[sid] = true
+		} else {
+			rest = append(rest, sid)
+		}
+	}
+	for _, chunk := range soql.ChunkIn(dedupe(rest), inBudget) {
+		in, err := soql.InList(chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []Task
+		if err := o.org.Query(ctx, "SELECT Id, Message_Sid__c FROM Task WHERE Message_Sid__c IN "+in, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
 			out[r.MessageSID] = true
 		}
 	}

@@ -16,6 +16,20 @@ var ErrInvalidNumber = errors.New("not a valid phone number")
 // whatsappPrefix marks WhatsApp addresses on Twilio ("whatsapp:+1415…").
 const whatsappPrefix = "whatsapp:"
 
+// isServiceSID reports whether a sender is a Messaging Service (MG + 32
+// hex, twilio.md §1.1) rather than a number.
+func isServiceSID(s string) bool {
+	if len(s) != 34 || !strings.HasPrefix(s, "MG") {
+		return false
+	}
+	for _, r := range s[2:] {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
 // NormalizeNumber turns a number as a person typed it into E.164, reading
 // national formats in defaultRegion (an ISO 3166 code such as "US").
 // "(415) 555-0100", "415.555.0100" and "+1 415 555 0100" all become

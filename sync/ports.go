@@ -56,8 +56,10 @@ type SaveResult struct {
 // *twilio.Client to it and maps Twilio's errors into *SendError.
 type Messenger interface {
 	Send(ctx context.Context, accountSID string, m Outgoing) (Sent, error)
-	// Find lists messages sent From→To with DateSent in [after, before]:
-	// how an ambiguous create is resolved (SPEC §3 "Exactly once").
+	// Find lists messages sent to q.To, from q.From or through the
+	// Messaging Service q.MessagingServiceSID, created or sent in
+	// [q.After, q.Before]: how an ambiguous create is resolved (SPEC §3
+	// "Exactly once").
 	Find(ctx context.Context, accountSID string, q FindQuery) ([]Sent, error)
 	Fetch(ctx context.Context, accountSID, sid string) (Sent, error)
 }
@@ -73,21 +75,27 @@ type Outgoing struct {
 
 // Sent is a message as Twilio reports it.
 type Sent struct {
-	SID          string
-	To, From     string
-	Body         string
-	Status       string // Twilio's lower-case status
-	ErrorCode    int
-	ErrorMessage string
-	DateCreated  time.Time
-	DateSent     time.Time
-	Segments     int // num_segments Twilio billed (0 if unknown)
+	SID      string
+	To, From string
+	// MessagingServiceSID is the service the message went through, if
+	// any; From is then the number Twilio picked from its pool.
+	MessagingServiceSID string
+	Body                string
+	Status              string // Twilio's lower-case status
+	ErrorCode           int
+	ErrorMessage        string
+	DateCreated         time.Time
+	DateSent            time.Time
+	Segments            int // num_segments Twilio billed (0 if unknown)
 }
 
 // FindQuery filters Messenger.Find.
 type FindQuery struct {
-	To, From      string
-	After, Before time.Time
+	To string
+	// From or MessagingServiceSID: a service's messages carry the pool
+	// number Twilio picked as From, never the MG SID (twilio.md §2.1).
+	From, MessagingServiceSID string
+	After, Before             time.Time
 }
 
 // SendErrorKind tells the engine what to do about a failed send.

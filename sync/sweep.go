@@ -5,16 +5,17 @@ import (
 	"fmt"
 )
 
-// PendingTask names one Pending transition of an outbound Task: the Task
-// and the SystemModstamp it had when it was found Pending.
+// PendingTask is an outbound Task found Pending: the Task and the
+// SystemModstamp it had then.
 type PendingTask struct {
 	ID             string `json:"Id"`
 	SystemModstamp string `json:"SystemModstamp"`
 }
 
-// Key identifies the transition for the work queue: a second sweep that
-// finds the same Task still Pending with the same SystemModstamp queues
-// nothing new, while a Task a user set back to Pending has a new stamp.
+// Key identifies the job for the work queue: a second sweep that finds the
+// same Task still Pending with the same SystemModstamp queues nothing new,
+// while a Task changed since gets a new job. Whether that change is a new
+// Pending transition is the ledger's decision (SendKey), not the queue's.
 func (p PendingTask) Key() string { return p.ID + "@" + p.SystemModstamp }
 
 // sweepQuery is SPEC §3's "sweep query": every Pending outbound Task. The

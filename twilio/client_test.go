@@ -489,3 +489,24 @@ func TestDeliveryFailureReachesFetchAndCallback(t *testing.T) {
 		t.Fatalf("last callback %+v", last)
 	}
 }
+
+// TestFindByMessagingService: a message sent through a service has a pool
+// number as From; Find by the service finds it, Find by the MG SID as
+// From finds nothing (the List API has no service filter, ref §2.5).
+func TestFindByMessagingService(t *testing.T) {
+	e := newEnv(t, twilio.Options{})
+	start := time.Now().Add(-time.Second)
+	sent, err := e.tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, MessagingServiceSID: mg1, Body: "via the service"})
+	must(t, err)
+	_, err = e.tw.Send(ctxT(t), acct1, twilio.SendParams{To: cust, From: num1, Body: "not via the service"})
+	must(t, err)
+	found, err := e.tw.Messenger().Find(ctxT(t), acct1, sbsync.FindQuery{To: cust, MessagingServiceSID: mg1, After: start, Before: time.Now().Add(time.Second)})
+	must(t, err)
+	if len(found) != 1 || found[0].SID != sent.SID || found[0].From != mgNum || found[0].MessagingServiceSID != mg1 {
+		t.Fatalf("found %+v, want %s from %s via %s", found, sent.SID, mgNum, mg1)
+	}
+	byFrom, err := e.tw.Find(ctxT(t), acct1, twilio.Query{To: cust, From: mg1, After: start, Before: time.Now().Add(time.Second)})
+	if err != nil || len(byFrom) != 0 {
+		t.Fatalf("From=MG…: %v %+v, want nothing", err, byFrom)
+	}
+}

@@ -44,10 +44,12 @@ type Message struct {
 
 // Query filters Find: messages From→To whose send (or, before it is sent,
 // creation) time is in [After, Before]. From may be empty (a Messaging
-// Service send whose sender Twilio chose).
+// Service send whose sender Twilio chose); MessagingServiceSID then keeps
+// only that service's messages.
 type Query struct {
-	To, From      string
-	After, Before time.Time
+	To, From            string
+	MessagingServiceSID string
+	After, Before       time.Time
 }
 
 // Send creates a message. Errors are *Error.
@@ -177,6 +179,13 @@ func (a *Accounts) Find(ctx context.Context, accountSID string, q Query) ([]Mess
 		// Twilio may round the filter to whole days (ref §2.5); apply the
 		// window here too, at RFC 2822's one-second precision.
 		if (!q.After.IsZero() && t.Before(q.After.Truncate(time.Second))) || (!q.Before.IsZero() && t.After(q.Before)) || seen[m.SID] {
+			return
+		}
+		// The List API has no MessagingServiceSid filter (ref §2.5: To,
+		// From, DateSent, PageSize only), and a service's messages carry
+		// the pool number Twilio picked as From (ref §2.1), so the service
+		// is matched on the listed resources' messaging_service_sid.
+		if q.MessagingServiceSID != "" && m.MessagingServiceSID != q.MessagingServiceSID {
 			return
 		}
 		seen[m.SID] = true

@@ -25,7 +25,7 @@ func (m messenger) Send(ctx context.Context, accountSID string, o sbsync.Outgoin
 }
 
 func (m messenger) Find(ctx context.Context, accountSID string, q sbsync.FindQuery) ([]sbsync.Sent, error) {
-	msgs, err := m.a.Find(ctx, accountSID, Query{To: q.To, From: q.From, After: q.After, Before: q.Before})
+	msgs, err := m.a.Find(ctx, accountSID, Query{To: q.To, From: q.From, MessagingServiceSID: q.MessagingServiceSID, After: q.After, Before: q.Before})
 	if err != nil {
 		return nil, toSendError(err)
 	}
@@ -46,7 +46,7 @@ func (m messenger) Fetch(ctx context.Context, accountSID, sid string) (sbsync.Se
 
 func toSent(m Message) sbsync.Sent {
 	return sbsync.Sent{
-		SID: m.SID, To: m.To, From: m.From, Body: m.Body, Status: m.Status,
+		SID: m.SID, To: m.To, From: m.From, MessagingServiceSID: m.MessagingServiceSID, Body: m.Body, Status: m.Status,
 		ErrorCode: m.ErrorCode, ErrorMessage: m.ErrorMessage,
 		DateCreated: m.DateCreated, DateSent: m.DateSent, Segments: m.NumSegments,
 	}

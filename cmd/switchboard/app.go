@@ -114,6 +114,7 @@ type Main struct {
 	tw      *twilio.Accounts
 	store   *store.Store
 	out     *sbsync.Outbound
+	startID string // tells this process's sweep jobs from a killed one's (Run)
 	in      *sbsync.Inbound
 	cb      *sbsync.Callbacks
 	poller  *sbsync.Poller
@@ -139,7 +140,7 @@ type Main struct {
 func NewMain(cfg *config.Config, log *zap.Logger, tun tuning) *Main {
 	started := time.Now()
 	return &Main{cfg: cfg, log: log, tun: tun, metrics: newMetrics(), opened: make(chan struct{}),
-		started: started, instance: instanceID(started)}
+		started: started, instance: instanceID(started), startID: strconv.FormatInt(started.UnixNano(), 36)}
 }
 
 // Addr is the HTTP listener's address once Run has bound it.
@@ -173,6 +174,15 @@ func (m *Main) Run(ctx context.Context) error {
 		m.closeAll()
 		return fmt.Errorf("starting the work queue: %w", err)
 	}
+	// The start's sweep is also the crash recovery (Outbound.Send resolves
+	// what the ledger left). A killed process leaves its jobs "running"
+	// until River's rescuer returns them: RescueStuckJobsAfter, checked
+	// every 30 s on the leader (dependencies.md §1.3). Until then their
+	// keys would swallow this start's sweep and its send jobs, so both
+	// carry this process's start.
+	if err := m.store.Enqueue(runCtx, store.Job{Kind: kindSweep, Key: "start:" + m.startID}); err != nil {
+		m.log.Warn("queueing the start's sweep; the periodic one will run it", zap.Error(err))
+	}
 	g.Go(func() error {
 		if err := m.httpSrv.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http listener: %w", err)
@@ -203,6 +213,15 @@ func (m *Main) Run(ctx context.Context) error {
 		defer close(heartbeatDone)
 		m.runHeartbeat(streamCtx)
 	}()
+	g.Go(func() error {
+		n, err := m.out.Recover(gctx, m.cfg.Twilio.MaxConcurrency)
+		if err != nil {
+			m.log.Warn("recovering the sends a previous run left; the queue will", zap.Error(err))
+		} else if n > 0 {
+			m.log.Info("recovered the sends a previous run left", zap.Int("tasks", n))
+		}
+		return nil
+	})
 	m.log.Info("switchboard running", zap.String("listen", m.Addr()), zap.String("admin_listen", cmp.Or(m.AdminAddr(), config.AdminOff)), zap.String("store", m.store.Backend()),
 		zap.String("public_url", m.cfg.Server.PublicURL), zap.String("instance", m.instance))
 
@@ -272,7 +291,10 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.auth, m.client = auth, client
-	m.tw, err = twilio.NewAccounts(cfg.Twilio.Accounts, twilio.Options{BaseURL: cfg.Twilio.APIBaseURL})
+	// PageSize 1,000 (Twilio's most, ref §2.5): recovery after a crash
+	// lists each (recipient, sender) group once, however many sends it
+	// resolves.
+	m.tw, err = twilio.NewAccounts(cfg.Twilio.Accounts, twilio.Options{BaseURL: cfg.Twilio.APIBaseURL, PageSize: 1000})
 	if err != nil {
 		return fmt.Errorf("twilio: %w", err)
 	}
@@ -313,6 +335,9 @@ func (m *Main) open(ctx context.Context) error {
 		OnOptOut:           consent.OptOut,
 		ThreadLock: func(ctx context.Context) (func(), error) {
 			return m.store.Lock(ctx, threadLockKey)
+		},
+		ResolveLock: func(ctx context.Context, group string) (func(), error) {
+			return m.store.Lock(ctx, "resolve:"+group)
 		},
 	}, org, messenger, m.store, m.log.Named("outbound"))
 	m.in = sbsync.NewInbound(sbsync.InboundConfig{DefaultRegion: cfg.Engine.DefaultRegion, BatchWindow: window, Now: m.tun.Now},
@@ -368,7 +393,7 @@ func (m *Main) open(ctx context.Context) error {
 // half of it left does not start a create.
 func jobTimeout(o store.Options) time.Duration {
 	if o.JobTimeout <= 0 {
-		return 10 * time.Second // the store's default
+		return store.DefaultJobTimeout
 	}
 	return o.JobTimeout
 }
@@ -535,7 +560,7 @@ func (m *Main) overBudget() bool {
 func (m *Main) enqueueSends(ctx context.Context, tasks []sbsync.PendingTask) error {
 	jobs := make([]store.Job, len(tasks))
 	for i, t := range tasks {
-		jobs[i] = sendJob(t.ID, "sweep:"+t.Key())
+		jobs[i] = sendJob(t.ID, "sweep:"+m.startID+":"+t.Key())
 	}
 	return m.store.Enqueue(ctx, jobs...)
 }

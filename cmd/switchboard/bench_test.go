@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	sbsync "github.com/switchboard/switchboard/sync"
+	"github.com/switchboard/switchboard/sync/store"
 	"github.com/switchboard/switchboard/twilio"
 )
 
@@ -273,6 +276,68 @@ func BenchmarkWebhookPaced(b *testing.B) {
 		b.ReportMetric(float64(percentile(acks, .99).Microseconds())/1000, "ack-p99-ms")
 		b.ReportMetric(float64(landed.Milliseconds()), "last-inbound-to-task-ms")
 		b.ReportMetric(float64(w.Org.TotalCalls())/n, "sf-calls/inbound")
+		w.Close()
+	}
+}
+
+// BenchmarkKillRecovery: a burst of 500 Tasks to one customer from one
+// number, with Twilio answering in 40–120 ms, and the daemon SIGKILLed
+// while at least 300 sends are in flight (ledger intents). Reports the
+// time from the restart until every Task carries its SID, and the Twilio
+// list requests the recovery made: all the cut-off sends are one
+// (recipient, sender) group, matched against one listing.
+func BenchmarkKillRecovery(b *testing.B) {
+	for range b.N {
+		const n = 500
+		w := newWorld(b, simOptions{})
+		w.Twilio.SetLatencyRange(40*time.Millisecond, 120*time.Millisecond)
+		addr := freePort(b)
+		storeURL := "sqlite://" + filepath.Join(b.TempDir(), "switchboard.db")
+		admin := freePort(b)
+		env := append(w.environ("http://"+addr, storeURL), "SWITCHBOARD_SERVER_LISTEN="+addr, "SWITCHBOARD_SERVER_ADMIN_LISTEN="+admin)
+		conv := w.newConversation(b, "+14155557000")
+		child := startChild(b, env)
+		waitReady(b, admin, 30*time.Second)
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = w.pendingTask(b, map[string]any{"Conversation__c": conv, "Description": fmt.Sprintf("Recovery message %d", i)})
+		}
+		waitUntil(b, 60*time.Second, "the burst under way", func() bool { return len(w.Twilio.Messages()) >= 60 })
+		child.kill(b)
+		atKill := len(w.Twilio.Messages())
+
+		st, err := store.Open(context.Background(), storeURL, store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		open, err := st.UnresolvedSends(context.Background(), 0)
+		st.Close(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		intents := 0
+		for _, e := range open {
+			if e.State == sbsync.LedgerIntent {
+				intents++
+			}
+		}
+		if intents < 300 {
+			b.Fatalf("only %d intents in flight at the kill (%d messages at Twilio); the benchmark needs ≥ 300", intents, atKill)
+		}
+
+		lists := w.Twilio.Stats().Lists
+		restart := time.Now()
+		child = startChild(b, env)
+		w.waitAllSent(b, 120*time.Second, ids)
+		recovery := time.Since(restart)
+		lists = w.Twilio.Stats().Lists - lists
+		child.kill(b)
+		w.checkEachSentOnce(b, "Recovery message %d", n)
+		b.ReportMetric(recovery.Seconds(), "recovery-s")
+		b.ReportMetric(float64(lists), "twilio-lists")
+		b.ReportMetric(float64(intents), "intents-at-kill")
+		b.Logf("kill -9 with %d intents in flight (%d of %d messages at Twilio): every task sent and written back %.1f s after the restart, with %d Twilio list requests",
+			intents, atKill, n, recovery.Seconds(), lists)
 		w.Close()
 	}
 }

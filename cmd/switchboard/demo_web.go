@@ -55,7 +55,7 @@ func (d *demoWeb) handler() http.Handler {
 	mux.HandleFunc("POST /api/phone", d.phone)
 	mux.HandleFunc("POST /api/agent", d.agent)
 	// The Lightning components' browser bundle and, same-origin, the org
-	// its platform stand-ins call (sfdc/metadata/README.md §6).
+	// its platform stand-ins call (sfdc/metadata/README.md §7).
 	mux.Handle("GET /lwc/", http.StripPrefix("/lwc", browser.Handler()))
 	if org, err := url.Parse(d.w.Org.URL()); err == nil {
 		proxy := browser.OrgProxy(org, func(context.Context) (string, error) { return d.w.Org.Session(), nil })

@@ -94,6 +94,11 @@ func (s *restState) collectionWrite(req *request, op string) (int, any, *sfError
 		}
 		types[i] = o
 	}
+	if op == "update" {
+		if e := duplicateID(body.Records); e != nil {
+			return 0, nil, e
+		}
+	}
 	results := make([]itemResult, len(body.Records))
 	s.apply(s.userID, true, func(t *tx) bool {
 		for i, rec := range body.Records {
@@ -112,6 +117,38 @@ func (s *restState) collectionWrite(req *request, op string) (int, any, *sfError
 		return finish(results, body.AllOrNone)
 	})
 	return http.StatusOK, results, nil
+}
+
+// duplicateID refuses an update that names one record twice. Salesforce
+// refuses the whole request and writes none of it: the same check as
+// Apex's "System.ListException: Duplicate id in list: <Id>" on a DML list,
+// which is the message a collection gets; 400 with INVALID_BATCH_REQUEST is
+// what the REST family documents for one record twice in one batch (UI API
+// "Update a Batch of Records": "You can't perform multiple operations on
+// the same record in one request … 400 … INVALID_BATCH_REQUEST"). The code
+// for /composite/sobjects itself is UNVERIFIED; that it is a whole-request
+// refusal, not a per-record error, is what production showed (issue 8.4:
+// every job of the batch retried). A 15-character Id and its 18-character
+// form name the same record.
+func duplicateID(records []map[string]any) *sfError {
+	seen := make(map[string]bool, len(records))
+	for _, rec := range records {
+		var id string
+		for k, v := range rec {
+			if strings.EqualFold(k, "Id") {
+				id, _ = v.(string)
+			}
+		}
+		id18, ok := canonicalID(id)
+		if !ok {
+			continue // a per-record MISSING_ARGUMENT or MALFORMED_ID
+		}
+		if seen[id18] {
+			return badRequest("INVALID_BATCH_REQUEST", []string{}, "Duplicate id in list: %s", id18)
+		}
+		seen[id18] = true
+	}
+	return nil
 }
 
 func (s *restState) updateItem(t *tx, o *object, rec map[string]any) itemResult {

@@ -24,7 +24,10 @@
 //   - River's defaults (50 workers, 100 ms fetch cooldown, 1 s poll, 1 h stuck
 //     job rescue) cap throughput at ~500 jobs/s and leave a crashed process's
 //     jobs stuck for an hour (dependencies.md §1.2, §1.3). Options sets all of
-//     them explicitly.
+//     them explicitly. Even then River's rescuer runs only on the elected
+//     leader and every 30 s (not configurable in v0.32), so a dead replica's
+//     jobs waited 15–45 s; rescueLoop (jobs.go) checks every second on every
+//     process.
 //
 // SQLite durability. The database runs in WAL mode with busy_timeout and one
 // open connection per process (dependencies.md §1.2: more connections without

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -54,6 +55,10 @@ type engine interface {
 	// releaseOwnRunning returns to the queue the jobs this client left
 	// "running" (see Store.Close).
 	releaseOwnRunning(ctx context.Context) (int64, error)
+	// rescueStuck returns to the queue, due now, the jobs that have been
+	// "running" longer than after by the database's clock (see
+	// Store.rescueLoop).
+	rescueStuck(ctx context.Context, after time.Duration) (int64, error)
 }
 
 type riverEngine[TTx any] struct {
@@ -72,6 +77,10 @@ type riverEngine[TTx any] struct {
 	// lastAttemptBy is the backend's SQL for "the last client that
 	// attempted the job", compared with this client's ID.
 	lastAttemptBy string
+	// ago is the backend's SQL for "now less a duration", with one
+	// placeholder that agoArg fills.
+	ago    string
+	agoArg func(time.Duration) any
 }
 
 func (e *riverEngine[TTx]) q() querier { return e.base }
@@ -128,6 +137,14 @@ func (e *riverEngine[TTx]) releaseOwnRunning(ctx context.Context) (int64, error)
 	// counted.
 	return e.base.exec(ctx, `UPDATE river_job SET state = 'available', attempt = CASE WHEN attempt > 0 THEN attempt - 1 ELSE 0 END, scheduled_at = `+
 		e.now+` WHERE state = 'running' AND `+e.lastAttemptBy+` = ?`, e.clientID())
+}
+
+func (e *riverEngine[TTx]) rescueStuck(ctx context.Context, after time.Duration) (int64, error) {
+	// The attempt stays counted, as River's rescuer counts it: a job that
+	// kills its process every time still ends as a dead letter. At its
+	// last attempt it is left to River's rescuer, which discards it.
+	return e.base.exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+e.now+
+		` WHERE state = 'running' AND attempted_at < `+e.ago+` AND attempt < max_attempts`, e.agoArg(after))
 }
 
 func (e *riverEngine[TTx]) clientID() string { return e.client.ID() }

@@ -156,11 +156,46 @@ func (s *Store) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.runCtx.Store(&ctx)
+	rctx, cancel := context.WithCancel(ctx)
+	s.stopRescue, s.rescueDone = cancel, make(chan struct{}) // for Close, which waits for it
 	s.mu.Unlock()
 	if err := s.eng.start(ctx); err != nil {
+		cancel()
+		close(s.rescueDone)
 		return fmt.Errorf("starting the queue: %w", err)
 	}
+	go s.rescueLoop(rctx)
 	return nil
+}
+
+// rescueLoop takes over the jobs of a process that died: every second, on
+// every process, a job "running" for longer than RescueStuckJobsAfter is put
+// back in the queue, due now. No live process runs a job that long: River
+// cancels its context at JobTimeout, which is below. River's own rescuer
+// does the same, but only on the elected leader, every 30 s, and with the
+// job's backoff: with a dead leader that was 15 s for its lease, then up to
+// 30 s for the check (issue 8.5 measured 29 s). River's stays as a backstop
+// and discards jobs at their last attempt.
+func (s *Store) rescueLoop(ctx context.Context) {
+	defer close(s.rescueDone)
+	every := min(time.Second, s.opts.RescueStuckJobsAfter/2)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := s.eng.rescueStuck(ctx, s.opts.RescueStuckJobsAfter)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("returning jobs of a stopped process to the queue", zap.Error(err))
+		case n > 0:
+			s.log.Warn("jobs of a stopped process returned to the queue", zap.Int64("jobs", n),
+				zap.Duration("running_longer_than", s.opts.RescueStuckJobsAfter))
+		}
+	}
 }
 
 func (s *Store) prune(ctx context.Context, _ Job) error {

@@ -168,10 +168,75 @@ func TestSIGKILLDuringEnqueueLosesNothing(t *testing.T) {
 }
 
 func TestSIGKILLDuringWorkRescuesEveryJob(t *testing.T) {
-	// SQLite only: the rescue waits for the dead leader's lease (~15 s), and
-	// the PostgreSQL path is River's own, covered by dependencies.md §1.4.
+	// SQLite here; TestSIGKILLedJobsTakenOverSoon runs both backends and
+	// times the rescue.
 	url := sqliteURL(t)
 	const n = 200
+	killMidWork(t, url, n, 150*time.Millisecond)
+
+	o := testOptions()
+	o.RescueStuckJobsAfter, o.JobTimeout = 2*time.Second, time.Second
+	s := openStore(t, url, o)
+	atKill := jobStates(t, s, "killwork")
+	if atKill["running"] == 0 {
+		t.Fatalf("no job was running at the kill: %v", atKill)
+	}
+	ran := make(chan string, n*2)
+	if err := s.Handle("killwork", func(ctx context.Context, j Job) error { ran <- j.Key; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	start(t, s)
+	end := time.Now().Add(45 * time.Second)
+	for jobStates(t, s, "killwork")["completed"] < n {
+		if time.Now().After(end) {
+			t.Fatalf("not every job completed after the restart: %v", jobStates(t, s, "killwork"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if done := jobKeys(t, s, "killwork", "completed"); len(done) != n {
+		t.Fatalf("%d distinct jobs completed, want %d", len(done), n)
+	}
+	t.Logf("at the kill: %v; after restart all %d completed (the running ones rescued)", atKill, n)
+}
+
+// TestSIGKILLedJobsTakenOverSoon: a process dies with jobs running; another
+// one (a replica, or the same one restarted) runs them again within
+// RescueStuckJobsAfter and a second, on either backend, whoever is River's
+// leader. River's own rescuer alone waits for the dead leader's lease and
+// then checks every 30 s: 15 to 45 s.
+func TestSIGKILLedJobsTakenOverSoon(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		const n = 200
+		killed := killMidWork(t, url, n, 0)
+
+		o := testOptions()
+		o.RescueStuckJobsAfter, o.JobTimeout = 2*time.Second, time.Second // as the child's
+		s := openStore(t, url, o)
+		atKill := jobStates(t, s, "killwork")
+		if atKill["running"] == 0 {
+			t.Fatalf("no job was running at the kill: %v", atKill)
+		}
+		if err := s.Handle("killwork", func(ctx context.Context, j Job) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		start(t, s)
+		limit := o.RescueStuckJobsAfter + 4*time.Second
+		for jobStates(t, s, "killwork")["completed"] < n {
+			if time.Since(killed) > limit {
+				t.Fatalf("%s after the kill, not every job has run again: %v (at the kill: %v)", limit, jobStates(t, s, "killwork"), atKill)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("%d jobs running at the kill; all %d done %s after it (rescue after %s)", atKill["running"], n,
+			time.Since(killed).Round(100*time.Millisecond), o.RescueStuckJobsAfter)
+	})
+}
+
+// killMidWork enqueues n "killwork" jobs in url, starts the "work" helper on
+// them and SIGKILLs it once ten handlers have started. It returns when the
+// child is dead, with the moment of the kill.
+func killMidWork(t *testing.T, url string, n int, jitter time.Duration) time.Time {
+	t.Helper()
 	s, err := Open(bg, url, testOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -201,31 +266,11 @@ func TestSIGKILLDuringWorkRescuesEveryJob(t *testing.T) {
 			t.Fatal("the child's handlers never started")
 		}
 	}
-	time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
+	if jitter > 0 {
+		time.Sleep(time.Duration(rand.Int64N(int64(jitter))))
+	}
 	kill9(t, cmd)
+	killed := time.Now()
 	_ = cmd.Wait()
-
-	o := testOptions()
-	o.RescueStuckJobsAfter, o.JobTimeout = 2*time.Second, time.Second
-	s = openStore(t, url, o)
-	atKill := jobStates(t, s, "killwork")
-	if atKill["running"] == 0 {
-		t.Fatalf("no job was running at the kill: %v", atKill)
-	}
-	ran := make(chan string, n*2)
-	if err := s.Handle("killwork", func(ctx context.Context, j Job) error { ran <- j.Key; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	start(t, s)
-	end := time.Now().Add(45 * time.Second)
-	for jobStates(t, s, "killwork")["completed"] < n {
-		if time.Now().After(end) {
-			t.Fatalf("not every job completed after the restart: %v", jobStates(t, s, "killwork"))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if done := jobKeys(t, s, "killwork", "completed"); len(done) != n {
-		t.Fatalf("%d distinct jobs completed, want %d", len(done), n)
-	}
-	t.Logf("at the kill: %v; after restart all %d completed (the running ones rescued)", atKill, n)
+	return killed
 }

@@ -454,6 +454,79 @@ func (s *Store) ClaimIntent(ctx context.Context, key string, staleBefore time.Ti
 	return e, true, nil
 }
 
+// ClaimStaleIntents takes over every intent of one (account, recipient,
+// sender) group created or last claimed before staleBefore, in one
+// conditional update: of several jobs, processes or replicas, each intent
+// goes to exactly one. The entries carry the claim's ClaimedAt (CreatedAt
+// stays the original intent's), oldest first. Durable before it returns,
+// because the caller may send next.
+func (s *Store) ClaimStaleIntents(ctx context.Context, accountSID, to, from string, staleBefore time.Time) ([]sbsync.LedgerEntry, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	now := max(time.Now().UnixNano(), staleBefore.UnixNano()+1)
+	es, err := ledgerQuery(ctx, s.eng.q(), `UPDATE sb_send_ledger SET updated_at = ?
+		WHERE state = ? AND account_sid = ? AND to_number = ? AND from_number = ? AND updated_at < ?
+		RETURNING `+ledgerReadCols, now, string(sbsync.LedgerIntent), accountSID, to, from, staleBefore.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("ledger: claiming the stale intents to %s from %s: %w", to, from, err)
+	}
+	if len(es) == 0 {
+		return nil, nil
+	}
+	if err := s.eng.durable(ctx); err != nil {
+		return nil, fmt.Errorf("ledger: claiming the stale intents to %s from %s: %w", to, from, err)
+	}
+	slices.SortFunc(es, func(a, b sbsync.LedgerEntry) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return es, nil
+}
+
+// SIDOwners returns, for each of sids that a ledger entry holds, the key
+// of that entry.
+func (s *Store) SIDOwners(ctx context.Context, sids []string) (map[string]string, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for start := 0; start < len(sids); start += ledgerChunk {
+		part := sids[start:min(start+ledgerChunk, len(sids))]
+		args := make([]any, len(part))
+		for i, sid := range part {
+			args[i] = sid
+		}
+		r, err := s.eng.q().query(ctx, `SELECT sid, send_key FROM sb_send_ledger WHERE sid IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: reading SIDs: %w", err)
+		}
+		for r.Next() {
+			var sid, key string
+			if err := r.Scan(&sid, &key); err != nil {
+				r.Close()
+				return nil, fmt.Errorf("ledger: reading SIDs: %w", err)
+			}
+			out[sid] = key
+		}
+		err = r.Err()
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("ledger: reading SIDs: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// LatestSend returns the entry of the Task's most recent transition.
+func (s *Store) LatestSend(ctx context.Context, taskID string) (sbsync.LedgerEntry, bool, error) {
+	if err := s.checkOpen(); err != nil {
+		return sbsync.LedgerEntry{}, false, err
+	}
+	es, err := ledgerQuery(ctx, s.eng.q(), `SELECT `+ledgerReadCols+` FROM sb_send_ledger WHERE task_id = ? ORDER BY created_at DESC LIMIT 1`, taskID)
+	if err != nil || len(es) == 0 {
+		return sbsync.LedgerEntry{}, false, err
+	}
+	return es[0], true, nil
+}
+
 // MarkRecorded notes that the outcome is written to Salesforce.
 func (s *Store) MarkRecorded(ctx context.Context, key string) error {
 	return s.transition(ctx, transitionCall{kind: tRecord, key: key, done: func(sbsync.LedgerEntry) bool { return false }})

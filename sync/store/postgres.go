@@ -76,6 +76,8 @@ func openPostgres(ctx context.Context, raw string, s *Store) (engine, error) {
 		closeDB:       func() error { pool.Close(); return nil },
 		now:           "now()",
 		lastAttemptBy: "attempted_by[array_length(attempted_by, 1)]",
+		ago:           "now() - make_interval(secs => ?)",
+		agoArg:        func(d time.Duration) any { return d.Seconds() },
 		locker:        func(ctx context.Context, key string) (func(), error) { return advisoryLock(ctx, pool, key) },
 	}, nil
 }

@@ -27,8 +27,8 @@ func ownSchema(t sqlTypes) []string {
 			channel TEXT PRIMARY KEY,
 			replay_id BIGINT NOT NULL,
 			updated_at BIGINT NOT NULL)`,
-		// One row per Pending transition (TaskID@SystemModstamp): the send
-		// ledger of SPEC §3 "Exactly once".
+		// One row per Pending transition (sync.SendKey): the send ledger of
+		// SPEC §3 "Exactly once".
 		`CREATE TABLE IF NOT EXISTS sb_send_ledger (
 			send_key TEXT PRIMARY KEY,
 			task_id TEXT NOT NULL,
@@ -54,6 +54,21 @@ func ownSchema(t sqlTypes) []string {
 		`CREATE INDEX IF NOT EXISTS sb_parked_expires ON sb_parked (expires_at)`,
 		// A single row rewritten by Writable.
 		`CREATE TABLE IF NOT EXISTS sb_health (id INTEGER PRIMARY KEY, at BIGINT NOT NULL)`,
+		// Which entry holds a SID (SIDOwners), and a Task's latest
+		// transition (LatestSend).
+		`CREATE INDEX IF NOT EXISTS sb_send_ledger_sid ON sb_send_ledger (sid)`,
+		`CREATE INDEX IF NOT EXISTS sb_send_ledger_task ON sb_send_ledger (task_id, created_at)`,
+		// Keys were TaskID@SystemModstamp[#n] before sync.SendKey. An
+		// unresolved entry of that form takes the new key of the Task's
+		// first transition, so that the upgraded engine resolves it
+		// instead of sending afresh; only where it is the Task's one
+		// unresolved old entry and the new key is free. Recorded old
+		// entries stay as they are: nothing reads them again.
+		`UPDATE sb_send_ledger SET send_key = task_id || '#1'
+			WHERE send_key LIKE '%@%' AND state <> 'recorded'
+			AND NOT EXISTS (SELECT 1 FROM sb_send_ledger n WHERE n.send_key = sb_send_ledger.task_id || '#1')
+			AND (SELECT COUNT(*) FROM sb_send_ledger o WHERE o.task_id = sb_send_ledger.task_id
+				AND o.send_key LIKE '%@%' AND o.state <> 'recorded') = 1`,
 	}
 }
 

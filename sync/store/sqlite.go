@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -135,6 +136,10 @@ func openSQLite(ctx context.Context, raw string, s *Store) (engine, error) {
 		closeDB:       closeDB,
 		now:           "datetime('now', 'subsec')",
 		lastAttemptBy: "json_extract(attempted_by, '$[#-1]')",
+		// River's SQLite times are datetime('now', 'subsec') text, which
+		// compares in order only against the same format.
+		ago:    "datetime('now', 'subsec', ?)",
+		agoArg: func(d time.Duration) any { return fmt.Sprintf("-%.3f seconds", d.Seconds()) },
 	}, nil
 }
 

@@ -50,6 +50,9 @@ func (e *URLError) Error() string {
 
 func (e *URLError) Unwrap() error { return e.Err }
 
+// DefaultJobTimeout is Options.JobTimeout's default.
+const DefaultJobTimeout = 5 * time.Second
+
 // Options tune the store. The zero value is the production setting.
 type Options struct {
 	// Logger receives the store's and River's logs (River's through
@@ -70,11 +73,16 @@ type Options struct {
 	// failed attempts: about RetryBase·2^(attempt-1), at most RetryMax
 	// (defaults 1 s and 10 min; 20 attempts span about 2.5 h).
 	RetryBase, RetryMax time.Duration
-	// JobTimeout cancels a handler's context (default 10 s). It must be
-	// below RescueStuckJobsAfter.
+	// JobTimeout cancels a handler's context (default 5 s). It must be
+	// below RescueStuckJobsAfter. It also bounds how long a dead replica's
+	// sends wait: the engine takes over a send intent after twice the job
+	// timeout (cmd/switchboard), so 5 s makes that 10 s; a job needs far
+	// less (Salesforce and Twilio calls of a few hundred ms, batched).
 	JobTimeout time.Duration
 	// RescueStuckJobsAfter is when a job left running by a dead process is
-	// run again (default 15 s; River's own default is 1 h).
+	// run again, by any live process, checked every second (default
+	// JobTimeout + 3 s; River's own default is 1 h). A live process's job
+	// never runs that long: its context ends at JobTimeout.
 	RescueStuckJobsAfter time.Duration
 	// FetchCooldown and FetchPollInterval pace job fetching. SQLite has no
 	// LISTEN/NOTIFY, so throughput is capped near MaxWorkers/FetchCooldown
@@ -112,8 +120,8 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	def(&o.RetryBase, time.Second)
 	def(&o.RetryMax, 10*time.Minute)
-	def(&o.JobTimeout, 10*time.Second)
-	def(&o.RescueStuckJobsAfter, 15*time.Second)
+	def(&o.JobTimeout, DefaultJobTimeout)
+	def(&o.RescueStuckJobsAfter, o.JobTimeout+3*time.Second)
 	def(&o.FetchCooldown, 10*time.Millisecond)
 	def(&o.FetchPollInterval, 50*time.Millisecond)
 	def(&o.CompletedRetention, 24*time.Hour)
@@ -158,6 +166,9 @@ type Store struct {
 	takes       *groupCommit[[]string, map[string][][]byte]
 	// cancelGroups cancels the flushes still running when Close gives up.
 	cancelGroups context.CancelFunc
+	// stopRescue ends rescueLoop, which closes rescueDone (set by Start).
+	stopRescue context.CancelFunc
+	rescueDone chan struct{}
 }
 
 // groupMax bounds one group commit: enough to take a whole burst of
@@ -303,6 +314,10 @@ func (s *Store) Close(ctx context.Context) error {
 	s.closing.Store(true)
 
 	var stopErr error
+	if started {
+		s.stopRescue()
+		<-s.rescueDone
+	}
 	if started {
 		if err := s.eng.stop(ctx); err != nil {
 			s.log.Warn("handlers still running at the shutdown deadline; cancelling them", zap.Error(err))

@@ -567,10 +567,10 @@ func TestSurvivesCloseAndReopen(t *testing.T) {
 		if err := s.EnqueueAndCheckpoint(bg, []Job{{Kind: "send", Key: "T1", Payload: []byte(`{"task":"T1"}`)}}, "ch", 42); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.BeginSend(bg, intent("T1@1")); err != nil {
+		if _, _, err := s.BeginSend(bg, intent("00T000000000001#1")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CompleteSend(bg, "T1@1", "SM1", "queued"); err != nil {
+		if err := s.CompleteSend(bg, "00T000000000001#1", "SM1", "queued"); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Park(bg, "SM7", []byte("{}"), time.Now().Add(time.Hour)); err != nil {
@@ -587,7 +587,7 @@ func TestSurvivesCloseAndReopen(t *testing.T) {
 		if id, ok, _ := s.Checkpoint(bg, "ch"); !ok || id != 42 {
 			t.Fatalf("checkpoint %d %v", id, ok)
 		}
-		if e, err := s.LedgerEntry(bg, "T1@1"); err != nil || e.SID != "SM1" {
+		if e, err := s.LedgerEntry(bg, "00T000000000001#1"); err != nil || e.SID != "SM1" {
 			t.Fatalf("ledger %+v %v", e, err)
 		}
 		if p, _ := s.TakeParked(bg, []string{"SM7"}); len(p["SM7"]) != 1 {
@@ -1063,4 +1063,148 @@ func keyColumn(url string) string {
 		return "args->>'key'"
 	}
 	return "json_extract(args, '$.key')"
+}
+
+// TestClaimStaleIntents: one call takes over every stale intent of one
+// (account, recipient, sender) group and nothing else — not a young
+// intent, not another group's, not a sent entry — and of many callers
+// across two Stores (two processes) each intent goes to exactly one.
+func TestClaimStaleIntents(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		a := openStore(t, url, testOptions())
+		b := openStore(t, url, testOptions())
+		group := func(key, to, from string) sbsync.SendIntent {
+			in := intent(key)
+			in.TaskID, in.To, in.From = strings.Split(key, "#")[0], to, from
+			return in
+		}
+		const to, mg = "+14155550100", "MG0123456789abcdef0123456789abcdef"
+		var mine []string
+		for i := range 20 {
+			in := group(fmt.Sprintf("00T%012d#1", i), to, mg)
+			if _, fresh, err := a.BeginSend(bg, in); err != nil || !fresh {
+				t.Fatal(fresh, err)
+			}
+			mine = append(mine, in.Key)
+		}
+		for _, in := range []sbsync.SendIntent{group("00TOTHERTO#1", "+14155550101", mg), group("00TOTHERFROM#1", to, "+14155550199"), group("00TSENT#1", to, mg)} {
+			if _, _, err := a.BeginSend(bg, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.CompleteSend(bg, "00TSENT#1", "SM1", "accepted"); err != nil {
+			t.Fatal(err)
+		}
+		staleBefore := time.Now()
+		young := group("00TYOUNG#1", to, mg)
+		if _, _, err := a.BeginSend(bg, young); err != nil {
+			t.Fatal(err)
+		}
+
+		var mu gosync.Mutex
+		got := map[string]int{}
+		var wg gosync.WaitGroup
+		for i := range 10 {
+			st := a
+			if i%2 == 1 {
+				st = b
+			}
+			wg.Go(func() {
+				es, err := st.ClaimStaleIntents(bg, "AC1", to, mg, staleBefore)
+				if err != nil {
+					t.Error(err)
+				}
+				for j, e := range es {
+					if j > 0 && e.CreatedAt.Before(es[j-1].CreatedAt) {
+						t.Errorf("not oldest first: %v", es)
+					}
+					if !e.ClaimedAt.After(staleBefore) || e.State != sbsync.LedgerIntent {
+						t.Errorf("claimed entry %+v", e)
+					}
+				}
+				mu.Lock()
+				for _, e := range es {
+					got[e.Key]++
+				}
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if len(got) != len(mine) {
+			t.Errorf("claimed %d keys %v, want the group's %d stale intents", len(got), got, len(mine))
+		}
+		for _, k := range mine {
+			if got[k] != 1 {
+				t.Errorf("%s claimed %d times, want once", k, got[k])
+			}
+		}
+		if es, err := a.ClaimStaleIntents(bg, "AC1", to, mg, staleBefore); err != nil || len(es) != 0 {
+			t.Errorf("claiming again: %v %v, want nothing", es, err)
+		}
+		// SIDOwners and LatestSend.
+		owners, err := b.SIDOwners(bg, []string{"SM1", "SM2"})
+		if err != nil || len(owners) != 1 || owners["SM1"] != "00TSENT#1" {
+			t.Errorf("SIDOwners = %v, %v", owners, err)
+		}
+		if _, _, err := a.BeginSend(bg, group("00TSENT#2", to, mg)); err != nil {
+			t.Fatal(err)
+		}
+		if e, ok, err := b.LatestSend(bg, "00TSENT"); err != nil || !ok || e.Key != "00TSENT#2" {
+			t.Errorf("LatestSend = %+v %v %v", e, ok, err)
+		}
+		if _, ok, err := b.LatestSend(bg, "00TNONE"); err != nil || ok {
+			t.Errorf("LatestSend of a Task without sends: %v %v", ok, err)
+		}
+	})
+}
+
+// TestLegacySendKeysUpgrade: entries keyed TaskID@SystemModstamp (before
+// sync.SendKey) that are not recorded take the key of their Task's first
+// transition when the store opens, so the upgraded engine resolves them
+// rather than sending afresh. A Task with two such entries (an edit while
+// in flight, under the old engine) keeps them as they were, and recorded
+// ones are left alone.
+func TestLegacySendKeysUpgrade(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		old := openStore(t, url, testOptions())
+		legacy := func(key, task string) {
+			in := intent(key)
+			in.TaskID = task
+			if _, fresh, err := old.BeginSend(bg, in); err != nil || !fresh {
+				t.Fatal(fresh, err)
+			}
+		}
+		legacy("00TA@2026-01-01T00:00:00.000+0000", "00TA")   // intent
+		legacy("00TB@2026-01-01T00:00:00.000+0000#2", "00TB") // sent
+		legacy("00TC@2026-01-01T00:00:00.000+0000", "00TC")   // two unresolved
+		legacy("00TC@2026-01-01T00:00:01.000+0000", "00TC")   //
+		legacy("00TD@2026-01-01T00:00:00.000+0000", "00TD")   // recorded
+		if err := old.CompleteSend(bg, "00TB@2026-01-01T00:00:00.000+0000#2", "SMB", "queued"); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.CompleteSend(bg, "00TD@2026-01-01T00:00:00.000+0000", "SMD", "queued"); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.MarkRecorded(bg, "00TD@2026-01-01T00:00:00.000+0000"); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Close(bg); err != nil {
+			t.Fatal(err)
+		}
+		s := openStore(t, url, testOptions())
+		for key, want := range map[string]sbsync.LedgerState{
+			"00TA#1": sbsync.LedgerIntent, "00TB#1": sbsync.LedgerSent,
+			"00TC@2026-01-01T00:00:00.000+0000": sbsync.LedgerIntent, "00TC@2026-01-01T00:00:01.000+0000": sbsync.LedgerIntent,
+			"00TD@2026-01-01T00:00:00.000+0000": sbsync.LedgerRecorded,
+		} {
+			if e, err := s.LedgerEntry(bg, key); err != nil || e.State != want {
+				t.Errorf("%s: %+v %v, want %s", key, e, err, want)
+			}
+		}
+		for _, gone := range []string{"00TA@2026-01-01T00:00:00.000+0000", "00TC#1", "00TD#1"} {
+			if _, err := s.LedgerEntry(bg, gone); !errors.Is(err, ErrNotFound) {
+				t.Errorf("%s: %v, want not found", gone, err)
+			}
+		}
+	})
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	mrand "math/rand/v2"
 )
 
 // Message is a message as the simulator holds it.
@@ -152,18 +154,30 @@ func validAddress(s string) bool {
 	return e164.MatchString(s)
 }
 
+// wait sleeps d unless the request ends first (false).
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lat := s.latency
+	if s.latencyHi > lat {
+		lat += time.Duration(mrand.Int64N(int64(s.latencyHi - lat + 1)))
+	}
 	s.mu.Unlock()
-	if lat > 0 {
-		t := time.NewTimer(lat)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !wait(r, lat) {
+		return
 	}
 	var acct, sid string
 	collection := false
@@ -303,7 +317,25 @@ func (s *Server) DropAfterCreate(n int) {
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.latency = d
+	s.latency, s.latencyHi = d, 0
+}
+
+// SetLatencyRange delays every API response by a random time in [lo, hi],
+// as a real API's latency varies.
+func (s *Server) SetLatencyRange(lo, hi time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency, s.latencyHi = lo, max(hi, lo)
+}
+
+// HoldAfterCreate makes the next n creates create the message (it is
+// listed, its lifecycle runs) and then wait d before answering: the window
+// in which a client that dies has a message at Twilio and no SID. The
+// client's own timeout or a closed connection still ends the wait.
+func (s *Server) HoldAfterCreate(n int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdCreate, s.holdFor = max(n, 0), d
 }
 
 func (s *Server) reject(w http.ResponseWriter, status, code int, msg string) {
@@ -436,6 +468,11 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, acct string) {
 	s.bySID[m.SID] = m
 	s.stats.Created++
 	fault := ""
+	var hold time.Duration
+	if s.holdCreate > 0 {
+		s.holdCreate--
+		hold = s.holdFor
+	}
 	if s.dropCreate > 0 {
 		s.dropCreate--
 		s.stats.Faults++
@@ -448,6 +485,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, acct string) {
 	s.startLifecycleLocked(m)
 	s.mu.Unlock()
 
+	if !wait(r, hold) {
+		return
+	}
 	switch fault {
 	case "drop":
 		if hj, ok := w.(http.Hijacker); ok {

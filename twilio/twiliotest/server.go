@@ -70,6 +70,9 @@ type Server struct {
 	fail5xxHTML bool
 	created500  int
 	dropCreate  int
+	latencyHi   time.Duration // with latency: each request waits a random time in [latency, latencyHi]
+	holdCreate  int
+	holdFor     time.Duration
 
 	dropCallbacks int
 	dupCallbacks  bool

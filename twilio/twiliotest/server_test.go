@@ -525,3 +525,58 @@ func TestNumSegmentsAndReplies(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceMessagesInListings: a Messaging Service send takes its From
+// from the service's pool (ref §2.1), and every fetch and listing carries
+// messaging_service_sid; a From filter with the MG SID matches nothing,
+// because no message is from it.
+func TestServiceMessagesInListings(t *testing.T) {
+	s := newServer(t)
+	st, m := do(t, s, "POST", messages, acct, tok, url.Values{"To": {cust}, "MessagingServiceSid": {mg}, "Body": {"via the pool"}})
+	if st != 201 {
+		t.Fatalf("%d %v", st, m)
+	}
+	sid := m["sid"].(string)
+	if _, m := do(t, s, "GET", "/2010-04-01/Accounts/"+acct+"/Messages/"+sid+".json", acct, tok, nil); m["from"] != mgN || m["messaging_service_sid"] != mg {
+		t.Errorf("fetched: from %v, messaging_service_sid %v", m["from"], m["messaging_service_sid"])
+	}
+	_, l := do(t, s, "GET", messages+"?To="+url.QueryEscape(cust), acct, tok, nil)
+	ms, _ := l["messages"].([]any)
+	if len(ms) != 1 || ms[0].(map[string]any)["from"] != mgN || ms[0].(map[string]any)["messaging_service_sid"] != mg {
+		t.Errorf("listed: %v", ms)
+	}
+	if _, l := do(t, s, "GET", messages+"?From="+mg, acct, tok, nil); len(l["messages"].([]any)) != 0 {
+		t.Errorf("From=MG… listed %v, want nothing", l["messages"])
+	}
+}
+
+// TestHoldAfterCreateAndLatencyRange: a held create is listed before its
+// answer comes; a latency range delays each request within its bounds.
+func TestHoldAfterCreateAndLatencyRange(t *testing.T) {
+	s := newServer(t)
+	s.HoldAfterCreate(1, 400*time.Millisecond)
+	start := time.Now()
+	done := make(chan int)
+	go func() {
+		st, _ := do(t, s, "POST", messages, acct, tok, url.Values{"To": {cust}, "From": {num}, "Body": {"held"}})
+		done <- st
+	}()
+	deadline := time.Now().Add(2 * time.Second)
+	for len(s.Messages()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(s.Messages()) != 1 || time.Since(start) >= 400*time.Millisecond {
+		t.Fatalf("the held message was not created before its answer (%d messages after %s)", len(s.Messages()), time.Since(start))
+	}
+	if st := <-done; st != 201 || time.Since(start) < 400*time.Millisecond {
+		t.Fatalf("held create answered %d after %s", st, time.Since(start))
+	}
+	s.SetLatencyRange(50*time.Millisecond, 100*time.Millisecond)
+	for range 5 {
+		start := time.Now()
+		do(t, s, "GET", messages, acct, tok, nil)
+		if d := time.Since(start); d < 50*time.Millisecond || d > 300*time.Millisecond {
+			t.Errorf("request took %s, want 50–100 ms plus overhead", d)
+		}
+	}
+}

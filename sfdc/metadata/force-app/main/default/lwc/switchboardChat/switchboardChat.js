@@ -11,10 +11,8 @@ import THREAD_EMPTY from '@salesforce/label/c.SB_Thread_Empty';
 import CLOSE_CONVERSATION from '@salesforce/label/c.SB_Close_Conversation';
 import CONVERSATION_CLOSED from '@salesforce/label/c.SB_Conversation_Closed';
 import CLOSE_FAILED from '@salesforce/label/c.SB_Close_Failed';
-import { format, nodes, reduceErrors, toE164 } from 'c/switchboardUtils';
+import { format, nodes, recipientE164, reduceErrors, toE164 } from 'c/switchboardUtils';
 import { REFRESH_INTERVAL_MS } from 'c/switchboardChatSubscription';
-
-const WHATSAPP_PREFIX = 'whatsapp:';
 
 // The conversation on a record page: which of the record's numbers (one per
 // External_Channel__c of this object whose field has a value), the thread of
@@ -279,11 +277,4 @@ export default class SwitchboardChat extends LightningElement {
             this.conversationsResult.refresh();
         }
     }
-}
-
-// The sidecar keys WhatsApp conversations with "whatsapp:" (twilio ref
-// §10.1); the record's number is the same customer.
-function recipientE164(conversation) {
-    const raw = conversation.Message_Recipient__c || '';
-    return toE164(raw.toLowerCase().startsWith(WHATSAPP_PREFIX) ? raw.slice(WHATSAPP_PREFIX.length) : raw);
 }

@@ -27,6 +27,18 @@ export function toE164(raw) {
     return null;
 }
 
+const WHATSAPP_PREFIX = 'whatsapp:';
+
+/**
+ * A conversation's customer number in E.164, or null. The sidecar keys
+ * WhatsApp conversations with "whatsapp:" (twilio ref §10.1); the record's
+ * number is the same customer.
+ */
+export function recipientE164(conversation) {
+    const raw = (conversation && conversation.Message_Recipient__c) || '';
+    return toE164(raw.toLowerCase().startsWith(WHATSAPP_PREFIX) ? raw.slice(WHATSAPP_PREFIX.length) : raw);
+}
+
 /** The readable messages of an LDS, GraphQL or JavaScript error (or a list of them). */
 export function reduceErrors(errors) {
     const list = Array.isArray(errors) ? errors : [errors];
@@ -74,4 +86,16 @@ function flatten(node) {
         }
     }
     return out;
+}
+
+/**
+ * The phone fields of an object (getObjectInfo data) the user may write, as
+ * combobox options by label: where a customer's number can go.
+ */
+export function phoneFieldOptions(objectInfo) {
+    if (!objectInfo) return [];
+    return Object.values(objectInfo.fields)
+        .filter((f) => f.dataType === 'Phone' && f.updateable)
+        .map((f) => ({ label: f.label, value: f.apiName }))
+        .sort((a, b) => a.label.localeCompare(b.label));
 }

@@ -8,7 +8,7 @@ import LightningConfirm from 'lightning/confirm';
 const externalChannels = require('./data/externalChannels.json');
 const objectInfos = require('./data/objectInfos.json');
 
-jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }), { virtual: true });
+jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
 
 // One macrotask lets every pending promise (LDS calls, re-renders) settle.
 function flush() {

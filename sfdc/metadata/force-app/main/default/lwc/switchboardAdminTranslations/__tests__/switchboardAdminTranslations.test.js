@@ -3,7 +3,7 @@ import SwitchboardAdminTranslations from 'c/switchboardAdminTranslations';
 import { createRecord, deleteRecord } from 'lightning/uiRecordApi';
 import LightningConfirm from 'lightning/confirm';
 
-jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }), { virtual: true });
+jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
 
 // One macrotask lets every pending promise (LDS calls, re-renders) settle.
 function flush() {

@@ -1,4 +1,6 @@
-import { format, toE164, reduceErrors, nodes } from 'c/switchboardUtils';
+import { format, toE164, reduceErrors, nodes, recipientE164, phoneFieldOptions } from 'c/switchboardUtils';
+
+const contactObjectInfo = require('../../switchboardChat/__tests__/data/contactObjectInfo.json');
 
 describe('c-switchboard-utils', () => {
     it('fills label placeholders', () => {
@@ -54,5 +56,24 @@ describe('c-switchboard-utils', () => {
         };
         expect(nodes(conn)).toEqual([{ Id: '1', Name: 'N', Status__c: 'Open', Status__cDisplay: 'Open', Channel_Type__r: { Provider__c: 'Twilio SMS' } }]);
         expect(nodes(undefined)).toEqual([]);
+    });
+
+    // WhatsApp conversations carry "whatsapp:" (twilio ref §10.1).
+    it('reads a conversation number with or without its WhatsApp prefix', () => {
+        expect(recipientE164({ Message_Recipient__c: 'whatsapp:+447700900123' })).toBe('+447700900123');
+        expect(recipientE164({ Message_Recipient__c: 'WhatsApp:+447700900123' })).toBe('+447700900123');
+        expect(recipientE164({ Message_Recipient__c: '+14155550142' })).toBe('+14155550142');
+        expect(recipientE164({ Message_Recipient__c: null })).toBeNull();
+        expect(recipientE164(undefined)).toBeNull();
+    });
+
+    it('offers the writable phone fields of an object, by label', () => {
+        const info = JSON.parse(JSON.stringify(contactObjectInfo));
+        info.fields.OtherPhone = { apiName: 'OtherPhone', dataType: 'Phone', label: 'Other Phone', updateable: false };
+        expect(phoneFieldOptions(info)).toEqual([
+            { label: 'Business Phone', value: 'Phone' },
+            { label: 'Mobile', value: 'MobilePhone' }
+        ]);
+        expect(phoneFieldOptions(undefined)).toEqual([]);
     });
 });
