@@ -143,9 +143,14 @@ func (b *lwcBrowser) run(what, expr string) {
 // poll waits for expr to be true, with a deadline (never a fixed sleep).
 func (b *lwcBrowser) poll(what, expr string) {
 	b.t.Helper()
+	b.pollFor(what, expr, 30*time.Second)
+}
+
+func (b *lwcBrowser) pollFor(what, expr string, limit time.Duration) {
+	b.t.Helper()
 	began := time.Now()
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		chromedp.WithPollingTimeout(limit), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
 		b.shot("failed")
 		b.t.Fatalf("%s: %v\npage errors: %v", what, err, b.pageErrors())
 	}
@@ -193,7 +198,9 @@ func (b *lwcBrowser) shot(name string, sel ...string) {
 // against the real daemon and both simulators, driven through their DOM as
 // an agent and an admin would: the Contact's chat sends a template's German
 // translation and shows it Pending, then Delivered, live; the customer's
-// reply from the page's phone appears live; STOP disables the composer with
+// reply from the page's phone appears live; a stranger's text appears in the
+// inbox, the agent creates a Lead from it and the Lead's chat shows the
+// thread with its history; STOP disables the composer with
 // the reason; the Administration tab shows the daemon's heartbeat and
 // refuses a malformed channel number with a visible error, then creates the
 // channel. SB_LWC_SCREENSHOTS=<dir> keeps a screenshot per component.
@@ -230,9 +237,47 @@ func TestDemoLightningComponentsInChromium(t *testing.T) {
 		document.getElementById('phone-send').click(); return true; })()`)
 	b.poll("the reply appears in the Contact's chat, live", `deepIn(`+chat+`, '.sb-body').some(e => e.textContent.includes('Wann kommt es an?'))`)
 
-	// 4. STOP: the composer is disabled and says why.
-	b.run("the phone: STOP", `(() => { document.getElementById('phone-body').value = 'STOP';
+	// 3. A stranger texts: the conversation appears in the inbox; the agent
+	// creates a Lead from it, and the Lead's chat shows the thread.
+	b.run("the phone: a stranger texts", `(() => { document.getElementById('phone-from').value = '(415) 555-0199';
+		document.getElementById('phone-body').value = 'Hi, do you ship to Canada?';
 		document.getElementById('phone-send').click(); return true; })()`)
+	inbox := `document.querySelector('#inbox c-switchboard-inbox')`
+	b.run("open the Inbound Messages tab", `document.getElementById('tab-inbox').click(), true`)
+	// The inbox follows its listed conversations live; a new one comes with
+	// its 30 s read (switchboardConversationList), hence the longer limit.
+	b.pollFor("the stranger's conversation in the inbox; select it", `(() => {
+		const item = deepIn(`+inbox+`, 'li').find(li => li.textContent.includes('+14155550199') && li.textContent.includes('ship to Canada'));
+		if (!item) return false; deepIn(item, 'button.sb-select')[0].click(); return true; })()`, 45*time.Second)
+	b.poll("the selected conversation's thread", `deepIn(`+inbox+`, '.sb-body').some(e => e.textContent.includes('ship to Canada'))`)
+	// Laid out as three lines (number and count; channel and time; the last
+	// message), not squeezed into one row: slds-button is inline-flex.
+	b.run("the list item's lines stack", `(() => { const li = deepIn(`+inbox+`, 'li').find(li => li.textContent.includes('+14155550199'));
+		const top = (sel) => deepIn(li, sel)[0].getBoundingClientRect().top;
+		return top('.sb-recipient') < top('.sb-channel') && top('.sb-channel') < top('.sb-last'); })()`)
+	b.shot("switchboardInbox", "#panel-inbox")
+	b.run("New Lead", in(inbox, "lightning-button.sb-new-lead button")+`[0].click(), true`)
+	newRecord := `deepIn(` + inbox + `, 'c-switchboard-new-record')[0]`
+	fill := func(class, value string) {
+		t.Helper()
+		b.poll("type "+class, fmt.Sprintf(`(() => { const i = deepIn(deepIn(%s, 'lightning-input.%s')[0], 'input')[0];
+			if (!i) return false; i.value = %q; i.dispatchEvent(new Event('input', {bubbles: true, composed: true}));
+			i.dispatchEvent(new Event('change', {bubbles: true, composed: true})); return true; })()`, newRecord, class, value))
+	}
+	fill("sb-first-name", "Grace")
+	fill("sb-last-name", "Hopper")
+	fill("sb-company", "Navy")
+	b.poll("Save the Lead", `(() => { const s = deepIn(`+newRecord+`, 'lightning-button.sb-save button')[0]; if (!s || s.disabled) return false; s.click(); return true; })()`)
+	lead := `document.querySelector('#chat-lead c-switchboard-chat')`
+	b.poll("the new Lead's record page: its chat shows the thread with its history", `document.getElementById('lead-name').textContent.includes('Grace Hopper') &&
+		!document.getElementById('panel-records').hidden && deepIn(`+lead+`, '.sb-body').some(e => e.textContent.includes('ship to Canada'))`)
+	b.shot("switchboardChat-lead", "#record-lead")
+
+	// 4. STOP: the composer is disabled and says why.
+	b.run("the phone: Ada texts STOP", `(() => { document.getElementById('phone-from').value = '(415) 555-0100';
+		document.getElementById('phone-body').value = 'STOP';
+		document.getElementById('phone-send').click(); return true; })()`)
+	b.run("back to the record pages", `document.getElementById('tab-records').click(), true`)
 	b.poll("the composer is disabled with the reason", `deepText('.sb-blocked', `+chat+`).length > 0 && `+in(chat, "lightning-button.sb-send button")+`[0].disabled`)
 	b.shot("switchboardChat-opted-out", "#record-contact")
 
