@@ -172,6 +172,15 @@ func (b *lwcBrowser) pick(what, combo, option string) {
 	}
 }
 
+// typeInto types value into the lightning-input input (a JS expression), as
+// a user does: the native input's value, then its input and change events.
+func (b *lwcBrowser) typeInto(what, input, value string) {
+	b.t.Helper()
+	b.poll("type "+what, fmt.Sprintf(`(() => { const i = deepIn(%s, 'input')[0];
+		if (!i) return false; i.value = %q; i.dispatchEvent(new Event('input', {bubbles: true, composed: true}));
+		i.dispatchEvent(new Event('change', {bubbles: true, composed: true})); return true; })()`, input, value))
+}
+
 // shot saves a screenshot of the element sel matches (the whole page for "").
 func (b *lwcBrowser) shot(name string, sel ...string) {
 	b.t.Helper()
@@ -258,15 +267,9 @@ func TestDemoLightningComponentsInChromium(t *testing.T) {
 	b.shot("switchboardInbox", "#panel-inbox")
 	b.run("New Lead", in(inbox, "lightning-button.sb-new-lead button")+`[0].click(), true`)
 	newRecord := `deepIn(` + inbox + `, 'c-switchboard-new-record')[0]`
-	fill := func(class, value string) {
-		t.Helper()
-		b.poll("type "+class, fmt.Sprintf(`(() => { const i = deepIn(deepIn(%s, 'lightning-input.%s')[0], 'input')[0];
-			if (!i) return false; i.value = %q; i.dispatchEvent(new Event('input', {bubbles: true, composed: true}));
-			i.dispatchEvent(new Event('change', {bubbles: true, composed: true})); return true; })()`, newRecord, class, value))
-	}
-	fill("sb-first-name", "Grace")
-	fill("sb-last-name", "Hopper")
-	fill("sb-company", "Navy")
+	b.typeInto("sb-first-name", `deepIn(`+newRecord+`, 'lightning-input.sb-first-name')[0]`, "Grace")
+	b.typeInto("sb-last-name", `deepIn(`+newRecord+`, 'lightning-input.sb-last-name')[0]`, "Hopper")
+	b.typeInto("sb-company", `deepIn(`+newRecord+`, 'lightning-input.sb-company')[0]`, "Navy")
 	b.poll("Save the Lead", `(() => { const s = deepIn(`+newRecord+`, 'lightning-button.sb-save button')[0]; if (!s || s.disabled) return false; s.click(); return true; })()`)
 	lead := `document.querySelector('#chat-lead c-switchboard-chat')`
 	b.poll("the new Lead's record page: its chat shows the thread with its history", `document.getElementById('lead-name').textContent.includes('Grace Hopper') &&
@@ -292,19 +295,13 @@ func TestDemoLightningComponentsInChromium(t *testing.T) {
 	b.poll("the Channels card: the seeded channel", `hasText(deepIn(`+channels+`, 'lightning-datatable.channels')[0], '+14155550000')`)
 	b.run("New Channel", in(channels, "lightning-button.new-channel button")+`[0].click(), true`)
 	form := `deepIn(` + channels + `, 'c-switchboard-admin-form.channel-form')[0]`
-	typeIn := func(field, value string) {
-		t.Helper()
-		b.poll("type "+field, fmt.Sprintf(`(() => { const i = deepIn(deepIn(%s, 'lightning-input[data-name=%s]')[0], 'input')[0];
-			if (!i) return false; i.value = %q; i.dispatchEvent(new Event('input', {bubbles: true, composed: true}));
-			i.dispatchEvent(new Event('change', {bubbles: true, composed: true})); return true; })()`, form, field, value))
-	}
-	typeIn("Name", "Berlin")
-	typeIn("Phone_Number__c", "030 1234567")
+	b.typeInto("Name", `deepIn(`+form+`, 'lightning-input[data-name=Name]')[0]`, "Berlin")
+	b.typeInto("Phone_Number__c", `deepIn(`+form+`, 'lightning-input[data-name=Phone_Number__c]')[0]`, "030 1234567")
 	b.pick("the channel's type", `deepIn(`+form+`, 'lightning-combobox[data-name=Channel_Type__c]')[0]`, "Twilio")
 	b.run("Save", in(form, "lightning-button.save button")+`[0].click(), true`)
 	b.poll("a malformed number is refused with a visible error", `hasText(deepIn(`+form+`, '.errors')[0], 'Phone')`)
 	b.shot("switchboardAdmin-refused", "#panel-admin")
-	typeIn("Phone_Number__c", "+49301234567")
+	b.typeInto("Phone_Number__c", `deepIn(`+form+`, 'lightning-input[data-name=Phone_Number__c]')[0]`, "+49301234567")
 	b.run("Save", in(form, "lightning-button.save button")+`[0].click(), true`)
 	b.poll("the new channel in the table", `hasText(deepIn(`+channels+`, 'lightning-datatable.channels')[0], '+49301234567')`)
 	// The org holds it (read through the page's own session proxy).
