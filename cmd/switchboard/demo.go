@@ -91,7 +91,9 @@ only when every step was observed (1 and the step's name otherwise).
 
 With --serve it also serves a local web page (default http://127.0.0.1:8090)
 that shows the simulated org's records live, with a phone to text from and a
-box to send as an agent. The page is up while the story plays (paced 3 s per
+box to send as an agent, and the Salesforce app's real Lightning components
+(the chat on a Contact's and a Lead's page, the inbox, the administration)
+running against the simulated org. The page is up while the story plays (paced 3 s per
 step; --pace changes it) and stays up afterwards until Ctrl-C.
 
 Nothing in your switchboard.yaml, .env or SWITCHBOARD_* environment is used.`,
@@ -264,7 +266,7 @@ func runDemo(ctx context.Context, stdout io.Writer, log *zap.Logger, f demoFlags
 			defer cancel()
 			_ = web.Shutdown(sctx)
 		}()
-		out.printf("Live page: http://%s  (the simulated org's records, a phone to text from, an agent's send box)\n", webLn.Addr())
+		out.printf("Live page: http://%s  (the simulated org's records, a phone to text from, an agent's send box, the Lightning components)\n", webLn.Addr())
 	}
 
 	var storyErr error
