@@ -6,24 +6,20 @@
 package config
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
-	"github.com/subosito/gotenv"
+
+	"github.com/switchboard/switchboard/internal/endpoint"
 )
 
 // AdminOff as server.admin_listen serves no operator listener.
@@ -185,90 +181,19 @@ type LoadOptions struct {
 // Load reads the configuration layers and returns the typed Config. It does
 // not validate; call Validate with what the command needs.
 func Load(opts LoadOptions) (*Config, error) {
-	v := viper.New()
-	for _, k := range Keys {
-		if k.Default != "" {
-			v.SetDefault(k.Name, k.Default)
-		}
-	}
-
-	fileLayer, err := readYAML(v, opts.ConfigFile)
+	l, err := readLayers(opts)
 	if err != nil {
 		return nil, err
 	}
-	// The .env file sits between the environment and the YAML file, which
-	// viper has no layer for: merge it over the YAML (config layer), so the
-	// real environment and flags still win.
-	dotenv, err := readDotenv(opts.EnvFile)
-	if err != nil {
-		return nil, err
-	}
-	envMap := map[string]any{}
-	for _, k := range Keys {
-		// An empty line copied from .env.example (KEY=) means "not set
-		// here", not "set to empty over switchboard.yaml".
-		if val := dotenv[k.Env()]; val != "" {
-			setNested(envMap, k.Name, val)
-		}
-	}
-	if len(envMap) > 0 {
-		if err := v.MergeConfigMap(envMap); err != nil {
-			return nil, fmt.Errorf("config: merging .env: %w", err)
-		}
-	}
-
-	environ := opts.Environ
-	if environ == nil {
-		environ = os.Environ()
-	}
-	realEnv := map[string]string{}
-	for _, kv := range environ {
-		if name, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, EnvPrefix+"_") {
-			realEnv[name] = val
-		}
-	}
-	// Bind explicitly rather than AutomaticEnv so that a test's Environ is
-	// honoured and unknown SWITCHBOARD_ variables can be reported.
-	for _, k := range Keys {
-		// Empty counts as unset, as viper's AllowEmptyEnv(false) would.
-		if val := realEnv[k.Env()]; val != "" {
-			v.Set(k.Name, val) // replaced below by flags, which outrank env
-		}
-	}
-	if opts.Flags != nil {
-		for _, k := range Keys {
-			if f := opts.Flags.Lookup(k.Name); f != nil && f.Changed {
-				v.Set(k.Name, f.Value.String())
-			}
-		}
-	}
-
-	cfg := &Config{Source: map[string]string{}}
-	for _, k := range Keys {
-		src := "default"
-		switch {
-		case opts.Flags != nil && opts.Flags.Lookup(k.Name) != nil && opts.Flags.Lookup(k.Name).Changed:
-			src = "flag"
-		case realEnv[k.Env()] != "":
-			src = "env " + k.Env()
-		case dotenv[k.Env()] != "":
-			src = ".env"
-		case fileLayer != "" && v.InConfig(k.Name):
-			src = fileLayer
-		case k.Default == "":
-			src = "unset"
-		}
-		cfg.Source[k.Name] = src
-	}
-
-	str := func(key string) string { return strings.TrimSpace(v.GetString(key)) }
+	cfg := &Config{Source: l.sources(opts.Flags), parseErrs: map[string]string{}}
+	str := func(key string) string { return strings.TrimSpace(l.v.GetString(key)) }
 	cfg.Salesforce = Salesforce{
 		LoginURL:       strings.TrimRight(str("salesforce.login_url"), "/"),
 		AuthFlow:       strings.ToLower(str("salesforce.auth_flow")),
 		ClientID:       str("salesforce.client_id"),
 		ClientSecret:   str("salesforce.client_secret"),
 		Username:       str("salesforce.username"),
-		Password:       v.GetString("salesforce.password"), // passwords may end in spaces
+		Password:       l.v.GetString("salesforce.password"), // passwords may end in spaces
 		SecurityToken:  str("salesforce.security_token"),
 		PrivateKeyFile: str("salesforce.private_key_file"),
 		RefreshToken:   str("salesforce.refresh_token"),
@@ -281,169 +206,17 @@ func Load(opts LoadOptions) (*Config, error) {
 		DefaultChannel: str("twilio.default_channel"),
 		Accounts:       map[string]string{},
 	}
-	cfg.Engine = Engine{DefaultRegion: strings.ToUpper(str("engine.default_region"))}
-	cfg.parseErrs = map[string]string{}
-	parseDur := func(key string) time.Duration {
-		d, err := time.ParseDuration(str(key))
-		if err != nil || d <= 0 {
-			cfg.parseErrs[key] = fmt.Sprintf("%q is not a positive Go duration like 30s or 5m", str(key))
-		}
-		return d
-	}
-	cfg.Engine.SweepInterval = parseDur("engine.sweep_interval")
-	cfg.Engine.StatusPollAfter = parseDur("engine.status_poll_after")
-	if d, err := time.ParseDuration(str("engine.heartbeat_interval")); err != nil || d < 0 {
-		cfg.parseErrs["engine.heartbeat_interval"] = fmt.Sprintf("%q is not a Go duration like 5m, or 0 for off", str("engine.heartbeat_interval"))
-	} else {
-		cfg.Engine.HeartbeatInterval = d
-	}
-	if f, err := strconv.ParseFloat(str("engine.api_budget"), 64); err != nil || f <= 0 || f > 1 {
-		cfg.parseErrs["engine.api_budget"] = fmt.Sprintf("%q is not a share between 0 and 1, like 0.9", str("engine.api_budget"))
-	} else {
-		cfg.Engine.APIBudget = f
-	}
-	for _, p := range strings.Split(str("engine.merge_fields"), ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		if !mergePathRE.MatchString(p) {
-			cfg.parseErrs["engine.merge_fields"] = fmt.Sprintf("entry %q is not an Object.Field path like Contact.FirstName", p)
-			continue
-		}
-		cfg.Engine.MergeFields = append(cfg.Engine.MergeFields, p)
-	}
-	if n, err := strconv.Atoi(str("twilio.max_concurrency")); err != nil || n < 1 {
-		cfg.parseErrs["twilio.max_concurrency"] = fmt.Sprintf("%q is not a whole number of at least 1", str("twilio.max_concurrency"))
-	} else {
-		cfg.Twilio.MaxConcurrency = n
-	}
-	cfg.Twilio.SenderRates = map[string]float64{}
-	if rates := str("twilio.sender_rates"); rates != "" {
-		for _, pair := range strings.Split(rates, ",") {
-			name, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-			r, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-			if !ok || strings.TrimSpace(name) == "" || err != nil || r <= 0 {
-				cfg.parseErrs["twilio.sender_rates"] = fmt.Sprintf("entry %q is not ChannelName=messages-per-second", pair)
-				continue
-			}
-			cfg.Twilio.SenderRates[strings.TrimSpace(name)] = r
-		}
-	}
+	cfg.decodeEngine(str)
+	cfg.decodeTwilio(str)
 	cfg.Server = Server{Listen: str("server.listen"), AdminListen: str("server.admin_listen"), PublicURL: strings.TrimRight(str("server.public_url"), "/")}
 	if strings.EqualFold(cfg.Server.AdminListen, AdminOff) {
 		cfg.Server.AdminListen = ""
 	}
 	cfg.Store = Store{URL: str("store.url")}
 	cfg.Log = Log{Level: strings.ToLower(str("log.level")), Format: strings.ToLower(str("log.format"))}
-
-	if cfg.Twilio.AccountSID != "" {
-		cfg.Twilio.Accounts[cfg.Twilio.AccountSID] = cfg.Twilio.AuthToken
-	}
-	if extra := str("twilio.accounts"); extra != "" {
-		// Problems name the entry by its place, never its text: a mistyped
-		// pair (= for :, the halves swapped) puts the token anywhere.
-		cfg.accountsRaw = extra
-		pairs := strings.Split(extra, ",")
-		for i, pair := range pairs {
-			sid, tok, ok := strings.Cut(strings.TrimSpace(pair), ":")
-			sid, tok = strings.TrimSpace(sid), strings.TrimSpace(tok)
-			switch {
-			case !ok:
-				cfg.accountErrs = append(cfg.accountErrs, fmt.Sprintf("entry %d of %d is not SID:TOKEN", i+1, len(pairs)))
-			case !accountSIDRE.MatchString(sid):
-				cfg.accountErrs = append(cfg.accountErrs, fmt.Sprintf("entry %d of %d: the part before : is not an Account SID (AC followed by 32 hex digits)", i+1, len(pairs)))
-			case tok == "":
-				cfg.accountErrs = append(cfg.accountErrs, fmt.Sprintf("entry %d of %d (%s) has no token after the :", i+1, len(pairs), sid))
-			default:
-				cfg.Twilio.Accounts[sid] = tok
-			}
-		}
-	}
 	return cfg, nil
 }
 
-// readYAML loads the YAML layer and returns its path ("" when none).
-func readYAML(v *viper.Viper, explicit string) (string, error) {
-	path := explicit
-	if path == "" {
-		if _, err := os.Stat("switchboard.yaml"); err != nil {
-			return "", nil
-		}
-		path = "switchboard.yaml"
-	}
-	v.SetConfigFile(path)
-	v.SetConfigType("yaml")
-	if err := v.ReadInConfig(); err != nil {
-		return "", fmt.Errorf("config: reading %s: %w", path, err)
-	}
-	return filepath.Base(path), nil
-}
-
-func readDotenv(explicit string) (map[string]string, error) {
-	path := explicit
-	if path == "" {
-		path = ".env"
-		if _, err := os.Stat(path); err != nil {
-			return nil, nil
-		}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: reading %s: %w", path, err)
-	}
-	defer f.Close()
-	env, err := gotenv.StrictParse(f)
-	if err != nil {
-		return nil, dotenvError(path, err)
-	}
-	return env, nil
-}
-
-// dotenvLineRE finds the line gotenv quotes in its errors, and dotenvNameRE
-// the variable a line sets.
-var (
-	dotenvLineRE = regexp.MustCompile("(?s)line `(.*)`")
-	dotenvNameRE = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)`)
-)
-
-// dotenvError says which line of a .env file is malformed without quoting
-// it: gotenv's own error quotes the whole line, secret included.
-func dotenvError(path string, err error) error {
-	const notShown = "the line is not shown, as it may hold a secret"
-	m := dotenvLineRE.FindStringSubmatch(err.Error())
-	if m == nil {
-		return fmt.Errorf("config: parsing %s: a quoted value is not closed, or a line is not NAME=value (%s)", path, notShown)
-	}
-	where := "a line"
-	if b, rerr := os.ReadFile(path); rerr == nil {
-		for i, line := range strings.Split(string(b), "\n") {
-			if strings.TrimRight(line, "\r") == m[1] {
-				where = fmt.Sprintf("line %d", i+1)
-				break
-			}
-		}
-	}
-	if name := dotenvNameRE.FindStringSubmatch(m[1]); name != nil {
-		where += " (" + name[1] + ")"
-	}
-	return fmt.Errorf("config: parsing %s: %s is not NAME=value, or uses an unset ${VARIABLE}; %s", path, where, notShown)
-}
-
-func setNested(m map[string]any, dotted string, val string) {
-	parts := strings.Split(dotted, ".")
-	for _, p := range parts[:len(parts)-1] {
-		next, ok := m[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[p] = next
-		}
-		m = next
-	}
-	m[parts[len(parts)-1]] = val
-}
-
-// Need says which parts of the configuration a command uses, so that
-// `setup` does not demand Twilio credentials and `demo` demands nothing.
 type Need uint8
 
 const (
@@ -476,7 +249,6 @@ func (e *ValidationError) Error() string {
 }
 
 var (
-	apiVersionRE = regexp.MustCompile(`^[0-9]{2}\.0$`)
 	accountSIDRE = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 	regionRE     = regexp.MustCompile(`^[A-Z]{2}$`)
 	schemeRE     = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]{0,20}$`)
@@ -499,7 +271,7 @@ func (c *Config) Validate(need Need) error {
 		sf := c.Salesforce
 		if u, err := checkURL(sf.LoginURL); err != nil {
 			add("salesforce.login_url", "%v", err)
-		} else if sf.AuthFlow == "client_credentials" && isGenericLoginHost(u.Hostname()) {
+		} else if sf.AuthFlow == "client_credentials" && endpoint.IsGenericLoginHost(u.Hostname()) {
 			add("salesforce.login_url", "client_credentials needs your My Domain (https://<domain>.my.salesforce.com), not %s", u.Host)
 		}
 		required("salesforce.client_id", sf.ClientID, "")
@@ -522,7 +294,7 @@ func (c *Config) Validate(need Need) error {
 		default:
 			add("salesforce.auth_flow", "%q is not one of jwt, client_credentials, refresh_token, password", sf.AuthFlow)
 		}
-		if !apiVersionRE.MatchString(sf.APIVersion) {
+		if !endpoint.ValidAPIVersion(sf.APIVersion) {
 			add("salesforce.api_version", "%q is not a Salesforce API version like 62.0", sf.APIVersion)
 		}
 	}
@@ -609,18 +381,13 @@ func checkURL(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		h := u.Hostname()
-		if h != "localhost" && h != "127.0.0.1" && h != "::1" {
+		if !endpoint.IsLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("%q must use https (http is allowed only for localhost)", raw)
 		}
 	default:
 		return nil, fmt.Errorf("%q must be an https URL", raw)
 	}
 	return u, nil
-}
-
-func isGenericLoginHost(host string) bool {
-	return host == "login.salesforce.com" || host == "test.salesforce.com"
 }
 
 func checkPEMFile(path string) error {
@@ -632,163 +399,6 @@ func checkPEMFile(path string) error {
 		return fmt.Errorf("%s holds no PEM private key", path)
 	}
 	return nil
-}
-
-// Redacted returns every key with its value as it may be printed: secrets
-// show only whether they are set.
-func (c *Config) Redacted() map[string]string {
-	vals := c.values()
-	out := make(map[string]string, len(Keys))
-	for _, k := range Keys {
-		val := vals[k.Name]
-		if k.Secret && val != "" {
-			val = "[redacted]"
-		}
-		out[k.Name] = val
-	}
-	// A PostgreSQL URL may carry a password; the rest of it is useful.
-	out["store.url"] = RedactURL(c.Store.URL)
-	return out
-}
-
-// RedactURL hides the secrets of a URL such as postgres://user:secret@host/db:
-// the password, and the password and sslpassword parameters PostgreSQL
-// also reads. It fails closed: a value that does not parse as a URL (a
-// password with a bare %, a URL without its scheme) cannot be redacted
-// reliably, so everything after its scheme is hidden.
-func RedactURL(raw string) string {
-	const unparsable = "[redacted: not a valid URL]"
-	u, err := url.Parse(raw)
-	if err != nil || u.Opaque != "" {
-		if scheme, _, ok := strings.Cut(raw, "://"); ok && schemeRE.MatchString(scheme) {
-			return scheme + "://" + unparsable
-		}
-		return unparsable
-	}
-	changed := false
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "redacted")
-			changed = true
-		}
-	}
-	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
-		for _, k := range []string{"password", "sslpassword"} {
-			if q.Has(k) {
-				q.Set(k, "redacted")
-			}
-		}
-		u.RawQuery = q.Encode()
-		changed = true
-	}
-	if !changed {
-		return raw
-	}
-	return u.String()
-}
-
-// storePasswords are the passwords in store.url, if any, for log scrubbing.
-func (c *Config) storePasswords() []string {
-	u, err := url.Parse(c.Store.URL)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	if u.User != nil {
-		if p, _ := u.User.Password(); p != "" {
-			out = append(out, p)
-		}
-	}
-	q := u.Query()
-	for _, k := range []string{"password", "sslpassword"} {
-		if p := q.Get(k); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// String renders the redacted configuration, one key per line, sorted, so a
-// %v in a log line can never leak a secret.
-func (c *Config) String() string {
-	r := c.Redacted()
-	names := make([]string, 0, len(r))
-	for n := range r {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "%s=%s\n", n, r[n])
-	}
-	return b.String()
-}
-
-// Secrets lists the secret values that are set, for log scrubbing.
-func (c *Config) Secrets() []string {
-	vals := c.values()
-	var out []string
-	for _, k := range Keys {
-		if k.Secret && vals[k.Name] != "" {
-			out = append(out, vals[k.Name])
-		}
-	}
-	for _, tok := range c.Twilio.Accounts {
-		if tok != "" {
-			out = append(out, tok)
-		}
-	}
-	out = append(out, c.storePasswords()...)
-	return out
-}
-
-func (c *Config) values() map[string]string {
-	accounts := make([]string, 0, len(c.Twilio.Accounts))
-	for sid, tok := range c.Twilio.Accounts {
-		if sid != c.Twilio.AccountSID {
-			accounts = append(accounts, sid+":"+tok)
-		}
-	}
-	sort.Strings(accounts)
-	return map[string]string{
-		"salesforce.login_url":        c.Salesforce.LoginURL,
-		"salesforce.auth_flow":        c.Salesforce.AuthFlow,
-		"salesforce.client_id":        c.Salesforce.ClientID,
-		"salesforce.client_secret":    c.Salesforce.ClientSecret,
-		"salesforce.username":         c.Salesforce.Username,
-		"salesforce.password":         c.Salesforce.Password,
-		"salesforce.security_token":   c.Salesforce.SecurityToken,
-		"salesforce.private_key_file": c.Salesforce.PrivateKeyFile,
-		"salesforce.refresh_token":    c.Salesforce.RefreshToken,
-		"salesforce.api_version":      c.Salesforce.APIVersion,
-		"twilio.account_sid":          c.Twilio.AccountSID,
-		"twilio.auth_token":           c.Twilio.AuthToken,
-		"twilio.accounts":             cmp.Or(c.accountsRaw, strings.Join(accounts, ",")),
-		"twilio.api_base_url":         c.Twilio.APIBaseURL,
-		"twilio.default_channel":      c.Twilio.DefaultChannel,
-		"twilio.max_concurrency":      strconv.Itoa(c.Twilio.MaxConcurrency),
-		"twilio.sender_rates":         formatRates(c.Twilio.SenderRates),
-		"engine.default_region":       c.Engine.DefaultRegion,
-		"engine.sweep_interval":       c.Engine.SweepInterval.String(),
-		"engine.status_poll_after":    c.Engine.StatusPollAfter.String(),
-		"engine.heartbeat_interval":   c.Engine.HeartbeatInterval.String(),
-		"engine.api_budget":           strconv.FormatFloat(c.Engine.APIBudget, 'g', -1, 64),
-		"engine.merge_fields":         strings.Join(c.Engine.MergeFields, ","),
-		"server.listen":               c.Server.Listen,
-		"server.admin_listen":         cmp.Or(c.Server.AdminListen, AdminOff),
-		"server.public_url":           c.Server.PublicURL,
-		"store.url":                   c.Store.URL,
-		"log.level":                   c.Log.Level,
-		"log.format":                  c.Log.Format,
-	}
-}
-
-func formatRates(r map[string]float64) string {
-	parts := make([]string, 0, len(r))
-	for _, name := range slices.Sorted(maps.Keys(r)) {
-		parts = append(parts, name+"="+strconv.FormatFloat(r[name], 'g', -1, 64))
-	}
-	return strings.Join(parts, ",")
 }
 
 // RegisterFlags adds a --<key> flag for every key to fs, so any setting can

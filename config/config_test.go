@@ -560,3 +560,46 @@ func TestMergeFieldsSetting(t *testing.T) {
 		}
 	}
 }
+
+// Validate applies the same endpoint rules as the Salesforce client
+// (internal/endpoint), so a setting it passes is one the client accepts
+// and the other way round. Each row: one setting, and the problem it gets
+// ("" for none).
+func TestValidateEndpointRulesMatchTheClient(t *testing.T) {
+	chdir(t)
+	base := []string{"SWITCHBOARD_SALESFORCE_AUTH_FLOW=client_credentials",
+		"SWITCHBOARD_SALESFORCE_CLIENT_ID=x", "SWITCHBOARD_SALESFORCE_CLIENT_SECRET=y"}
+	for _, c := range []struct{ env, key, want string }{
+		{"SWITCHBOARD_SALESFORCE_LOGIN_URL=https://LOGIN.Salesforce.com", "salesforce.login_url", "My Domain"},
+		{"SWITCHBOARD_SALESFORCE_LOGIN_URL=https://test.salesforce.com", "salesforce.login_url", "My Domain"},
+		{"SWITCHBOARD_SALESFORCE_LOGIN_URL=https://acme.my.salesforce.com", "salesforce.login_url", ""},
+		{"SWITCHBOARD_SALESFORCE_LOGIN_URL=http://127.0.0.2:20001", "salesforce.login_url", ""},
+		{"SWITCHBOARD_SALESFORCE_LOGIN_URL=http://LOCALHOST:20001", "salesforce.login_url", ""},
+		{"SWITCHBOARD_SALESFORCE_LOGIN_URL=http://[::1]:20001", "salesforce.login_url", ""},
+		{"SWITCHBOARD_SALESFORCE_LOGIN_URL=http://acme.my.salesforce.com", "salesforce.login_url", "must use https"},
+		{"SWITCHBOARD_SALESFORCE_API_VERSION=05.0", "salesforce.api_version", "not a Salesforce API version"},
+		{"SWITCHBOARD_SALESFORCE_API_VERSION=00.0", "salesforce.api_version", "not a Salesforce API version"},
+		{"SWITCHBOARD_SALESFORCE_API_VERSION=61.0", "salesforce.api_version", ""},
+	} {
+		env := append(append([]string{}, base...), c.env)
+		if !strings.Contains(c.env, "LOGIN_URL") {
+			env = append(env, "SWITCHBOARD_SALESFORCE_LOGIN_URL=https://acme.my.salesforce.com")
+		}
+		cfg, err := Load(LoadOptions{Environ: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cfg.Validate(NeedSalesforce)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want no problem", c.env, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: no problem, want %s: …%s…", c.env, c.key, c.want)
+		} else if ps := problems(t, err); !strings.Contains(ps[c.key], c.want) {
+			t.Errorf("%s: %v, want %s: …%s…", c.env, ps, c.key, c.want)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +21,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/switchboard/switchboard/internal/endpoint"
 )
 
 // The OAuth grants switchboard supports (SPEC §4 salesforce.auth_flow).
@@ -120,7 +121,7 @@ func NewAuth(cfg AuthConfig, hc *http.Client, log *zap.Logger) (*Auth, error) {
 		a.grant = a.jwtGrant(cfg.ClientID, cfg.Username, login, key)
 	case FlowClientCredentials:
 		need("ClientSecret", cfg.ClientSecret)
-		if isGenericLoginHost(login) {
+		if u, err := url.Parse(login); err == nil && endpoint.IsGenericLoginHost(u.Hostname()) {
 			// ref §1.1: login./test. answer "request not supported on this domain".
 			problems = append(problems, fmt.Errorf("salesforce auth flow client_credentials must use the org's My Domain URL (https://<domain>.my.salesforce.com), not %s", login))
 		}
@@ -327,27 +328,13 @@ func validateLoginURL(raw string) (string, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", fmt.Errorf("salesforce LoginURL %q is not an absolute http(s) URL", raw)
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !endpoint.IsLoopback(u.Hostname()) {
 		return "", fmt.Errorf("salesforce LoginURL %q must use https", raw)
 	}
 	if u.RawQuery != "" || (u.Path != "" && u.Path != "/") {
 		return "", fmt.Errorf("salesforce LoginURL %q must be a bare host URL without path or query", raw)
 	}
 	return u.Scheme + "://" + u.Host, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func isGenericLoginHost(login string) bool {
-	u, _ := url.Parse(login)
-	h := strings.ToLower(u.Hostname())
-	return h == "login.salesforce.com" || h == "test.salesforce.com"
 }
 
 func loadKey(cfg AuthConfig) (*rsa.PrivateKey, error) {

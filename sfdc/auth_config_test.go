@@ -62,6 +62,8 @@ func TestNewAuthRejectsBadConfig(t *testing.T) {
 		{"jwt from file", AuthConfig{Flow: FlowJWT, LoginURL: "https://login.salesforce.com", ClientID: "c", Username: "u", PrivateKeyFile: keyFile}, ""},
 		{"client credentials on my domain", AuthConfig{Flow: FlowClientCredentials, LoginURL: "https://acme.my.salesforce.com", ClientID: "c", ClientSecret: "s"}, ""},
 		{"loopback http", AuthConfig{Flow: FlowRefreshToken, LoginURL: "http://127.0.0.1:8080", ClientID: "c", RefreshToken: "r"}, ""},
+		{"loopback http, name in capitals", AuthConfig{Flow: FlowRefreshToken, LoginURL: "http://LOCALHOST:20001", ClientID: "c", RefreshToken: "r"}, ""},
+		{"client credentials on login host in capitals", AuthConfig{Flow: FlowClientCredentials, LoginURL: "https://LOGIN.Salesforce.com", ClientID: "c", ClientSecret: "s"}, "My Domain"},
 	}
 	for _, c := range cases {
 		_, err := NewAuth(c.cfg, nil, nil)

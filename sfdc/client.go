@@ -7,17 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/switchboard/switchboard/internal/endpoint"
+	"github.com/switchboard/switchboard/internal/jitter"
 )
 
 // DefaultAPIVersion is the REST and Streaming API version used when
@@ -76,7 +77,9 @@ type Client struct {
 	overLimit bool
 }
 
-var apiVersionRE = regexp.MustCompile(`^[1-9][0-9]\.0$`)
+// apiVersionRE is the one rule (endpoint.APIVersionRE), under the name the
+// stream's config check uses too.
+var apiVersionRE = endpoint.APIVersionRE
 
 // NewClient returns a client that authenticates through auth.
 func NewClient(auth TokenSource, cfg ClientConfig) (*Client, error) {
@@ -240,16 +243,10 @@ func (c *Client) roundTrip(ctx context.Context, creds Credentials, r request) (r
 	return response{status: resp.StatusCode, body: b}, nil
 }
 
-// sleep waits a jittered exponential backoff: a uniformly random duration in
-// [d/2, d] with d = base·2^attempt capped at the maximum, so replicas that
+// sleep waits jitter.Backoff before retry attempt+1, so replicas that
 // failed together do not retry together.
 func (c *Client) sleep(ctx context.Context, attempt int) error {
-	d := c.base << min(attempt, 20)
-	if d <= 0 || d > c.maxWait {
-		d = c.maxWait
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
+	t := time.NewTimer(jitter.Backoff(c.base, c.maxWait, attempt+1)) // attempt counts from 0
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -19,16 +19,6 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 )
 
-func newOrg(t *testing.T) *sfdctest.Org {
-	t.Helper()
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(org.Close)
-	return org
-}
-
 func authConfig(org *sfdctest.Org, flow string) AuthConfig {
 	cfg := AuthConfig{Flow: flow, LoginURL: org.URL(), ClientID: sfdctest.DefaultClientID}
 	switch flow {
@@ -74,7 +64,7 @@ type taskRow struct {
 }
 
 func TestLoginWithEveryGrant(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	for _, flow := range []string{FlowJWT, FlowClientCredentials, FlowRefreshToken, FlowPassword} {
 		t.Run(flow, func(t *testing.T) {
 			a := newAuth(t, authConfig(org, flow))
@@ -103,7 +93,7 @@ func TestLoginWithEveryGrant(t *testing.T) {
 }
 
 func TestLoginRejectionsAreAuthErrors(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	cases := map[string]func(*AuthConfig){
 		"bad secret":   func(c *AuthConfig) { c.Flow, c.ClientSecret = FlowClientCredentials, "wrong" },
 		"bad password": func(c *AuthConfig) { *c = authConfig(org, FlowPassword); c.Password = "wrong" },
@@ -132,7 +122,7 @@ func TestLoginRejectionsAreAuthErrors(t *testing.T) {
 }
 
 func TestRevokedTokenCausesOneLoginForConcurrentRequests(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	if _, err := c.Versions(ctx); err != nil {
@@ -161,7 +151,7 @@ func TestRevokedTokenCausesOneLoginForConcurrentRequests(t *testing.T) {
 }
 
 func TestRepeated401IsFinalAfterOneRelogin(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	if _, err := c.Versions(ctx); err != nil {
@@ -191,7 +181,7 @@ func TestRepeated401IsFinalAfterOneRelogin(t *testing.T) {
 }
 
 func TestTransientErrorsAreRetried(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	id, err := c.Create(ctx, "Task", map[string]any{"Subject": "lock me"})
@@ -240,7 +230,7 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 }
 
 func TestCreateIsReplayedOnlyWhenItCannotHaveLanded(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org, func(cfg *ClientConfig) { cfg.MaxRetries = 2 })
 	ctx := context.Background()
 
@@ -290,7 +280,7 @@ func (f fixedCreds) Reauthenticate(context.Context, Credentials) (Credentials, e
 }
 
 func TestQueryFollowsPagesAndEscapesLiterals(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	org.SetQueryPageSize(200)
@@ -343,7 +333,7 @@ func TestQueryFollowsPagesAndEscapesLiterals(t *testing.T) {
 }
 
 func TestGetUpdateDelete(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	id, err := c.Create(ctx, "Task", map[string]any{"Subject": "one", "Description": "body"})
@@ -375,7 +365,7 @@ func TestGetUpdateDelete(t *testing.T) {
 }
 
 func TestUpsertCreatedUpdatedAndAmbiguous(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	key := "+14155550100|a01000000000001"
@@ -406,7 +396,7 @@ func TestUpsertCreatedUpdatedAndAmbiguous(t *testing.T) {
 }
 
 func TestCollectionsChunkAndReportPerRecord(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	recs := make([]map[string]any, 450)
@@ -489,7 +479,7 @@ func TestCollectionsChunkAndReportPerRecord(t *testing.T) {
 }
 
 func TestLimitsHeaderAndWarning(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	core, logs := observer.New(zap.WarnLevel)
 	var seen []Limits
 	var mu sync.Mutex
@@ -534,7 +524,7 @@ func TestLimitsHeaderAndWarning(t *testing.T) {
 }
 
 func TestDescribeAndVersions(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	d, err := c.Describe(ctx, "Task")
@@ -559,7 +549,7 @@ func TestDescribeAndVersions(t *testing.T) {
 }
 
 func TestShortOutageIsRiddenOutButALongOneIsReported(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org, func(cfg *ClientConfig) {
 		cfg.MaxRetries, cfg.RetryBaseDelay, cfg.RetryMaxDelay = 6, 10*time.Millisecond, 40*time.Millisecond
 	})
@@ -596,11 +586,7 @@ func FuzzQuoteAgainstOrg(f *testing.F) {
 	for _, s := range []string{`O'Brien`, `C:\temp\new`, `\'`, `'' OR Subject != ''`, "tab\there\nnew line", `"quoted" 50%_off`, `\\\`} {
 		f.Add(s)
 	}
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(org.Close)
+	org := sfdctest.Start(f)
 	a, err := NewAuth(authConfig(org, FlowClientCredentials), nil, nil)
 	if err != nil {
 		f.Fatal(err)
@@ -631,7 +617,7 @@ func FuzzQuoteAgainstOrg(f *testing.F) {
 }
 
 func TestReauthenticateLogsInOnlyForTheCurrentToken(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	for _, flow := range []string{FlowJWT, FlowRefreshToken} {
 		t.Run(flow, func(t *testing.T) {
 			a := newAuth(t, authConfig(org, flow))

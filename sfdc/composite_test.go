@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 func TestCompositeTypedResultsInOneCall(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	existing, err := c.Create(ctx, "Task", map[string]any{"Subject": "existing"})
@@ -82,7 +84,7 @@ func TestCompositeTypedResultsInOneCall(t *testing.T) {
 }
 
 func TestCompositeAllOrNoneHaltsTheOthers(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	good, _ := c.CreateSubrequest("good", "Task", []map[string]any{{"Subject": "kept?"}}, false)
 	bad := Subrequest{Method: http.MethodPost, URL: "/services/data/v62.0/sobjects/Task", ReferenceID: "bad", Body: map[string]any{"Message_Status__c": "Bogus"}}
@@ -99,7 +101,7 @@ func TestCompositeAllOrNoneHaltsTheOthers(t *testing.T) {
 }
 
 func TestCompositeRefusesWhatSalesforceWould(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	q := func(ref string) Subrequest {
@@ -166,7 +168,7 @@ func TestCompositeRefusesWhatSalesforceWould(t *testing.T) {
 }
 
 func TestCompositeRetriesTheWholeCallNotASubrequest(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	q, _ := c.QuerySubrequest("q", "SELECT Id FROM Task")

@@ -1581,6 +1581,20 @@ func checkUserPermSet(p *mdProject, ps *mdPermSet) []string {
 			bad("%s: only the sidecar may write it, but users can edit it", name)
 		}
 	}
+	// Agents open the Switchboard app's Inbound Messages and Conversations
+	// tabs (the Administration tab is Switchboard_Admin's).
+	if !slices.ContainsFunc(ps.AppVisibilities, func(a mdAppVisibility) bool {
+		return a.Application == "Switchboard" && a.Visible
+	}) {
+		bad("the Switchboard app is not visible")
+	}
+	for _, tab := range []string{"Switchboard_Inbox", "Conversation__c"} {
+		if !slices.ContainsFunc(ps.TabSettings, func(t mdTabSetting) bool {
+			return t.Tab == tab && (t.Visibility == "Visible" || t.Visibility == "DefaultOn")
+		}) {
+			bad("the %s tab is not visible", tab)
+		}
+	}
 	out = append(out, checkEveryFieldReadable(p, ps, adminOnly...)...)
 	return out
 }
@@ -2087,6 +2101,10 @@ func TestMetadataChecksReportMistakes(t *testing.T) {
 			func(p *mdProject) { p.PermSets["Switchboard_Admin"].object("Switchboard_Status__c").AllowEdit = true },
 			func(p *mdProject) []string { return checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]) },
 			[]string{"Switchboard_Admin", "Switchboard_Status__c", "only the sidecar writes it"}},
+		{"agents cannot see the inbox tab",
+			func(p *mdProject) { p.PermSets["Switchboard_User"].TabSettings = nil },
+			func(p *mdProject) []string { return checkUserPermSet(p, p.PermSets["Switchboard_User"]) },
+			[]string{"Switchboard_User", "Switchboard_Inbox tab"}},
 		{"admin tab hidden",
 			func(p *mdProject) { p.PermSets["Switchboard_Admin"].TabSettings = nil },
 			func(p *mdProject) []string { return checkAdminPermSet(p, p.PermSets["Switchboard_Admin"]) },
@@ -2326,11 +2344,7 @@ func metadataAsSpec(p *mdProject) []ObjectSpec {
 // `switchboard setup` would check a real org.
 func TestSimulatedOrgDescribesTheMetadataSchema(t *testing.T) {
 	p := mustLoadMetadata(t)
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(org.Close)
+	org := sfdctest.Start(t)
 	hc := &http.Client{Timeout: 10 * time.Second}
 	auth, err := NewAuth(AuthConfig{Flow: FlowClientCredentials, LoginURL: org.URL(),
 		ClientID: sfdctest.DefaultClientID, ClientSecret: sfdctest.DefaultClientSecret}, hc, nil)

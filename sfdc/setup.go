@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/switchboard/switchboard/sfdc/soql"
+	sbsync "github.com/switchboard/switchboard/sync"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 )
@@ -21,7 +22,7 @@ const (
 	TopicConversations = "SwitchboardConversations"
 	TopicChat          = "SwitchboardChat"
 
-	QueryTasks         = "SELECT Id, Message_Type__c, Message_Status__c, Conversation__c FROM Task WHERE Message_Type__c = 'Outbound' AND Message_Status__c = 'Pending'"
+	QueryTasks         = "SELECT Id, Message_Type__c, Message_Status__c, Conversation__c FROM Task WHERE " + sbsync.PendingOutboundWhere
 	QueryConversations = "SELECT Id, Status__c, Record_Id__c, Channel__c, Message_Recipient__c FROM Conversation__c"
 	QueryChat          = "SELECT Id, Conversation__c, Message_Type__c, Message_Status__c FROM Task WHERE Conversation__c != null"
 )

@@ -5,10 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 func TestSetupCreatesSpecTopicsAndChannelsThenChangesNothing(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 
@@ -78,7 +80,7 @@ func TestSetupCreatesSpecTopicsAndChannelsThenChangesNothing(t *testing.T) {
 }
 
 func TestSetupListsMissingSchemaByAPIName(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	org.DropField("Task", "Message_Sid__c")
 	org.DropField("Conversation__c", "Status__c")
 	org.DropObject("Message_Template_Translation__c")

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 // The faye npm package (1.4.3) is an independent Bayeux implementation
@@ -158,14 +160,14 @@ func TestStreamFayeHandshakeSubscribeReceive(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runStream(t, s)
-	streamEventually(t, 10*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 10*time.Second, "subscribed", s.Subscribed)
 	if auth.Reauths() != 1 {
 		t.Errorf("re-authentications = %d, want 1 (first token refused)", auth.Reauths())
 	}
 
 	peer.publish(topicTasks, 30)
 	peer.publish(topicConvs, 10)
-	streamEventually(t, 10*time.Second, "40 events", func() bool { return rec.count(topicTasks) == 30 && rec.count(topicConvs) == 10 })
+	sfdctest.Eventually(t, 10*time.Second, "40 events", func() bool { return rec.count(topicTasks) == 30 && rec.count(topicConvs) == 10 })
 	for ch, n := range map[string]int{topicTasks: 30, topicConvs: 10} {
 		ids := rec.ids(ch)
 		if err := strictlyIncreasing(ids); err != nil {
@@ -218,15 +220,15 @@ func TestStreamFayeRestartOnSamePort(t *testing.T) {
 		t.Fatal(err)
 	}
 	runStream(t, s)
-	streamEventually(t, 10*time.Second, "subscribed", s.Subscribed)
+	sfdctest.Eventually(t, 10*time.Second, "subscribed", s.Subscribed)
 	peer.publish(topicTasks, 5)
-	streamEventually(t, 10*time.Second, "first 5 events", func() bool { return rec.count(topicTasks) == 5 })
+	sfdctest.Eventually(t, 10*time.Second, "first 5 events", func() bool { return rec.count(topicTasks) == 5 })
 
 	// Killed mid long poll: the stream retries connect, reaches the new
 	// process, is told its client is unknown and starts a new session.
 	peer.stop()
 	peer = startFaye(t, port)
-	streamEventually(t, 20*time.Second, "resubscribed to the new faye", func() bool {
+	sfdctest.Eventually(t, 20*time.Second, "resubscribed to the new faye", func() bool {
 		return s.Subscribed() && peer.stats().Subscribes == 2
 	})
 	// The new process numbers from 1 again and replays nothing: the stream
@@ -239,7 +241,7 @@ func TestStreamFayeRestartOnSamePort(t *testing.T) {
 	}
 	peer.publish(topicTasks, 7)
 	peer.publish(topicConvs, 3)
-	streamEventually(t, 10*time.Second, "events after the restart", func() bool { return rec.count(topicTasks) == 12 && rec.count(topicConvs) == 3 })
+	sfdctest.Eventually(t, 10*time.Second, "events after the restart", func() bool { return rec.count(topicTasks) == 12 && rec.count(topicConvs) == 3 })
 	ids := rec.ids(topicTasks)
 	if fmt.Sprint(ids) != "[1 2 3 4 5 1 2 3 4 5 6 7]" {
 		t.Errorf("task ids %v", ids)

@@ -108,18 +108,6 @@ func (r *streamRecorder) gapsFor(ch string) []string {
 	return append([]string(nil), r.gaps[ch]...)
 }
 
-// streamEventually polls cond until it holds or d passes.
-func streamEventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // runStream starts s.Run in the background; the returned stop cancels it
 // and waits for Run to return.
 func runStream(t *testing.T, s *Stream) (stop func()) {

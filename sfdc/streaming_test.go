@@ -66,7 +66,7 @@ func TestClassify(t *testing.T) {
 		}
 		return &m
 	}
-	for js, want := range map[string]string{
+	for js, want := range map[string]Cause{
 		// Salesforce, ref §3.6 JSON examples.
 		`{"channel":"/meta/connect","error":"401::Authentication invalid","advice":{"reconnect":"none","interval":0}}`:                                      CauseAuth,
 		`{"channel":"/meta/handshake","error":"403::Handshake denied","ext":{"sfdc":{"failureReason":"401::Authentication invalid"}}}`:                      CauseAuth,

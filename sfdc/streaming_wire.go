@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/switchboard/switchboard/sfdc/soql"
 )
 
 // Bayeux meta channels (ref §3.2).
@@ -165,8 +167,8 @@ func parseEvent(channel string, data json.RawMessage) (Event, error) {
 	}
 	if n.Event.CreatedDate != "" {
 		// Current orgs send RFC 3339 ("2016-03-29T16:40:08.208Z"); pre-v37
-		// docs show "+0000" offsets (ref §3.4). ParseTime takes both.
-		t, err := ParseTime(n.Event.CreatedDate)
+		// docs show "+0000" offsets (ref §3.4). soql.ParseTime takes both.
+		t, err := soql.ParseTime(n.Event.CreatedDate)
 		if err != nil {
 			return Event{}, fmt.Errorf("notification %d on %s: %w", ev.ReplayID, channel, err)
 		}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 func TestBatcherCoalescesBySize(t *testing.T) {
@@ -134,16 +136,7 @@ func TestBatcherCoalescesWhileAFlushIsInFlight(t *testing.T) {
 	}
 	wg.Add(1)
 	go do(0)
-	waitFor := func(cond func() bool) {
-		deadline := time.Now().Add(5 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatal("timed out")
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	waitFor(func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
+	sfdctest.Eventually(t, 5*time.Second, "the first flush", func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
 	for i := 1; i <= 250; i++ {
 		wg.Add(1)
 		go do(i)

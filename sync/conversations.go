@@ -102,8 +102,41 @@ type eventTask struct {
 
 func (c *Conversations) flush(ctx context.Context, ids []string) ([]error, error) {
 	uniq := dedupe(ids)
+	convs, err := c.readConversations(ctx, uniq)
+	if err != nil {
+		return nil, err
+	}
+	moving, prev, errs := c.rebound(uniq, convs)
+	for _, id := range uniq {
+		conv, ok := findConv(convs, id)
+		if !ok {
+			conv = Conversation{ID: id}
+		}
+		for _, o := range c.observers {
+			o.ConversationChanged(conv)
+		}
+	}
+	if len(moving) > 0 {
+		if err := c.moveTasks(ctx, moving, convs, prev, errs); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]error, len(ids))
+	for n, id := range ids {
+		if conv, ok := findConv(convs, id); ok {
+			out[n] = errs[conv.ID]
+		} else {
+			out[n] = errs[id]
+		}
+	}
+	return out, nil
+}
+
+// readConversations reads the conversations named by ids, by their
+// 18-character Id.
+func (c *Conversations) readConversations(ctx context.Context, ids []string) (map[string]Conversation, error) {
 	convs := map[string]Conversation{}
-	for _, chunk := range soql.ChunkIn(uniq, inBudget) {
+	for _, chunk := range soql.ChunkIn(ids, inBudget) {
 		in, err := soql.InList(chunk)
 		if err != nil {
 			return nil, err
@@ -117,12 +150,17 @@ func (c *Conversations) flush(ctx context.Context, ids []string) ([]error, error
 			convs[r.ID] = r
 		}
 	}
-	errs := map[string]error{}
-	prev := map[string]string{}
-	known := map[string]bool{}
-	var moving []string
+	return convs, nil
+}
+
+// rebound picks the conversations bound to a record other than the one
+// last seen (moving), with the record each was bound to before (prev); a
+// Record_Id__c that is no Id is a permanent error in errs.
+func (c *Conversations) rebound(ids []string, convs map[string]Conversation) (moving []string, prev map[string]string, errs map[string]error) {
+	errs, prev = map[string]error{}, map[string]string{}
 	c.mu.Lock()
-	for _, id := range uniq {
+	defer c.mu.Unlock()
+	for _, id := range ids {
 		conv, ok := findConv(convs, id)
 		if !ok {
 			delete(c.lastSeen, id)
@@ -143,88 +181,74 @@ func (c *Conversations) flush(ctx context.Context, ids []string) ([]error, error
 		if seen && last == rec {
 			continue
 		}
-		prev[conv.ID], known[conv.ID] = last, seen
+		prev[conv.ID] = last
 		moving = append(moving, conv.ID)
 	}
-	c.mu.Unlock()
-	for _, id := range uniq {
-		conv, ok := findConv(convs, id)
-		if !ok {
-			conv = Conversation{ID: id}
+	return moving, prev, errs
+}
+
+// moveTasks points the Tasks of the moving conversations at their new
+// record; a conversation whose Tasks could not all be moved gets its error
+// in errs and is not remembered as seen, so its event is retried.
+func (c *Conversations) moveTasks(ctx context.Context, moving []string, convs map[string]Conversation, prev map[string]string, errs map[string]error) error {
+	var tasks []eventTask
+	for _, chunk := range soql.ChunkIn(moving, inBudget) {
+		in, err := soql.InList(chunk)
+		if err != nil {
+			return err
 		}
-		for _, o := range c.observers {
-			o.ConversationChanged(conv)
+		var rows []eventTask
+		// A Draft is the user's until they send it (SPEC §1a: never
+		// touched by the sidecar), so it keeps its WhoId/WhatId here.
+		// SOQL's != keeps Tasks whose status is null.
+		if err := c.org.Query(ctx, "SELECT Id, WhoId, WhatId, Conversation__c FROM Task WHERE Conversation__c IN "+in+
+			" AND Message_Status__c != '"+string(StatusDraft)+"'", &rows); err != nil {
+			return fmt.Errorf("reading the conversations' tasks: %w", err)
+		}
+		tasks = append(tasks, rows...)
+	}
+	var recs []Record
+	var recConv []string
+	for _, t := range tasks {
+		conv := convs[t.ConversationID]
+		if r := relink(t, conv.RecordID, prev[conv.ID]); r != nil {
+			recs = append(recs, r)
+			recConv = append(recConv, conv.ID)
 		}
 	}
-
-	if len(moving) > 0 {
-		var tasks []eventTask
-		for _, chunk := range soql.ChunkIn(moving, inBudget) {
-			in, err := soql.InList(chunk)
-			if err != nil {
-				return nil, err
-			}
-			var rows []eventTask
-			// A Draft is the user's until they send it (SPEC §1a: never
-			// touched by the sidecar), so it keeps its WhoId/WhatId here.
-			// SOQL's != keeps Tasks whose status is null.
-			if err := c.org.Query(ctx, "SELECT Id, WhoId, WhatId, Conversation__c FROM Task WHERE Conversation__c IN "+in+
-				" AND Message_Status__c != '"+string(StatusDraft)+"'", &rows); err != nil {
-				return nil, fmt.Errorf("reading the conversations' tasks: %w", err)
-			}
-			tasks = append(tasks, rows...)
+	if len(recs) > 0 {
+		// Save chunks into sObject Collections calls of ≤200 records.
+		res, err := c.org.Save(ctx, SaveOp{Kind: Update}, "Task", recs)
+		if err != nil {
+			return fmt.Errorf("moving tasks: %w", err)
 		}
-		var recs []Record
-		var recConv []string
-		for _, t := range tasks {
-			conv := convs[t.ConversationID]
-			if r := relink(t, conv.RecordID, prev[conv.ID]); r != nil {
-				recs = append(recs, r)
-				recConv = append(recConv, conv.ID)
-			}
-		}
-		if len(recs) > 0 {
-			// Save chunks into sObject Collections calls of ≤200 records.
-			res, err := c.org.Save(ctx, SaveOp{Kind: Update}, "Task", recs)
-			if err != nil {
-				return nil, fmt.Errorf("moving tasks: %w", err)
-			}
-			for n, r := range res {
-				switch {
-				case r.Err == nil:
-				case errors.Is(r.Err, ErrNotFound):
-					// The Task, or the record it should point at, is gone;
-					// retrying cannot change that.
-					c.log.Warn("task could not be moved to the conversation's record",
-						zap.String("conversation_id", recConv[n]), zap.Any("task_id", recs[n]["Id"]), zap.Error(r.Err))
-				default:
-					if errs[recConv[n]] == nil {
-						errs[recConv[n]] = fmt.Errorf("moving task %v: %w", recs[n]["Id"], r.Err)
-					}
+		for n, r := range res {
+			switch {
+			case r.Err == nil:
+			case errors.Is(r.Err, ErrNotFound):
+				// The Task, or the record it should point at, is gone;
+				// retrying cannot change that.
+				c.log.Warn("task could not be moved to the conversation's record",
+					zap.String("conversation_id", recConv[n]), zap.Any("task_id", recs[n]["Id"]), zap.Error(r.Err))
+			default:
+				if errs[recConv[n]] == nil {
+					errs[recConv[n]] = fmt.Errorf("moving task %v: %w", recs[n]["Id"], r.Err)
 				}
 			}
 		}
-		c.mu.Lock()
-		if len(c.lastSeen) > 200_000 {
-			c.lastSeen = map[string]string{} // bounded: forgetting only costs a Task query
-		}
-		for _, id := range moving {
-			if errs[id] == nil {
-				c.lastSeen[id] = convs[id].RecordID
-			}
-		}
-		c.mu.Unlock()
-		c.log.Info("conversation tasks moved", zap.Int("conversations", len(moving)), zap.Int("tasks", len(recs)))
 	}
-	out := make([]error, len(ids))
-	for n, id := range ids {
-		if conv, ok := findConv(convs, id); ok {
-			out[n] = errs[conv.ID]
-		} else {
-			out[n] = errs[id]
+	c.mu.Lock()
+	if len(c.lastSeen) > 200_000 {
+		c.lastSeen = map[string]string{} // bounded: forgetting only costs a Task query
+	}
+	for _, id := range moving {
+		if errs[id] == nil {
+			c.lastSeen[id] = convs[id].RecordID
 		}
 	}
-	return out, nil
+	c.mu.Unlock()
+	c.log.Info("conversation tasks moved", zap.Int("conversations", len(moving)), zap.Int("tasks", len(recs)))
+	return nil
 }
 
 // findConv looks an event's Id up among the rows read, which carry the

@@ -94,8 +94,8 @@ type Inbound struct {
 	chLoaded time.Time
 
 	cacheMu  gosync.Mutex
-	convByKy map[convPair]cachedConv
-	convByID map[string]convPair
+	convByKy map[threadKey]cachedConv
+	convByID map[string]threadKey
 }
 
 // NewInbound builds the inbound engine. dir should be the outbound engine's
@@ -116,7 +116,7 @@ func NewInbound(cfg InboundConfig, org Org, dir *Directory, consent *Consent, lo
 	}
 	in := &Inbound{cfg: cfg, org: org, log: log, dir: dir, consent: consent,
 		recent:   newRecentSet(10*time.Minute, 100_000),
-		convByKy: map[convPair]cachedConv{}, convByID: map[string]convPair{}}
+		convByKy: map[threadKey]cachedConv{}, convByID: map[string]threadKey{}}
 	in.recent.now = cfg.Now
 	in.convs = &Batcher[inConvKey, inConvResult]{Window: cfg.BatchWindow, Flush: in.flushConversations}
 	in.tasks = &Batcher[Record, taskWrite]{Window: cfg.BatchWindow, Flush: in.flushTasks}
@@ -291,10 +291,7 @@ type queueRow struct {
 // channelKey normalises a channel address for lookup: "whatsapp:" is a
 // transport prefix on the same number, and short codes stay as they are.
 func (i *Inbound) channelKey(raw string) string {
-	s := strings.TrimSpace(raw)
-	if strings.HasPrefix(strings.ToLower(s), whatsappPrefix) {
-		s = s[len(whatsappPrefix):]
-	}
+	s, _ := splitWhatsApp(strings.TrimSpace(raw))
 	k, _ := CustomerAddress(s, i.cfg.DefaultRegion)
 	return k
 }
@@ -440,14 +437,16 @@ type inConvResult struct {
 	Err      error
 }
 
-type convPair struct{ channelID, customer string }
+// thread is the key's thread in the finder's case rule, so "ACME" and
+// "acme" in one batch make one thread, as they would find one.
+func (k inConvKey) thread() threadKey { return newThreadKey(k.ChannelID, k.Customer) }
 
 type cachedConv struct {
 	id, recordID string
 	at           time.Time
 }
 
-func (i *Inbound) cached(p convPair) (cachedConv, bool) {
+func (i *Inbound) cached(p threadKey) (cachedConv, bool) {
 	i.cacheMu.Lock()
 	defer i.cacheMu.Unlock()
 	c, ok := i.convByKy[p]
@@ -457,7 +456,7 @@ func (i *Inbound) cached(p convPair) (cachedConv, bool) {
 	return c, true
 }
 
-func (i *Inbound) remember(p convPair, c cachedConv) {
+func (i *Inbound) remember(p threadKey, c cachedConv) {
 	i.cacheMu.Lock()
 	defer i.cacheMu.Unlock()
 	if old, ok := i.convByKy[p]; ok {
@@ -488,23 +487,16 @@ func (i *Inbound) ConversationChanged(c Conversation) {
 	}
 }
 
-type openConvRow struct {
-	ID        string `json:"Id"`
-	ChannelID string `json:"Channel__c"`
-	Recipient string `json:"Message_Recipient__c"`
-	RecordID  string `json:"Record_Id__c"`
-}
-
 // flushConversations finds the Open conversation of every (channel,
 // customer), creating the missing ones — bound to the customer's record
 // when exactly one matches, owned by the channel's queue. A Closed
 // conversation is never reopened: the query asks for Open ones only.
 func (i *Inbound) flushConversations(ctx context.Context, keys []inConvKey) ([]inConvResult, error) {
-	found := map[convPair]cachedConv{}
+	found := map[threadKey]cachedConv{}
 	var missing []inConvKey
-	seen := map[convPair]bool{}
+	seen := map[threadKey]bool{}
 	for _, k := range keys {
-		p := convPair{k.ChannelID, k.Customer}
+		p := k.thread()
 		if seen[p] {
 			continue
 		}
@@ -515,12 +507,12 @@ func (i *Inbound) flushConversations(ctx context.Context, keys []inConvKey) ([]i
 		}
 		missing = append(missing, k)
 	}
-	errs := map[convPair]error{}
+	errs := map[threadKey]error{}
 	known := map[string]Task{} // by lower-cased SID
 	if len(missing) > 0 {
-		sids := map[convPair][]string{}
+		sids := map[threadKey][]string{}
 		for _, k := range keys {
-			p := convPair{k.ChannelID, k.Customer}
+			p := k.thread()
 			sids[p] = append(sids[p], k.SID)
 		}
 		if err := i.findOrCreate(ctx, missing, sids, found, known, errs); err != nil {
@@ -529,7 +521,7 @@ func (i *Inbound) flushConversations(ctx context.Context, keys []inConvKey) ([]i
 	}
 	out := make([]inConvResult, len(keys))
 	for n, k := range keys {
-		p := convPair{k.ChannelID, k.Customer}
+		p := k.thread()
 		if err := errs[p]; err != nil {
 			out[n] = inConvResult{Err: err}
 			continue
@@ -544,8 +536,12 @@ func (i *Inbound) flushConversations(ctx context.Context, keys []inConvKey) ([]i
 	return out, nil
 }
 
-func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, sids map[convPair][]string, found map[convPair]cachedConv,
-	known map[string]Task, errs map[convPair]error) error {
+// findOrCreate finds the open threads of keys through the conversation
+// finder, binds unbound ones whose customer's record exists by now, and
+// creates the missing ones (a message whose Task exists gets none). A
+// thread Salesforce refuses to create fails only its key, in errs.
+func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, sids map[threadKey][]string, found map[threadKey]cachedConv,
+	known map[string]Task, errs map[threadKey]error) error {
 	// The Directory's lock: the outbound engine creates threads too, and
 	// two creators must not both decide a number has none.
 	unlock, err := i.dir.lockThreads(ctx)
@@ -558,7 +554,7 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, sids map[c
 	var customers []string
 	kept := keys[:0:0]
 	for _, k := range keys {
-		p := convPair{k.ChannelID, k.Customer}
+		p := k.thread()
 		if c, ok := i.cached(p); ok {
 			found[p] = c
 			continue
@@ -566,49 +562,33 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, sids map[c
 		kept = append(kept, k)
 		customers = append(customers, k.Customer)
 	}
-	keys = kept
-	if len(keys) == 0 {
+	if keys = kept; len(keys) == 0 {
 		return nil
 	}
-	now := time.Now()
-	stored := map[convPair]cachedConv{} // by channel and lower-cased recipient
-	for _, chunk := range soql.ChunkIn(dedupe(customers), inBudget) {
-		in, err := soql.InList(chunk)
-		if err != nil {
-			return err
-		}
-		var rows []openConvRow
-		q := "SELECT Id, Channel__c, Message_Recipient__c, Record_Id__c FROM Conversation__c WHERE Status__c = 'Open' AND Message_Recipient__c IN " +
-			in + " ORDER BY CreatedDate ASC"
-		if err := i.org.Query(ctx, q, &rows); err != nil {
-			return fmt.Errorf("reading conversations: %w", err)
-		}
-		for _, r := range rows {
-			p := convPair{r.ChannelID, strings.ToLower(r.Recipient)}
-			if _, dup := stored[p]; dup {
-				continue // several open threads: the oldest one is the thread
-			}
-			stored[p] = cachedConv{id: r.ID, recordID: r.RecordID, at: now}
-		}
+	open, err := i.dir.openThreads(ctx, customers)
+	if err != nil {
+		return err
 	}
+	now := time.Now()
 	// Matching is needed for the threads to create, and for open threads
 	// found unbound: the customer's record may exist by now.
 	var create, unbound []inConvKey
 	var phones []string
 	for _, k := range keys {
-		p := convPair{k.ChannelID, k.Customer}
-		c, ok := stored[convPair{k.ChannelID, strings.ToLower(k.Customer)}]
+		p := k.thread()
+		t, ok := open[newThreadKey(k.ChannelID, k.Customer)]
 		switch {
 		case !ok:
 			create = append(create, k)
-		case c.recordID == "" && k.Phone:
+		case t.RecordID == "" && k.Phone:
 			unbound = append(unbound, k)
 		}
 		if ok {
+			c := cachedConv{id: t.ID, recordID: t.RecordID, at: now}
 			found[p] = c
 			i.remember(p, c)
 		}
-		if (!ok || c.recordID == "") && k.Phone {
+		if (!ok || t.RecordID == "") && k.Phone {
 			phones = append(phones, bareNumber(k.Customer))
 		}
 	}
@@ -619,75 +599,112 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, sids map[c
 	if err != nil {
 		return fmt.Errorf("matching numbers to records: %w", err)
 	}
-	// bind picks the one record holding the number, or logs why there is none.
-	bind := func(k inConvKey) (candidate, bool) {
-		if !k.Phone {
-			return candidate{}, false
-		}
-		cands := applicable(matches[bareNumber(k.Customer)], k.ChannelTypeID)
-		if len(cands) > 1 {
-			names := make([]string, len(cands))
-			for j, c := range cands {
-				names[j] = c.Object + " " + c.RecordID
-			}
-			i.log.Warn("several records hold the customer's number; conversation left unbound",
-				zap.String("customer", k.Customer), zap.String("channel_id", k.ChannelID), zap.Strings("candidates", names))
-		}
-		if len(cands) != 1 {
-			return candidate{}, false
-		}
-		return cands[0], true
+	if err := i.bindOpen(ctx, unbound, matches, found); err != nil {
+		return err
 	}
+	if create, err = i.withoutRecordedTasks(ctx, create, sids, known); err != nil || len(create) == 0 {
+		return err
+	}
+	threads := make([]newThread, len(create))
+	for n, k := range create {
+		threads[n] = newThread{ChannelID: k.ChannelID, Recipient: k.Customer, OwnerID: k.QueueID}
+		if c, ok := i.bind(k, matches); ok {
+			threads[n].RecordID, threads[n].ExternalChannelID = c.RecordID, c.ExternalChannelID
+		}
+	}
+	ids, createErrs, err := i.dir.createThreads(ctx, threads)
+	if err != nil {
+		return err
+	}
+	for n, k := range create {
+		p := k.thread()
+		if createErrs[n] != nil {
+			errs[p] = createErrs[n]
+			continue
+		}
+		c := cachedConv{id: ids[n], recordID: threads[n].RecordID, at: now}
+		found[p] = c
+		i.remember(p, c)
+	}
+	return nil
+}
 
-	// Binding an existing thread fires a SwitchboardConversations event,
-	// and Conversations moves its earlier Tasks to the record.
+// bind picks the one record holding the key's number, or logs why there is none.
+func (i *Inbound) bind(k inConvKey, matches map[string][]numberMatch) (candidate, bool) {
+	if !k.Phone {
+		return candidate{}, false
+	}
+	cands := applicable(matches[bareNumber(k.Customer)], k.ChannelTypeID)
+	if len(cands) > 1 {
+		names := make([]string, len(cands))
+		for j, c := range cands {
+			names[j] = c.Object + " " + c.RecordID
+		}
+		i.log.Warn("several records hold the customer's number; conversation left unbound",
+			zap.String("customer", k.Customer), zap.String("channel_id", k.ChannelID), zap.Strings("candidates", names))
+	}
+	if len(cands) != 1 {
+		return candidate{}, false
+	}
+	return cands[0], true
+}
+
+// bindOpen binds open threads found unbound to the one record now holding
+// their customer's number. Binding fires a SwitchboardConversations event,
+// and Conversations moves the thread's earlier Tasks to the record.
+func (i *Inbound) bindOpen(ctx context.Context, unbound []inConvKey, matches map[string][]numberMatch, found map[threadKey]cachedConv) error {
 	var upd []Record
 	var updFor []inConvKey
 	var updRec []string
 	for _, k := range unbound {
-		if c, ok := bind(k); ok {
-			upd = append(upd, Record{"Id": found[convPair{k.ChannelID, k.Customer}].id,
+		if c, ok := i.bind(k, matches); ok {
+			upd = append(upd, Record{"Id": found[k.thread()].id,
 				"Record_Id__c": c.RecordID, "External_Channel__c": c.ExternalChannelID})
 			updFor, updRec = append(updFor, k), append(updRec, c.RecordID)
 		}
 	}
-	if len(upd) > 0 {
-		res, err := i.org.Save(ctx, SaveOp{Kind: Update}, "Conversation__c", upd)
-		if err != nil {
-			return fmt.Errorf("binding conversations: %w", err)
-		}
-		for n, r := range res {
-			p := convPair{updFor[n].ChannelID, updFor[n].Customer}
-			if r.Err != nil {
-				// The message still threads; the binding is tried again when
-				// the thread is next read.
-				i.log.Warn("binding an open conversation to its record failed", zap.String("conversation_id", found[p].id), zap.Error(r.Err))
-				continue
-			}
-			c := found[p]
-			c.recordID = updRec[n]
-			found[p] = c
-			i.remember(p, c)
-		}
-	}
-
-	if len(create) == 0 {
+	if len(upd) == 0 {
 		return nil
 	}
-	// A thread is made for a message new to the org. One whose Task exists
-	// — replayed after its thread was closed — would leave an empty thread
-	// in the inbox: it gets none.
+	res, err := i.org.Save(ctx, SaveOp{Kind: Update}, "Conversation__c", upd)
+	if err != nil {
+		return fmt.Errorf("binding conversations: %w", err)
+	}
+	for n, r := range res {
+		p := updFor[n].thread()
+		if r.Err != nil {
+			// The message still threads; the binding is tried again when
+			// the thread is next read.
+			i.log.Warn("binding an open conversation to its record failed", zap.String("conversation_id", found[p].id), zap.Error(r.Err))
+			continue
+		}
+		c := found[p]
+		c.recordID = updRec[n]
+		found[p] = c
+		i.remember(p, c)
+	}
+	return nil
+}
+
+// withoutRecordedTasks keeps the keys a thread is to be made for: a message
+// new to the org. One whose Task exists — replayed after its thread was
+// closed — would leave an empty thread in the inbox: it gets none, and its
+// Task goes in known.
+func (i *Inbound) withoutRecordedTasks(ctx context.Context, create []inConvKey, sids map[threadKey][]string, known map[string]Task) ([]inConvKey, error) {
+	if len(create) == 0 {
+		return nil, nil
+	}
 	var want []string
 	for _, k := range create {
-		want = append(want, sids[convPair{k.ChannelID, k.Customer}]...)
+		want = append(want, sids[k.thread()]...)
 	}
 	tasks, err := i.existingTasks(ctx, want)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fresh := create[:0:0]
 	for _, k := range create {
-		all := sids[convPair{k.ChannelID, k.Customer}]
+		all := sids[k.thread()]
 		if !slices.ContainsFunc(all, func(sid string) bool { _, ok := tasks[strings.ToLower(sid)]; return !ok }) {
 			for _, sid := range all {
 				known[strings.ToLower(sid)] = tasks[strings.ToLower(sid)]
@@ -696,46 +713,13 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, sids map[c
 		}
 		fresh = append(fresh, k)
 	}
-	if create = fresh; len(create) == 0 {
-		return nil
-	}
-	recs := make([]Record, len(create))
-	binding := make([]string, len(create))
-	for n, k := range create {
-		rec := Record{"Status__c": "Open", "Channel__c": k.ChannelID, "Message_Recipient__c": k.Customer}
-		if k.QueueID != "" {
-			rec["OwnerId"] = k.QueueID
-		}
-		if c, ok := bind(k); ok {
-			rec["Record_Id__c"] = c.RecordID
-			rec["External_Channel__c"] = c.ExternalChannelID
-			binding[n] = c.RecordID
-		}
-		recs[n] = rec
-	}
-	res, err := i.org.Save(ctx, SaveOp{Kind: Create}, "Conversation__c", recs)
-	if err != nil {
-		return fmt.Errorf("creating conversations: %w", err)
-	}
-	for n, r := range res {
-		p := convPair{create[n].ChannelID, create[n].Customer}
-		if r.Err != nil {
-			errs[p] = fmt.Errorf("creating the conversation for %s: %w", create[n].Customer, r.Err)
-			continue
-		}
-		c := cachedConv{id: r.ID, recordID: binding[n], at: now}
-		found[p] = c
-		i.remember(p, c)
-	}
-	return nil
+	return fresh, nil
 }
 
 // bareNumber drops the WhatsApp transport prefix: records hold the number.
 func bareNumber(addr string) string {
-	if strings.HasPrefix(strings.ToLower(addr), whatsappPrefix) {
-		return addr[len(whatsappPrefix):]
-	}
-	return addr
+	number, _ := splitWhatsApp(addr)
+	return number
 }
 
 // ---- matching numbers to records ----------------------------------------

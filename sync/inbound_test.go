@@ -35,11 +35,7 @@ const (
 
 func newSimEnv(t testing.TB) *simEnv {
 	t.Helper()
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(org.Close)
+	org := sfdctest.Start(t)
 	auth, err := sfdc.NewAuth(sfdc.AuthConfig{Flow: sfdc.FlowClientCredentials, LoginURL: org.URL(),
 		ClientID: sfdctest.DefaultClientID, ClientSecret: sfdctest.DefaultClientSecret},
 		&http.Client{Timeout: 10 * time.Second}, nil)
@@ -52,11 +48,12 @@ func newSimEnv(t testing.TB) *simEnv {
 		t.Fatal(err)
 	}
 	e := &simEnv{org: org, eng: client.Org()}
-	e.queueID = e.insert(t, "Group", map[string]any{"Name": "SMS Support", "DeveloperName": "SMS_Support", "Type": "Queue"})
+	seeded, err := org.SeedChannel(sfdctest.SeedChannel{AccountSID: acctSID, Number: chanNumber, Name: "Support", QueueName: "SMS_Support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.queueID, e.typeID, e.chanID = seeded.QueueID, seeded.ChannelTypeID, seeded.ChannelID
 	e.insert(t, "Group", map[string]any{"Name": "Other", "DeveloperName": "Other_Queue", "Type": "Queue"})
-	e.typeID = e.insert(t, "Channel_Type__c", map[string]any{"Name": "Twilio", "Account_Sid__c": acctSID, "Provider__c": "Twilio SMS"})
-	e.chanID = e.insert(t, "Channel__c", map[string]any{"Name": "Support", "Phone_Number__c": chanNumber,
-		"Queue_Name__c": "SMS_Support", "Channel_Type__c": e.typeID, "Active__c": true})
 	e.regMobile = e.insert(t, "External_Channel__c", map[string]any{"Name": "Contact Mobile", "Object_API_Name__c": "Contact", "Field_API_Name__c": "MobilePhone"})
 	e.regPhone = e.insert(t, "External_Channel__c", map[string]any{"Name": "Contact Phone", "Object_API_Name__c": "Contact", "Field_API_Name__c": "Phone"})
 	e.regLeadMP = e.insert(t, "External_Channel__c", map[string]any{"Name": "Lead Mobile", "Object_API_Name__c": "Lead", "Field_API_Name__c": "MobilePhone"})

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	gosync "sync"
 	"time"
+
+	"github.com/switchboard/switchboard/sfdc/soql"
 )
 
 // PermanentError marks a job that no retry can complete as it stands: a
@@ -85,19 +87,11 @@ func (s *recentSet) Delete(key string) {
 	delete(s.prev, key)
 }
 
-// orgTimeLayout is how Salesforce renders datetimes in JSON
-// (salesforce.md §2.1): "+0000", which time.RFC3339 cannot parse.
-const orgTimeLayout = "2006-01-02T15:04:05.000-0700"
-
 // parseOrgTime reads a datetime from a query result; "" and garbage give
 // the zero time.
 func parseOrgTime(s string) time.Time {
-	for _, layout := range []string{orgTimeLayout, time.RFC3339Nano} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
+	t, _ := soql.ParseTime(s)
+	return t
 }
 
 // whoPrefixes are the key prefixes of the objects a Task's WhoId can name

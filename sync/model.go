@@ -1,6 +1,10 @@
 package sync
 
-import "time"
+import (
+	"time"
+
+	"github.com/switchboard/switchboard/sfdc/soql"
+)
 
 // The records the engine reads from and writes to Salesforce. Field tags are
 // the SPEC §1 API names, so query results decode straight into them.
@@ -23,6 +27,18 @@ type Task struct {
 	ErrorDescription string        `json:"Error_Description__c,omitempty"`
 	MessageSendDate  string        `json:"Message_Send_Date__c,omitempty"`
 	StatusCheckDate  string        `json:"Message_Status_Check_Date__c,omitempty"`
+}
+
+// PendingOutboundWhere is SPEC §1's rule for a Task that asks to be sent,
+// as a SOQL condition: the sweep query and the SwitchboardTasks PushTopic
+// select with it, and IsPendingOutbound is the same rule on a Task read.
+// Setting a failed Task back to Pending is how a user retries it.
+const PendingOutboundWhere = "Message_Type__c = 'Outbound' AND Message_Status__c = 'Pending'"
+
+// IsPendingOutbound reports whether t asks to be sent (PendingOutboundWhere).
+// Picklist values compare exactly: the API returns the value's API name.
+func (t *Task) IsPendingOutbound() bool {
+	return t != nil && t.MessageType == "Outbound" && t.MessageStatus == StatusPending
 }
 
 // Conversation is one thread with one customer number on one channel.
@@ -103,4 +119,4 @@ type OptIn struct {
 func OptInKey(customerE164, channelID string) string { return customerE164 + "|" + channelID }
 
 // sfTime formats a time as Salesforce accepts it in JSON bodies.
-func sfTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func sfTime(t time.Time) string { return soql.RecordTime(t) }

@@ -1,17 +1,13 @@
 package sync
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"slices"
 	"strconv"
 	"strings"
 	gosync "sync"
 	"time"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
@@ -251,18 +247,6 @@ func (o *Outbound) loadTasks(ctx context.Context, ids []string) ([]*Task, error)
 	return out, nil
 }
 
-func (o *Outbound) writeTasks(ctx context.Context, recs []Record) ([]error, error) {
-	res, err := o.org.Save(ctx, SaveOp{Kind: Update}, "Task", recs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]error, len(recs))
-	for i, r := range res {
-		out[i] = r.Err
-	}
-	return out, nil
-}
-
 // loadOptOuts answers, for each "<E.164>|<Channel Id>" key, whether the
 // customer opted out of that channel.
 func (o *Outbound) loadOptOuts(ctx context.Context, keys []string) ([]bool, error) {
@@ -289,7 +273,7 @@ func (o *Outbound) loadOptOuts(ctx context.Context, keys []string) ([]bool, erro
 
 // Send handles one queued send of taskID. A nil error means the job is done
 // (sent, refused for good, or nothing to do); an error means try again
-// later, and a *RetryAfter error says when.
+// later, and a *RetryError says when.
 func (o *Outbound) Send(ctx context.Context, taskID string) error {
 	log := o.log.With(zap.String("task_id", taskID))
 	t, err := o.load.Do(ctx, taskID)
@@ -300,18 +284,20 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 		log.Info("task no longer exists; nothing to send")
 		return nil
 	}
-	if t.MessageType != "Outbound" || t.MessageStatus != StatusPending {
+	if !t.IsPendingOutbound() {
 		log.Debug("task is not pending outbound; skipped", zap.String("status", string(t.MessageStatus)))
 		return nil
 	}
 
-	msg, reject := o.prepare(ctx, t)
-	if reject != "" {
-		log.Info("task rejected before sending", zap.String("reason", reject))
+	msg, err := o.prepare(ctx, t)
+	var rej *Rejection
+	switch {
+	case errors.As(err, &rej):
+		log.Info("task rejected before sending", zap.String("reason", rej.Reason))
 		return o.record(ctx, Record{"Id": t.ID, "Message_Status__c": string(StatusError),
-			"Error_Description__c": reject, "Status": "Completed"})
-	}
-	if msg == nil {
+			"Error_Description__c": rej.Reason, "Status": "Completed"})
+	case err != nil:
+		log.Warn("resolving the task's recipient or channel", zap.Error(err))
 		return errors.New("resolving the task's recipient or channel failed; will retry")
 	}
 
@@ -341,37 +327,17 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 		}
 		switch entry.State {
 		case LedgerRecorded:
-			// Either a duplicate job that read the Task before the first one
-			// wrote it back, or the user set the Task back to Pending since.
-			// Our write-back made the Task non-Pending and read-after-write
-			// holds, so a fresh read tells them apart.
-			cur, err := o.load.Do(ctx, t.ID)
-			if err != nil {
-				return fmt.Errorf("re-reading task: %w", err)
-			}
-			if cur == nil || cur.MessageType != "Outbound" || cur.MessageStatus != StatusPending {
-				log.Debug("already sent and recorded; duplicate job", zap.String("message_sid", entry.SID))
-				return nil
-			}
-			if cur.SystemModstamp != t.SystemModstamp {
+			next, restart, err := o.nextGeneration(ctx, log, t, gen, entry.SID)
+			switch {
+			case err != nil:
+				return err
+			case restart:
 				// Changed again since this job read it: start over from the
 				// current record, so its current recipient and body are used.
 				return o.Send(ctx, t.ID)
+			case next == 0:
+				return nil
 			}
-			// Set back to Pending after an outcome: the transition after
-			// the Task's latest, unless that one is still open.
-			last, ok, err := o.ledger.LatestSend(ctx, t.ID)
-			if err != nil {
-				return fmt.Errorf("ledger: %w", err)
-			}
-			next := gen + 1
-			if n, isGen := sendGeneration(last.Key, t.ID); ok && isGen {
-				next = max(next, n)
-				if last.State == LedgerRecorded {
-					next = max(next, n+1)
-				}
-			}
-			log.Info("task set back to Pending after its outcome was recorded; a new transition", zap.Int("generation", next))
 			gen = next
 			continue
 		case LedgerSent:
@@ -384,29 +350,7 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 		case LedgerFailed:
 			return o.recordFailed(ctx, key, t, msg, entry.Reason, 0)
 		case LedgerIntent:
-			if wait := o.untilStale(entry); wait > 0 {
-				if entry.ClaimedAt.After(entry.CreatedAt) && !waited {
-					// Claimed by a resolution (resolveGroup), which holds its
-					// group's lock until the intent is completed or dropped:
-					// a listing's time, not IntentGrace.
-					waited = true
-					unlock, err := o.lockResolution(ctx, groupOf(entry))
-					if err == nil {
-						unlock()
-						continue
-					}
-				}
-				// Another job may still be waiting on Twilio with this intent
-				// (a duplicate event, a sweep, a rescued job): a lookup now
-				// could miss a create in flight and send twice. Once the
-				// intent is older than any send can take, a lookup is final.
-				return &RetryError{After: wait, Err: fmt.Errorf("send %s is in flight elsewhere", key)}
-			}
-			// The intent's job is gone. Resolve every stale intent of its
-			// (recipient, sender) group against one listing at Twilio, then
-			// read this one again: sent (found at Twilio), or gone (not
-			// found: this job sends it afresh).
-			if err := o.resolveGroup(ctx, groupOf(entry), entry); err != nil {
+			if err := o.settleIntent(ctx, key, entry, &waited); err != nil {
 				return err
 			}
 			continue
@@ -414,6 +358,70 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			return fmt.Errorf("ledger: entry %s is in an unknown state %q", key, entry.State)
 		}
 	}
+}
+
+// nextGeneration: the ledger has generation gen of t recorded. Either this
+// is a duplicate job that read the Task before the first one wrote it back
+// (next 0: nothing to do), or the user set the Task back to Pending since
+// (next is the transition to send), or the Task changed again since this
+// job read it (restart). Our write-back made the Task non-Pending and
+// read-after-write holds, so a fresh read tells them apart.
+func (o *Outbound) nextGeneration(ctx context.Context, log *zap.Logger, t *Task, gen int, sid string) (next int, restart bool, err error) {
+	cur, err := o.load.Do(ctx, t.ID)
+	if err != nil {
+		return 0, false, fmt.Errorf("re-reading task: %w", err)
+	}
+	if !cur.IsPendingOutbound() {
+		log.Debug("already sent and recorded; duplicate job", zap.String("message_sid", sid))
+		return 0, false, nil
+	}
+	if cur.SystemModstamp != t.SystemModstamp {
+		return 0, true, nil
+	}
+	// Set back to Pending after an outcome: the transition after the
+	// Task's latest, unless that one is still open.
+	last, ok, err := o.ledger.LatestSend(ctx, t.ID)
+	if err != nil {
+		return 0, false, fmt.Errorf("ledger: %w", err)
+	}
+	next = gen + 1
+	if n, isGen := sendGeneration(last.Key, t.ID); ok && isGen {
+		next = max(next, n)
+		if last.State == LedgerRecorded {
+			next = max(next, n+1)
+		}
+	}
+	log.Info("task set back to Pending after its outcome was recorded; a new transition", zap.Int("generation", next))
+	return next, false, nil
+}
+
+// settleIntent handles an intent this job does not own. nil means read the
+// entry again (a resolution finished, or this job resolved the group);
+// otherwise the job waits (a *RetryError) or fails.
+func (o *Outbound) settleIntent(ctx context.Context, key string, entry LedgerEntry, waited *bool) error {
+	if wait := o.untilStale(entry); wait > 0 {
+		if entry.ClaimedAt.After(entry.CreatedAt) && !*waited {
+			// Claimed by a resolution (resolveGroup), which holds its
+			// group's lock until the intent is completed or dropped:
+			// a listing's time, not IntentGrace.
+			*waited = true
+			unlock, err := o.lockResolution(ctx, groupOf(entry))
+			if err == nil {
+				unlock()
+				return nil
+			}
+		}
+		// Another job may still be waiting on Twilio with this intent
+		// (a duplicate event, a sweep, a rescued job): a lookup now
+		// could miss a create in flight and send twice. Once the
+		// intent is older than any send can take, a lookup is final.
+		return &RetryError{After: wait, Err: fmt.Errorf("send %s is in flight elsewhere", key)}
+	}
+	// The intent's job is gone. Resolve every stale intent of its
+	// (recipient, sender) group against one listing at Twilio; the caller
+	// then reads this one again: sent (found at Twilio), or gone (not
+	// found: this job sends it afresh).
+	return o.resolveGroup(ctx, groupOf(entry), entry)
 }
 
 // maxHops bounds how often one job moves between ledger entries of a Task
@@ -445,179 +453,6 @@ func (o *Outbound) untilStale(e LedgerEntry) time.Duration {
 		wait = max(wait, time.Until(o.started.Add(o.cfg.IntentGrace)))
 	}
 	return wait
-}
-
-// prepared is a validated message ready to send.
-type prepared struct {
-	accountSID     string
-	channel        *Channel
-	out            Outgoing
-	conversationID string // set when the engine created the conversation
-	merged         bool   // out.Body is not Description (merge fields filled, or an edit after the send): write it back
-}
-
-func (p *prepared) sender() string {
-	if p.out.From != "" {
-		return p.out.From
-	}
-	return p.out.MessagingServiceSID
-}
-
-// prepare resolves sender and recipient and validates the Task. It returns
-// a rejection reason for the user, or (nil, "") when a lookup failed and the
-// job should be retried.
-func (o *Outbound) prepare(ctx context.Context, t *Task) (*prepared, string) {
-	var ch *Channel
-	var recipient string
-	if t.Conversation != nil {
-		recipient = t.Conversation.Recipient
-		if t.Conversation.Channel != nil {
-			// A copy: duplicate jobs for one Task share the loaded record.
-			c := *t.Conversation.Channel
-			c.ID = t.Conversation.ChannelID
-			ch = &c
-		}
-	}
-	if ch == nil {
-		if o.cfg.DefaultChannel == "" {
-			return nil, "The Task has no conversation and twilio.default_channel is not set, so there is no number to send from."
-		}
-		var err error
-		ch, err = o.channelByName(ctx, o.cfg.DefaultChannel)
-		if err != nil {
-			o.log.Warn("loading default channel", zap.Error(err))
-			return nil, ""
-		}
-		if ch == nil {
-			return nil, fmt.Sprintf("The default channel %q (twilio.default_channel) does not exist in Salesforce.", o.cfg.DefaultChannel)
-		}
-	}
-	if !ch.Active {
-		return nil, fmt.Sprintf("Channel %q is not active (Active__c is unchecked).", ch.Name)
-	}
-	body := strings.TrimSpace(t.Description)
-	if body == "" {
-		return nil, "The message body (Description) is empty."
-	}
-	body, merged, err := o.merge(ctx, t)
-	if err != nil {
-		var me *MergeError
-		if errors.As(err, &me) {
-			return nil, me.Reason
-		}
-		o.log.Warn("reading the message's merge fields", zap.String("task_id", t.ID), zap.Error(err))
-		return nil, ""
-	}
-	if merged && strings.TrimSpace(body) == "" {
-		return nil, "The message body is empty once its merge fields are filled."
-	}
-	maxLen := ch.ChannelType.MaxLength()
-	if n := utf8.RuneCountInString(body); n > maxLen {
-		if merged {
-			return nil, fmt.Sprintf("The message is %d characters long once its merge fields are filled; channel %q allows at most %d.", n, ch.Name, maxLen)
-		}
-		return nil, fmt.Sprintf("The message is %d characters long; channel %q allows at most %d.", n, ch.Name, maxLen)
-	}
-	if ch.ChannelType == nil || ch.ChannelType.AccountSID == "" {
-		return nil, fmt.Sprintf("Channel %q has no Channel_Type__c with an Account_Sid__c.", ch.Name)
-	}
-	var newConv *convKey
-	if recipient == "" && t.Conversation == nil {
-		// No thread yet: the customer's number comes from the WhoId record
-		// through the External_Channel__c registry, and a conversation is
-		// created for it.
-		if t.WhoID == "" {
-			return nil, "The Task has no conversation and no WhoId, so there is no one to send to."
-		}
-		ph, err := o.dir.phones.Do(ctx, t.WhoID)
-		if err != nil {
-			o.log.Warn("loading the WhoId's phone", zap.String("task_id", t.ID), zap.Error(err))
-			return nil, ""
-		}
-		if ph.E164 == "" {
-			return nil, fmt.Sprintf("No valid phone number found on record %s in any External_Channel__c field.", t.WhoID)
-		}
-		recipient = ph.E164
-		newConv = &convKey{ChannelID: ch.ID, Recipient: ph.E164, RecordID: t.WhoID, ExternalChannelID: ph.ExternalChannelID, QueueName: ch.QueueName}
-	}
-	if recipient == "" {
-		return nil, "The Task's conversation has no Message_Recipient__c."
-	}
-	to, err := NormalizeNumber(recipient, o.cfg.DefaultRegion)
-	if err != nil {
-		return nil, fmt.Sprintf("The recipient %q is not a valid phone number.", recipient)
-	}
-	// WhatsApp addresses carry "whatsapp:" on both ends (twilio.md §10.1).
-	// A conversation started by a WhatsApp message already has it; a
-	// number from a Contact's phone field does not.
-	whatsapp := ch.ChannelType.Provider == ProviderWhatsApp
-	switch {
-	case whatsapp && !strings.HasPrefix(to, whatsappPrefix):
-		to = whatsappPrefix + to
-	case !whatsapp && strings.HasPrefix(to, whatsappPrefix):
-		return nil, fmt.Sprintf("The recipient %s is a WhatsApp address, but channel %q sends SMS (its Channel_Type__c Provider__c is not %q).", to, ch.Name, ProviderWhatsApp)
-	}
-	if newConv != nil {
-		newConv.Recipient = to // inbound WhatsApp keys its conversations the same way
-	}
-	optedOut, err := o.optin.Do(ctx, OptInKey(to, ch.ID))
-	if err != nil {
-		o.log.Warn("loading opt-outs", zap.Error(err))
-		return nil, ""
-	}
-	if optedOut {
-		return nil, fmt.Sprintf("The recipient %s has opted out of channel %q (replied STOP); they must text START before they can be messaged again.", to, ch.Name)
-	}
-	p := &prepared{accountSID: ch.ChannelType.AccountSID, channel: ch, merged: merged, out: Outgoing{
-		To: to, Body: body, StatusCallback: o.cfg.StatusCallback,
-	}}
-	if newConv != nil {
-		id, err := o.dir.convs.Do(ctx, *newConv)
-		if err != nil || id == "" {
-			o.log.Warn("creating the conversation", zap.String("task_id", t.ID), zap.Error(err))
-			return nil, ""
-		}
-		p.conversationID = id
-	}
-	if ch.MessagingServiceSID != "" {
-		p.out.MessagingServiceSID = ch.MessagingServiceSID
-	} else {
-		p.out.From = ch.PhoneNumber
-		if whatsapp && !strings.HasPrefix(p.out.From, whatsappPrefix) {
-			p.out.From = whatsappPrefix + p.out.From
-		}
-	}
-	return p, ""
-}
-
-// channelByName reads a channel with its type, cached until Invalidate.
-func (o *Outbound) channelByName(ctx context.Context, name string) (*Channel, error) {
-	o.mu.Lock()
-	ch, ok := o.channels[name]
-	o.mu.Unlock()
-	if ok {
-		return ch, nil
-	}
-	var rows []*Channel
-	q := "SELECT Id, Name, Phone_Number__c, Messaging_Service_Sid__c, Active__c, Queue_Name__c, Channel_Type__c, " +
-		"Channel_Type__r.Account_Sid__c, Channel_Type__r.Max_Message_Length__c, Channel_Type__r.Provider__c FROM Channel__c WHERE Name = " + soql.Quote(name) + " LIMIT 1"
-	if err := o.org.Query(ctx, q, &rows); err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	o.mu.Lock()
-	o.channels[name] = rows[0]
-	o.mu.Unlock()
-	return rows[0], nil
-}
-
-// InvalidateChannels drops cached channels (a Channel__c changed).
-func (o *Outbound) InvalidateChannels() {
-	o.mu.Lock()
-	o.channels = map[string]*Channel{}
-	o.mu.Unlock()
 }
 
 func (o *Outbound) limiter(ch *Channel) *rate.Limiter {
@@ -714,291 +549,6 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, own
 		log.Info("twilio asked us to retry later", zap.Error(se), zap.Duration("after", after))
 		return &RetryError{After: after, Err: se}
 	}
-}
-
-// Recover settles what an earlier process left in the ledger: at this
-// process's start plus IntentGrace, when every intent it left is stale, it
-// runs Send for each Task with an unresolved entry, up to concurrency at a
-// time. The sweep's queued jobs would do the same, but after a kill -9 a
-// job that waits (a snooze) waits for River's scheduler, which runs only
-// once the dead leader's lease has expired (dependencies.md §1.3: about
-// 15 s). It returns how many Tasks it handled; what it could not settle
-// is left to the queue.
-func (o *Outbound) Recover(ctx context.Context, concurrency int) (int, error) {
-	t := time.NewTimer(time.Until(o.started.Add(o.cfg.IntentGrace)))
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		return 0, nil
-	}
-	entries, err := o.ledger.UnresolvedSends(ctx, 0)
-	if err != nil {
-		return 0, fmt.Errorf("ledger: %w", err)
-	}
-	var ids []string
-	for _, e := range entries {
-		if e.ClaimedAt.Before(o.started) {
-			ids = append(ids, e.TaskID)
-		}
-	}
-	ids = dedupe(ids)
-	sem := make(chan struct{}, max(concurrency, 1))
-	var wg gosync.WaitGroup
-	for _, id := range ids {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return len(ids), nil
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			// As long as a job may run, so that a create is started only
-			// with time to finish (MinSendTime).
-			sctx, cancel := context.WithTimeout(ctx, o.cfg.IntentGrace/2)
-			defer cancel()
-			if err := o.Send(sctx, id); err != nil {
-				o.log.Info("recovery left a send to the queue", zap.String("task_id", id), zap.Error(err))
-			}
-		})
-	}
-	wg.Wait()
-	return len(ids), nil
-}
-
-// resolveGroup settles every stale intent of e's (account, recipient,
-// sender) group at once: it claims them in the ledger, lists Twilio once
-// for the window since the oldest, and gives each intent, oldest first,
-// the oldest listed message with its body that Twilio created after it
-// (less clock skew) and that nothing else holds. A message is held if a
-// ledger entry has its SID or a Task carries it: two Tasks may send the
-// same words to the same customer, and one message is never two Tasks'.
-// Found intents are completed; the others provably never reached Twilio
-// and are dropped, so that their jobs send them afresh.
-//
-// The lock covers the claim, the listing and the ledger writes, not the
-// Salesforce write-back: once a SID is in the ledger, the next resolution
-// sees it held.
-func (o *Outbound) resolveGroup(ctx context.Context, group string, e LedgerEntry) error {
-	unlock, err := o.lockResolution(ctx, group)
-	if err != nil {
-		return &RetryError{After: time.Second, Err: fmt.Errorf("waiting to resolve sends to %s: %w", e.To, err)}
-	}
-	defer unlock()
-	intents, err := o.ledger.ClaimStaleIntents(ctx, e.AccountSID, e.To, e.From, time.Now().Add(-o.cfg.IntentGrace))
-	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	if len(intents) == 0 {
-		return nil // resolved by another job meanwhile
-	}
-	q := FindQuery{To: e.To, After: intents[0].CreatedAt.Add(-clockSkew), Before: time.Now().Add(clockSkew)}
-	if isServiceSID(e.From) {
-		// Twilio picks the number: the messages' From is never the MG SID.
-		q.MessagingServiceSID = e.From
-	} else {
-		q.From = e.From
-	}
-	listed, err := o.tw.Find(ctx, e.AccountSID, q)
-	if err != nil {
-		// The claims stand: the intents turn stale again after IntentGrace.
-		return &RetryError{After: 2 * time.Second, Err: fmt.Errorf("looking up %d ambiguous sends: %w", len(intents), err)}
-	}
-	bodies := map[string]bool{}
-	for _, in := range intents {
-		bodies[in.Body] = true
-	}
-	var candidates []Sent
-	for _, m := range listed {
-		// Twilio's date_created has second precision and its clock is not
-		// ours: allow a few seconds before the intent.
-		if bodies[m.Body] && (m.DateCreated.IsZero() || !m.DateCreated.Before(q.After)) {
-			candidates = append(candidates, m)
-		}
-	}
-	held, err := o.heldSIDs(ctx, candidates)
-	if err != nil {
-		return &RetryError{After: 2 * time.Second, Err: fmt.Errorf("checking which messages other sends hold: %w", err)}
-	}
-	slices.SortStableFunc(candidates, func(a, b Sent) int { return a.DateCreated.Compare(b.DateCreated) })
-	found := make([]*Sent, len(intents))
-	for i, in := range intents {
-		for j := range candidates {
-			c := &candidates[j]
-			if held[c.SID] || c.Body != in.Body || (!c.DateCreated.IsZero() && c.DateCreated.Before(in.CreatedAt.Add(-clockSkew))) {
-				continue
-			}
-			held[c.SID] = true
-			found[i] = c
-			break
-		}
-	}
-	var (
-		wg    gosync.WaitGroup
-		errMu gosync.Mutex
-		first error
-		sent  int
-	)
-	for i, in := range intents {
-		if found[i] != nil {
-			sent++
-		}
-		wg.Add(1)
-		go func(in LedgerEntry, f *Sent) { // concurrent, so the store writes them in shared transactions
-			defer wg.Done()
-			var err error
-			if f != nil {
-				err = o.ledger.CompleteSend(ctx, in.Key, f.SID, f.Status)
-			} else {
-				err = o.ledger.AbandonSend(ctx, in.Key, in.ClaimedAt)
-			}
-			if err != nil {
-				errMu.Lock()
-				first = cmp.Or(first, err)
-				errMu.Unlock()
-			}
-		}(in, found[i])
-	}
-	wg.Wait()
-	o.log.Info("resolved ambiguous sends at Twilio", zap.String("to", e.To), zap.String("from", e.From), zap.Int("intents", len(intents)),
-		zap.Int("listed", len(listed)), zap.Int("found", sent), zap.Int("to_send", len(intents)-sent), zap.Time("oldest_intent", intents[0].CreatedAt))
-	if first != nil {
-		return fmt.Errorf("ledger: %w", first)
-	}
-	return nil
-}
-
-// groupOf names the (account, recipient, sender) group of a send.
-func groupOf(e LedgerEntry) string { return e.AccountSID + "|" + e.To + "|" + e.From }
-
-// lockResolution serialises the resolutions that could give the same
-// Twilio message to two Tasks (same customer and sender): striped in this
-// process, so memory stays bounded (a collision only serialises two
-// unrelated groups), and across replicas with ResolveLock.
-func (o *Outbound) lockResolution(ctx context.Context, group string) (unlock func(), err error) {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(group))
-	stripe := o.resolving[h.Sum32()%uint32(len(o.resolving))]
-	select {
-	case stripe <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	local := func() { <-stripe }
-	if o.cfg.ResolveLock == nil {
-		return local, nil
-	}
-	remote, err := o.cfg.ResolveLock(ctx, group)
-	if err != nil {
-		local()
-		return nil, err
-	}
-	return func() { remote(); local() }, nil
-}
-
-// clockSkew is how far Twilio's clock may be behind ours.
-const clockSkew = 5 * time.Second
-
-// heldSIDs returns which of the messages' SIDs a ledger entry holds or a
-// Task carries (the ledger forgets recorded entries after its retention;
-// the Tasks do not).
-func (o *Outbound) heldSIDs(ctx context.Context, ms []Sent) (map[string]bool, error) {
-	sids := make([]string, len(ms))
-	for i, m := range ms {
-		sids[i] = m.SID
-	}
-	out := map[string]bool{}
-	owners, err := o.ledger.SIDOwners(ctx, sids)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	var rest []string
-	for _, sid := range sids {
-		if _, ok := owners[sid]; ok {
-			out[sid] = true
-		} else {
-			rest = append(rest, sid)
-		}
-	}
-	for _, chunk := range soql.ChunkIn(dedupe(rest), inBudget) {
-		in, err := soql.InList(chunk)
-		if err != nil {
-			return nil, err
-		}
-		var rows []Task
-		if err := o.org.Query(ctx, "SELECT Id, Message_Sid__c FROM Task WHERE Message_Sid__c IN "+in, &rows); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			out[r.MessageSID] = true
-		}
-	}
-	return out, nil
-}
-
-// Unrecorded reports whether this process has sid from Twilio but has not
-// written it to its Task yet: a status callback for it can wait a moment
-// instead of reading Salesforce, finding nothing and being parked.
-func (o *Outbound) Unrecorded(sid string) bool {
-	_, ok := o.unrecorded.Load(sid)
-	return ok
-}
-
-func (o *Outbound) recordSent(ctx context.Context, key string, t *Task, msg *prepared, s Sent) error {
-	o.unrecorded.Store(s.SID, struct{}{})
-	defer o.unrecorded.Delete(s.SID)
-	st, err := FromTwilio(s.Status)
-	if err != nil || !Advances(StatusPending, st) {
-		st = StatusQueued
-	}
-	at := s.DateCreated
-	if at.IsZero() {
-		at = time.Now()
-	}
-	rec := Record{"Id": t.ID, "Message_Sid__c": s.SID, "Message_Status__c": string(st),
-		"Message_Send_Date__c": sfTime(at), "Status": "Completed", "Error_Description__c": nil,
-		"Subject": subject("to", msg.out.To)}
-	if msg.merged {
-		// The Task shows what the customer read, not the template.
-		rec["Description"] = msg.out.Body
-	}
-	if msg.conversationID != "" {
-		rec["Conversation__c"] = msg.conversationID
-	}
-	if err := o.record(ctx, rec); err != nil {
-		return err
-	}
-	if o.cfg.OnRecorded != nil {
-		if err := o.cfg.OnRecorded(ctx, s.SID); err != nil {
-			o.log.Warn("applying parked status callbacks", zap.String("task_id", t.ID), zap.String("message_sid", s.SID), zap.Error(err))
-		}
-	}
-	return o.ledger.MarkRecorded(ctx, key)
-}
-
-func (o *Outbound) recordFailed(ctx context.Context, key string, t *Task, msg *prepared, reason string, code int) error {
-	rec := Record{"Id": t.ID, "Message_Status__c": string(StatusFailed), "Error_Description__c": reason, "Status": "Completed"}
-	if err := o.record(ctx, rec); err != nil {
-		return err
-	}
-	return o.ledger.MarkRecorded(ctx, key)
-}
-
-// record writes a Task update through the batcher; a Task deleted meanwhile
-// is not an error.
-func (o *Outbound) record(ctx context.Context, rec Record) error {
-	werr, err := o.write.Do(ctx, rec)
-	if err != nil {
-		return fmt.Errorf("writing task: %w", err)
-	}
-	if werr != nil {
-		if errors.Is(werr, ErrNotFound) {
-			return nil
-		}
-		return fmt.Errorf("writing task: %w", werr)
-	}
-	return nil
 }
 
 // RetryError asks the queue to run the job again after After without

@@ -30,6 +30,16 @@ func isServiceSID(s string) bool {
 	return true
 }
 
+// splitWhatsApp separates the "whatsapp:" transport prefix from the number
+// behind it. The prefix matches in any case, the one case rule recipientKey
+// keys threads by: a user may type "WhatsApp:+1…" into a record.
+func splitWhatsApp(addr string) (number string, whatsapp bool) {
+	if len(addr) >= len(whatsappPrefix) && strings.EqualFold(addr[:len(whatsappPrefix)], whatsappPrefix) {
+		return addr[len(whatsappPrefix):], true
+	}
+	return addr, false
+}
+
 // NormalizeNumber turns a number as a person typed it into E.164, reading
 // national formats in defaultRegion (an ISO 3166 code such as "US").
 // "(415) 555-0100", "415.555.0100" and "+1 415 555 0100" all become
@@ -38,8 +48,8 @@ func isServiceSID(s string) bool {
 func NormalizeNumber(raw, defaultRegion string) (string, error) {
 	s := strings.TrimSpace(raw)
 	prefix := ""
-	if strings.HasPrefix(strings.ToLower(s), whatsappPrefix) {
-		prefix, s = whatsappPrefix, strings.TrimSpace(s[len(whatsappPrefix):])
+	if number, wa := splitWhatsApp(s); wa {
+		prefix, s = whatsappPrefix, strings.TrimSpace(number)
 	}
 	s = strings.TrimPrefix(s, "tel:")
 	if s == "" {
@@ -86,7 +96,8 @@ func CustomerAddress(raw, defaultRegion string) (string, SenderKind) {
 // and confirms each candidate with NormalizeNumber. It returns "" for
 // anything that is not an E.164 number.
 func DigitsPattern(e164 string) string {
-	n, err := phonenumbers.Parse(strings.TrimPrefix(e164, whatsappPrefix), "")
+	number, _ := splitWhatsApp(e164)
+	n, err := phonenumbers.Parse(number, "")
 	if err != nil {
 		return ""
 	}
@@ -142,8 +153,8 @@ func ClassifyKeyword(body, optOutType string) Keyword {
 // subject is a message Task's Subject (SPEC §1): "SMS to +14155550100",
 // or "WhatsApp from +14155550100" for a WhatsApp address.
 func subject(dir, addr string) string {
-	if strings.HasPrefix(strings.ToLower(addr), whatsappPrefix) {
-		return "WhatsApp " + dir + " " + addr[len(whatsappPrefix):]
+	if number, wa := splitWhatsApp(addr); wa {
+		return "WhatsApp " + dir + " " + number
 	}
 	return "SMS " + dir + " " + addr
 }

@@ -83,3 +83,30 @@ func TestClassifyKeyword(t *testing.T) {
 		t.Errorf("OptOutType should win: %v", got)
 	}
 }
+
+// Twilio's "whatsapp:" channel prefix has one case rule (the finder's
+// recipientKey): however it is capitalised, every function reads the same
+// number behind it, and NormalizeNumber writes it lower-case.
+func TestWhatsAppPrefixOneCaseRule(t *testing.T) {
+	bare := DigitsPattern("+14155550100")
+	for _, p := range []string{"whatsapp:", "WhatsApp:", "WHATSAPP:"} {
+		addr := p + "+14155550100"
+		if got, err := NormalizeNumber(addr, "US"); err != nil || got != "whatsapp:+14155550100" {
+			t.Errorf("NormalizeNumber(%q) = %q, %v; want whatsapp:+14155550100", addr, got, err)
+		}
+		if got := DigitsPattern(addr); got != bare {
+			t.Errorf("DigitsPattern(%q) = %q, want %q", addr, got, bare)
+		}
+		if got := subject("from", addr); got != "WhatsApp from +14155550100" {
+			t.Errorf("subject(%q) = %q", addr, got)
+		}
+		if got := bareNumber(addr); got != "+14155550100" {
+			t.Errorf("bareNumber(%q) = %q", addr, got)
+		}
+	}
+	for _, addr := range []string{"+14155550100", "whatsapp", "whatsapp+14155550100", "ſhatsapp:+14155550100"} {
+		if got := bareNumber(addr); got != addr {
+			t.Errorf("bareNumber(%q) = %q, want it unchanged: no prefix", addr, got)
+		}
+	}
+}

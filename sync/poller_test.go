@@ -190,11 +190,7 @@ func TestPollerAgainstTwilioSimulator(t *testing.T) {
 	e := newSimEnv(t)
 	ctx := context.Background()
 	const token = "0123456789abcdef0123456789abcdef"
-	fake, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acctSID: token}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
+	fake := twiliotest.Start(t, twiliotest.Options{Accounts: map[string]string{acctSID: token}})
 	if err := fake.AddNumber(acctSID, chanNumber); err != nil {
 		t.Fatal(err)
 	}

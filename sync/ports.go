@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// Org is what the engine needs from Salesforce. cmd/switchboard adapts
-// *sfdc.Client to it; tests use the same adapter against the simulated org.
+// Org is what the engine needs from Salesforce. sfdc implements it
+// ((*Client).Org, sfdc/org_adapter.go); tests use the same adapter against
+// the simulated org.
 type Org interface {
 	// Query runs SOQL, following every page, and decodes the records into
 	// dst (a pointer to a slice).
@@ -52,8 +53,8 @@ type SaveResult struct {
 	Err     error
 }
 
-// Messenger is what the engine needs from Twilio. cmd/switchboard adapts
-// *twilio.Client to it and maps Twilio's errors into *SendError.
+// Messenger is what the engine needs from Twilio. twilio implements it
+// ((*Accounts).Messenger) and maps Twilio's errors into *SendError.
 type Messenger interface {
 	Send(ctx context.Context, accountSID string, m Outgoing) (Sent, error)
 	// Find lists messages sent to q.To, from q.From or through the

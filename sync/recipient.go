@@ -22,10 +22,30 @@ type Directory struct {
 	registry []ExternalChannel // nil until loaded
 
 	phones *Batcher[string, whoPhone]
-	convs  *Batcher[convKey, string]
+	convs  convBatcher
 	convMu gosync.Mutex // one find-or-create at a time, so two batches never both create a thread
 	// threadLock extends convMu across replicas (OutboundConfig.ThreadLock).
 	threadLock func(ctx context.Context) (func(), error)
+}
+
+// threadResult is a key's conversation, or why it could not be created.
+type threadResult struct {
+	ID  string
+	Err error
+}
+
+// convBatcher batches the outbound engine's find-or-create calls and hands
+// each caller its own key's result.
+type convBatcher struct {
+	b *Batcher[convKey, threadResult]
+}
+
+func (c convBatcher) Do(ctx context.Context, k convKey) (string, error) {
+	r, err := c.b.Do(ctx, k)
+	if err != nil {
+		return "", err
+	}
+	return r.ID, r.Err
 }
 
 // whoPhone is a record's customer number and the registry row it came from.
@@ -43,7 +63,7 @@ type convKey struct {
 func newDirectory(org Org, region string, cfg OutboundConfig) *Directory {
 	d := &Directory{org: org, region: region, threadLock: cfg.ThreadLock}
 	d.phones = &Batcher[string, whoPhone]{Window: cfg.BatchWindow, Flush: d.loadPhones}
-	d.convs = &Batcher[convKey, string]{Window: cfg.BatchWindow, Flush: d.findOrCreateConversations}
+	d.convs = convBatcher{&Batcher[convKey, threadResult]{Window: cfg.BatchWindow, Flush: d.findOrCreateConversations}}
 	return d
 }
 
@@ -141,74 +161,56 @@ func (d *Directory) loadPhones(ctx context.Context, ids []string) ([]whoPhone, e
 	return out, nil
 }
 
-// findOrCreateConversations returns the Open conversation for each
-// (channel, recipient), creating the missing ones bound to the record.
-func (d *Directory) findOrCreateConversations(ctx context.Context, keys []convKey) ([]string, error) {
+// findOrCreateConversations returns the Open conversation of each
+// (channel, recipient), creating the missing ones bound to the record. A
+// conversation Salesforce refuses to create fails only its keys.
+func (d *Directory) findOrCreateConversations(ctx context.Context, keys []convKey) ([]threadResult, error) {
 	unlock, err := d.lockThreads(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	type pair = struct{ ch, to string }
-	found := map[pair]string{}
-	var recipients []string
-	for _, k := range keys {
-		recipients = append(recipients, k.Recipient)
+	recipients := make([]string, len(keys))
+	for i, k := range keys {
+		recipients[i] = k.Recipient
 	}
-	for _, chunk := range soql.ChunkIn(dedupe(recipients), inBudget) {
-		in, err := soql.InList(chunk)
-		if err != nil {
-			return nil, err
-		}
-		var rows []Conversation
-		q := "SELECT Id, Channel__c, Message_Recipient__c FROM Conversation__c WHERE Status__c = 'Open' AND Message_Recipient__c IN " + in
-		if err := d.org.Query(ctx, q, &rows); err != nil {
-			return nil, fmt.Errorf("reading conversations: %w", err)
-		}
-		for _, c := range rows {
-			found[pair{c.ChannelID, c.Recipient}] = c.ID
-		}
+	open, err := d.openThreads(ctx, recipients)
+	if err != nil {
+		return nil, err
 	}
-	var create []Record
-	var createFor []pair
+	found := map[threadKey]threadResult{}
+	for tk, t := range open {
+		found[tk] = threadResult{ID: t.ID}
+	}
 	queues, err := d.queueIDs(ctx, keys, found)
 	if err != nil {
 		return nil, err
 	}
+	var create []newThread
+	var createFor []threadKey
 	for _, k := range keys {
-		p := pair{k.ChannelID, k.Recipient}
-		if _, ok := found[p]; ok {
+		tk := newThreadKey(k.ChannelID, k.Recipient)
+		if _, ok := found[tk]; ok {
 			continue
 		}
-		found[p] = "" // reserve, so a batch with two Tasks to one number makes one thread
-		rec := Record{"Status__c": "Open", "Channel__c": k.ChannelID, "Message_Recipient__c": k.Recipient}
-		if k.RecordID != "" {
-			rec["Record_Id__c"] = k.RecordID
-		}
-		if k.ExternalChannelID != "" {
-			rec["External_Channel__c"] = k.ExternalChannelID
-		}
-		if q := queues[strings.ToLower(k.QueueName)]; q != "" {
-			rec["OwnerId"] = q // SPEC §1: the queue named by the channel owns its threads
-		}
-		create = append(create, rec)
-		createFor = append(createFor, p)
+		found[tk] = threadResult{} // reserve, so a batch with two Tasks to one number makes one thread
+		create = append(create, newThread{ChannelID: k.ChannelID, Recipient: k.Recipient, RecordID: k.RecordID,
+			// SPEC §1: the queue named by the channel owns its threads.
+			ExternalChannelID: k.ExternalChannelID, OwnerID: queues[strings.ToLower(k.QueueName)]})
+		createFor = append(createFor, tk)
 	}
 	if len(create) > 0 {
-		res, err := d.org.Save(ctx, SaveOp{Kind: Create}, "Conversation__c", create)
+		ids, errs, err := d.createThreads(ctx, create)
 		if err != nil {
-			return nil, fmt.Errorf("creating conversations: %w", err)
+			return nil, err
 		}
-		for i, r := range res {
-			if r.Err != nil {
-				return nil, fmt.Errorf("creating conversation for %s: %w", createFor[i].to, r.Err)
-			}
-			found[createFor[i]] = r.ID
+		for n, tk := range createFor {
+			found[tk] = threadResult{ID: ids[n], Err: errs[n]}
 		}
 	}
-	out := make([]string, len(keys))
+	out := make([]threadResult, len(keys))
 	for i, k := range keys {
-		out[i] = found[pair{k.ChannelID, k.Recipient}]
+		out[i] = found[newThreadKey(k.ChannelID, k.Recipient)]
 	}
 	return out, nil
 }
@@ -216,10 +218,10 @@ func (d *Directory) findOrCreateConversations(ctx context.Context, keys []convKe
 // queueIDs resolves the queues named by the keys whose thread does not
 // exist yet (Group of Type Queue by DeveloperName, lower-cased), in one
 // query, and only when a thread is about to be created.
-func (d *Directory) queueIDs(ctx context.Context, keys []convKey, found map[struct{ ch, to string }]string) (map[string]string, error) {
+func (d *Directory) queueIDs(ctx context.Context, keys []convKey, found map[threadKey]threadResult) (map[string]string, error) {
 	var names []string
 	for _, k := range keys {
-		if _, exists := found[struct{ ch, to string }{k.ChannelID, k.Recipient}]; !exists && strings.TrimSpace(k.QueueName) != "" {
+		if _, exists := found[newThreadKey(k.ChannelID, k.Recipient)]; !exists && strings.TrimSpace(k.QueueName) != "" {
 			names = append(names, strings.TrimSpace(k.QueueName))
 		}
 	}

@@ -21,7 +21,7 @@ func (p PendingTask) Key() string { return p.ID + "@" + p.SystemModstamp }
 // sweepQuery is SPEC §3's "sweep query": every Pending outbound Task. The
 // Org follows nextRecordsUrl, so a backlog of any size comes back in pages
 // of up to 2,000 (ref §2.2), one API call each.
-const sweepQuery = "SELECT Id, SystemModstamp FROM Task WHERE Message_Type__c = 'Outbound' AND Message_Status__c = 'Pending' ORDER BY CreatedDate"
+const sweepQuery = "SELECT Id, SystemModstamp FROM Task WHERE " + PendingOutboundWhere + " ORDER BY CreatedDate"
 
 // Sweep finds every Pending outbound Task and hands them to enqueue in
 // chunks of at most batch, oldest first. It is how the engine catches what

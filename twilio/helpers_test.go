@@ -41,11 +41,7 @@ type env struct {
 // receiver, and a client pointed at it.
 func newEnv(t testing.TB, opts twilio.Options) *env {
 	t.Helper()
-	fake, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acct1: tok1, acct2: tok2}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
+	fake := twiliotest.Start(t, twiliotest.Options{Accounts: map[string]string{acct1: tok1, acct2: tok2}})
 	must(t, fake.AddNumber(acct1, num1))
 	must(t, fake.AddNumber(acct2, num2))
 	must(t, fake.AddMessagingService(acct1, mg1, mgNum))

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 	messaging "github.com/twilio/twilio-go/rest/messaging/v1"
+
+	sbsync "github.com/switchboard/switchboard/sync"
 )
 
 // ErrNotFound is wrapped by the error of IncomingNumber and
@@ -55,16 +56,11 @@ type MessagingService struct {
 	StatusCallback string
 }
 
-var (
-	e164Pattern       = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
-	serviceSIDPattern = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
-)
-
 // IncomingNumber looks up one of the account's phone numbers by its E.164
 // form. A number the account does not have is an *Error wrapping
 // ErrNotFound.
 func (a *Accounts) IncomingNumber(ctx context.Context, accountSID, e164 string) (IncomingNumber, error) {
-	if !e164Pattern.MatchString(e164) {
+	if !sbsync.IsE164(e164) {
 		err := fmt.Errorf("%q is not an E.164 phone number like +14155550100", e164)
 		return IncomingNumber{}, &Error{Op: OpList, Kind: KindPermanent, Description: err.Error(), Err: err}
 	}
@@ -115,7 +111,7 @@ func (a *Accounts) IncomingNumber(ctx context.Context, accountSID, e164 string) 
 // (a simulator, a proxy) it goes to that base URL, which then serves
 // /v1/Services too.
 func (a *Accounts) MessagingService(ctx context.Context, accountSID, serviceSID string) (MessagingService, error) {
-	if !serviceSIDPattern.MatchString(serviceSID) {
+	if !sbsync.IsMessagingServiceSID(serviceSID) {
 		// It comes from Messaging_Service_Sid__c; never splice anything else
 		// into a path.
 		err := fmt.Errorf("%q is not a Messaging Service SID (MG followed by 32 hex digits)", serviceSID)

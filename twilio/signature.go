@@ -139,7 +139,7 @@ func (a *Accounts) ValidateWebhook(r *http.Request, publicBaseURL string) (strin
 	if acct == nil {
 		return sid, fmt.Errorf("%w: %q", ErrUnknownAccount, sid)
 	}
-	if !ValidateSignature(PublicURL(r, publicBaseURL), r.PostForm, r.Header.Get("X-Twilio-Signature"), acct.creds.Password) {
+	if !ValidateRequest(r, publicBaseURL, acct.creds.Password) {
 		return sid, ErrBadSignature
 	}
 	return sid, nil

@@ -224,9 +224,7 @@ func TestValidateRequestBehindProxy(t *testing.T) {
 		io.WriteString(w, "<Response/>")
 	}))
 	defer srv.Close()
-	fake, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acct1: tok1}, InboundURL: srv.URL + "/twilio/inbound?x=1"})
-	must(t, err)
-	defer fake.Close()
+	fake := twiliotest.Start(t, twiliotest.Options{Accounts: map[string]string{acct1: tok1}, InboundURL: srv.URL + "/twilio/inbound?x=1"})
 	must(t, fake.AddNumber(acct1, num1))
 	for _, in := range []twiliotest.Inbound{
 		{From: cust, To: num1, Body: "signed for the public URL", SignURL: public + "/twilio/inbound?x=1"},

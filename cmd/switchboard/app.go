@@ -3,10 +3,8 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,37 +22,16 @@ import (
 	"github.com/switchboard/switchboard/twilio"
 )
 
-// Job kinds of the work queue, besides the webhook kinds in server.go.
+// Job kinds of the work queue (sync/jobkinds.go), named here for the
+// metrics and the tests.
 const (
-	kindSend         = "send"
-	kindConversation = "conversation"
-	kindSweep        = "sweep"
-	kindPoll         = "poll"
-	// kindReconcile re-reads conversations changed during a stream gap.
-	kindReconcile = "reconcile"
+	kindSend         = sbsync.KindSend
+	kindConversation = sbsync.KindConversation
+	kindSweep        = sbsync.KindSweep
 )
 
 // jobKinds are every kind the daemon handles.
-var jobKinds = []string{kindSend, kindInbound, kindStatus, kindConversation, kindSweep, kindPoll, kindReconcile}
-
-// threadLockKey names the store lock held while conversations are found or
-// created (OutboundConfig.ThreadLock).
-const threadLockKey = "switchboard/conversations"
-
-// reconcileMargin is how far before the last checkpointed event a
-// reconciliation starts: the event's arrival is our clock, LastModifiedDate
-// is Salesforce's, and the event may have waited in the stream.
-const reconcileMargin = 10 * time.Minute
-
-// reconcilePayload is a reconcile job's payload.
-type reconcilePayload struct {
-	Since time.Time `json:"since"` // conversations changed since then are re-read
-}
-
-// reconcileFallback is how far back a reconciliation looks when there is
-// no checkpoint to start from: Salesforce keeps events at most 72 hours,
-// so a gap with no checkpoint covers no more than that.
-const reconcileFallback = 72 * time.Hour
+var jobKinds = sbsync.JobKinds
 
 // The PushTopic channels the sidecar subscribes to (SPEC §2; not
 // SwitchboardChat, which is the chat components').
@@ -92,13 +69,6 @@ type tuning struct {
 	Now func() time.Time
 }
 
-func (t tuning) statusWindow() time.Duration {
-	if t.StatusWindow <= 0 {
-		return time.Second
-	}
-	return t.StatusWindow
-}
-
 // Main is the daemon: every part built from configuration and wired, so an
 // end-to-end test runs the real program in-process against the simulators
 // (STYLE: the wtf Main pattern).
@@ -109,16 +79,11 @@ type Main struct {
 
 	auth    *sfdc.Auth
 	client  *sfdc.Client
-	org     sbsync.Org // the engine's view of client
 	stream  *sfdc.Stream
 	tw      *twilio.Accounts
 	store   *store.Store
-	out     *sbsync.Outbound
-	startID string // tells this process's sweep jobs from a killed one's (Run)
-	in      *sbsync.Inbound
-	cb      *sbsync.Callbacks
-	poller  *sbsync.Poller
-	convs   *sbsync.Conversations
+	engine  *sbsync.Engine
+	startID string // tells this process's sweep jobs from a killed one's (sbsync.Engine.StartSweep)
 	metrics *metrics
 
 	// instance and started identify this process's Switchboard_Status__c
@@ -174,13 +139,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.closeAll()
 		return fmt.Errorf("starting the work queue: %w", err)
 	}
-	// The start's sweep is also the crash recovery (Outbound.Send resolves
-	// what the ledger left). A killed process leaves its jobs "running"
-	// until River's rescuer returns them: RescueStuckJobsAfter, checked
-	// every 30 s on the leader (dependencies.md §1.3). Until then their
-	// keys would swallow this start's sweep and its send jobs, so both
-	// carry this process's start.
-	if err := m.store.Enqueue(runCtx, store.Job{Kind: kindSweep, Key: "start:" + m.startID}); err != nil {
+	if err := m.engine.StartSweep(runCtx); err != nil {
 		m.log.Warn("queueing the start's sweep; the periodic one will run it", zap.Error(err))
 	}
 	g.Go(func() error {
@@ -214,12 +173,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.runHeartbeat(streamCtx)
 	}()
 	g.Go(func() error {
-		n, err := m.out.Recover(gctx, m.cfg.Twilio.MaxConcurrency)
-		if err != nil {
-			m.log.Warn("recovering the sends a previous run left; the queue will", zap.Error(err))
-		} else if n > 0 {
-			m.log.Info("recovered the sends a previous run left", zap.Int("tasks", n))
-		}
+		m.engine.Recover(gctx)
 		return nil
 	})
 	m.log.Info("switchboard running", zap.String("listen", m.Addr()), zap.String("admin_listen", cmp.Or(m.AdminAddr(), config.AdminOff)), zap.String("store", m.store.Backend()),
@@ -308,63 +262,27 @@ func (m *Main) open(ctx context.Context) error {
 
 	// One adapter for the whole engine: it packs concurrent calls from
 	// every batcher into shared /composite requests.
-	m.org = m.client.Org()
-	org := m.org
-	window := m.tun.BatchWindow
-	messenger := m.metrics.countingMessenger(m.tw.Messenger())
-	// Status callbacks wait longest for company: a status lands a second
-	// later at no cost, and a message's sent and delivered then share one
-	// write (SPEC §3 only asks that it never moves backwards).
-	m.cb = sbsync.NewCallbacks(sbsync.CallbacksConfig{
-		BatchWindow: m.tun.statusWindow(), Describe: twilio.ErrorDescription,
-		Unrecorded: func(sid string) bool { return m.out != nil && m.out.Unrecorded(sid) },
-	}, org, m.store, m.log.Named("callbacks"))
-	consent := sbsync.NewConsent(org, m.log.Named("consent"), window)
-	m.out = sbsync.NewOutbound(sbsync.OutboundConfig{
-		DefaultChannel:     cfg.Twilio.DefaultChannel,
-		DefaultRegion:      cfg.Engine.DefaultRegion,
-		StatusCallback:     cfg.Server.PublicURL + "/twilio/status",
-		BatchWindow:        window,
-		WriteWindow:        m.tun.WriteWindow,
-		MaxConcurrentSends: cfg.Twilio.MaxConcurrency,
-		SenderRate:         cfg.Twilio.SenderRates,
-		MergeFields:        cfg.Engine.MergeFields,
-		IntentGrace:        2 * jobTimeout(m.tun.Store),
-		MinSendTime:        jobTimeout(m.tun.Store) / 2,
-		OnRecorded:         func(ctx context.Context, sid string) error { return m.cb.ApplyParked(ctx, []string{sid}) },
-		OnOptOut:           consent.OptOut,
-		ThreadLock: func(ctx context.Context) (func(), error) {
-			return m.store.Lock(ctx, threadLockKey)
-		},
-		ResolveLock: func(ctx context.Context, group string) (func(), error) {
-			return m.store.Lock(ctx, "resolve:"+group)
-		},
-	}, org, messenger, m.store, m.log.Named("outbound"))
-	m.in = sbsync.NewInbound(sbsync.InboundConfig{DefaultRegion: cfg.Engine.DefaultRegion, BatchWindow: window, Now: m.tun.Now},
-		org, m.out.Directory(), consent, m.log.Named("inbound"))
-	m.convs = sbsync.NewConversations(org, m.log.Named("conversations"), window, m.in)
-	m.poller = sbsync.NewPoller(sbsync.PollerConfig{Age: cfg.Engine.StatusPollAfter, DefaultAccountSID: cfg.Twilio.AccountSID},
-		org, messenger, m.cb, m.log.Named("poller"))
-
-	if err := m.registerJobs(); err != nil {
+	m.engine, err = sbsync.NewEngine(m.engineOptions(), m.client.Org(), m.metrics.countingMessenger(m.tw.Messenger()),
+		m.store, m.log)
+	if err != nil {
 		return err
 	}
 
 	m.stream, err = sfdc.NewStream(sfdc.StreamConfig{
 		Auth: m.auth, APIVersion: sf.APIVersion, HTTPClient: hc, Logger: m.log.Named("stream"),
 		Channels:   streamChannels,
-		ReplayFrom: m.replayFrom,
+		ReplayFrom: m.engine.ReplayFrom,
 		Handle:     m.handleEvents,
-		OnGap:      m.onGap,
+		OnGap:      m.engine.OnGap,
 		RetryMin:   m.tun.StreamRetryMin,
 	})
 	if err != nil {
 		return err
 	}
-	m.metrics.watch(m.stream, m.store, m.client, m.cb)
+	m.metrics.watch(m.stream, m.store, m.client, m.engine.Callbacks)
 
 	ws := &webhookServer{
-		publicURL: cfg.Server.PublicURL, accounts: cfg.Twilio.Accounts, verify: twilio.ValidateSignature,
+		publicURL: cfg.Server.PublicURL, accounts: cfg.Twilio.Accounts,
 		queue: webhookStore{m.store}, ready: m.ready, log: m.log.Named("http"), metrics: m.metrics,
 		refusals: newRefusalLog(m.log.Named("http"), m.tun.RefusalLogEvery),
 	}
@@ -422,233 +340,52 @@ func (m *Main) ready(ctx context.Context) error {
 	return nil
 }
 
-// registerJobs maps each job kind to the engine.
-func (m *Main) registerJobs() error {
-	org := m.org
-	handlers := map[string]store.Handler{
-		kindSend: func(ctx context.Context, j store.Job) error {
-			var p struct {
-				TaskID string `json:"task_id"`
-			}
-			if err := json.Unmarshal(j.Payload, &p); err != nil || p.TaskID == "" {
-				return &sbsync.PermanentError{Err: fmt.Errorf("send job %q has no task id", j.Key)}
-			}
-			return m.out.Send(ctx, p.TaskID)
+// engineOptions fills the engine's settings from configuration and tuning,
+// and hands it what it needs from Salesforce, Twilio and the metrics.
+func (m *Main) engineOptions() sbsync.EngineOptions {
+	cfg := m.cfg
+	return sbsync.EngineOptions{
+		DefaultChannel:      cfg.Twilio.DefaultChannel,
+		DefaultRegion:       cfg.Engine.DefaultRegion,
+		DefaultAccountSID:   cfg.Twilio.AccountSID,
+		StatusCallback:      cfg.Server.PublicURL + "/twilio/status",
+		MaxConcurrentSends:  cfg.Twilio.MaxConcurrency,
+		SenderRate:          cfg.Twilio.SenderRates,
+		MergeFields:         cfg.Engine.MergeFields,
+		SweepInterval:       cfg.Engine.SweepInterval,
+		StatusPollAfter:     cfg.Engine.StatusPollAfter,
+		APIBudget:           cfg.Engine.APIBudget,
+		TaskChannel:         channelTasks,
+		ConversationChannel: channelConversations,
+		StartID:             m.startID,
+		JobTimeout:          jobTimeout(m.tun.Store),
+		BatchWindow:         m.tun.BatchWindow,
+		WriteWindow:         m.tun.WriteWindow,
+		StatusWindow:        m.tun.StatusWindow,
+		PollInterval:        m.tun.PollInterval,
+		OutageRetry:         m.tun.OutageRetry,
+		Now:                 m.tun.Now,
+		Retryable:           sfdc.IsRetryable,
+		APIUsage: func() (int, int) {
+			l := m.client.Limits()
+			return l.Used, l.Max
 		},
-		kindInbound: func(ctx context.Context, j store.Job) error {
-			form, err := formFromPayload(j.Payload)
-			if err != nil {
-				return &sbsync.PermanentError{Err: err}
-			}
-			msg, err := twilio.ParseInbound(form)
-			if err != nil {
-				return &sbsync.PermanentError{Err: err}
-			}
-			if err := m.in.Handle(ctx, inboundMessage(msg, j)); err != nil {
-				return err
-			}
-			m.metrics.inbound.Inc()
-			return nil
-		},
-		kindStatus: func(ctx context.Context, j store.Job) error {
-			form, err := formFromPayload(j.Payload)
-			if err != nil {
-				return &sbsync.PermanentError{Err: err}
-			}
-			sc, err := twilio.ParseStatus(form)
-			if err != nil {
-				return &sbsync.PermanentError{Err: err}
-			}
-			return m.cb.Handle(ctx, statusUpdate(sc, j))
-		},
-		kindConversation: func(ctx context.Context, j store.Job) error {
-			var p struct {
-				ID string `json:"id"`
-			}
-			if err := json.Unmarshal(j.Payload, &p); err != nil || p.ID == "" {
-				return &sbsync.PermanentError{Err: fmt.Errorf("conversation job %q has no conversation id", j.Key)}
-			}
-			return m.convs.Handle(ctx, p.ID)
-		},
-		// The sweep is also crash recovery: a Task whose send was cut off
-		// (ledger intent, or sent but not written back) is still Pending,
-		// so its new send job resolves the ledger entry (Outbound.Send).
-		kindSweep: func(ctx context.Context, _ store.Job) error {
-			if m.overBudget() {
-				m.log.Warn("skipping this sweep: the org is over engine.api_budget of its daily API calls")
-				return nil
-			}
-			n, err := sbsync.Sweep(ctx, org, 1000, m.enqueueSends)
-			if n > 0 {
-				m.log.Info("sweep queued pending tasks", zap.Int("tasks", n))
-			}
-			return err
-		},
-		kindReconcile: func(ctx context.Context, j store.Job) error {
-			var p reconcilePayload
-			if err := json.Unmarshal(j.Payload, &p); err != nil || p.Since.IsZero() {
-				return &sbsync.PermanentError{Err: fmt.Errorf("reconcile job %q has no start time", j.Key)}
-			}
-			n, err := m.convs.Reconcile(ctx, p.Since)
-			m.log.Info("reconciled conversations changed during a stream gap", zap.Int("conversations", n), zap.Time("since", p.Since))
-			return err
-		},
-		kindPoll: func(ctx context.Context, _ store.Job) error {
-			if m.overBudget() {
-				m.log.Warn("skipping this status poll: the org is over engine.api_budget of its daily API calls")
-				return nil
-			}
-			_, err := m.poller.Poll(ctx)
-			return err
-		},
-	}
-	for kind, h := range handlers {
-		if err := m.store.Handle(kind, m.outageTolerant(h)); err != nil {
-			return err
-		}
-	}
-	pollEvery := m.tun.PollInterval
-	if pollEvery <= 0 {
-		pollEvery = time.Minute
-	}
-	for _, p := range []struct {
-		kind  string
-		every time.Duration
-	}{{kindSweep, m.cfg.Engine.SweepInterval}, {kindPoll, pollEvery}} {
-		if err := m.store.Periodic(p.kind, p.every, true); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// outageTolerant turns a transient Salesforce failure (503, row locks,
-// network; the client has already retried it a few times) into a snooze
-// that uses no attempt: an outage of any length delays work but never
-// dead-letters a message (SPEC §3 "Nothing is lost").
-func (m *Main) outageTolerant(h store.Handler) store.Handler {
-	base := m.tun.OutageRetry
-	if base <= 0 {
-		base = 5 * time.Second
-	}
-	return func(ctx context.Context, j store.Job) (err error) {
-		start := time.Now()
-		defer func() { m.metrics.observeJob(j.Kind, time.Since(start), err) }()
-		err = h(ctx, j)
-		if err == nil || sbsync.IsPermanent(err) || !sfdc.IsRetryable(err) {
-			return err
-		}
-		var re *sbsync.RetryError
-		if errors.As(err, &re) {
-			return err
-		}
-		after := base + rand.N(base)
-		m.log.Warn("salesforce unavailable; the job will run again", zap.String("kind", j.Kind),
-			zap.String("key", j.Key), zap.Duration("after", after), zap.Error(err))
-		return &sbsync.RetryError{After: after, Err: err}
+		Describe:      twilio.ErrorDescription,
+		DecodeInbound: decodeInbound,
+		DecodeStatus:  decodeStatus,
+		ObserveJob:    m.metrics.observeJob,
+		OnInbound:     m.metrics.inbound.Inc,
 	}
 }
 
-// overBudget: the org has used more than engine.api_budget of its daily
-// calls, so background work (sweeps, polls) yields to sends and replies.
-func (m *Main) overBudget() bool {
-	l := m.client.Limits()
-	return l.Max > 0 && float64(l.Used) >= m.cfg.Engine.APIBudget*float64(l.Max)
-}
-
-// enqueueSends queues one send job per Pending transition found by a sweep.
-func (m *Main) enqueueSends(ctx context.Context, tasks []sbsync.PendingTask) error {
-	jobs := make([]store.Job, len(tasks))
-	for i, t := range tasks {
-		jobs[i] = sendJob(t.ID, "sweep:"+m.startID+":"+t.Key())
-	}
-	return m.store.Enqueue(ctx, jobs...)
-}
-
-func sendJob(taskID, key string) store.Job {
-	b, _ := json.Marshal(map[string]string{"task_id": taskID})
-	return store.Job{Kind: kindSend, Key: key, Payload: b}
-}
-
-// replayFrom is the stored checkpoint of channel, or -1 (new events only)
-// on a first start: the sweep at start covers what came before.
-func (m *Main) replayFrom(ctx context.Context, channel string) (int64, error) {
-	id, ok, err := m.store.Checkpoint(ctx, channel)
-	if err != nil || !ok {
-		return -1, err
-	}
-	return id, nil
-}
-
-// handleEvents turns notifications into jobs and stores them together with
-// the channel's checkpoint, in one transaction: the checkpoint is never
-// ahead of what is durably queued (SPEC §3 "Nothing is lost").
+// handleEvents hands the stream's notifications to the engine.
 func (m *Main) handleEvents(ctx context.Context, channel string, events []sfdc.Event) error {
-	jobs := make([]store.Job, 0, len(events))
-	var last int64
-	for _, ev := range events {
-		last = max(last, ev.ReplayID)
-		var rec struct {
-			ID string `json:"Id"`
-		}
-		if err := json.Unmarshal(ev.SObject, &rec); err != nil || rec.ID == "" {
-			m.log.Warn("notification without a record Id; ignored", zap.String("channel", channel), zap.Int64("replay_id", ev.ReplayID))
-			continue
-		}
-		// The key carries the replay id: the same notification delivered
-		// twice is one job, while a Task set back to Pending is a new one.
-		key := rec.ID + "@" + strconv.FormatInt(ev.ReplayID, 10)
-		switch channel {
-		case channelTasks:
-			if ev.Type == "deleted" {
-				continue
-			}
-			jobs = append(jobs, sendJob(rec.ID, key))
-		case channelConversations:
-			b, _ := json.Marshal(map[string]string{"id": rec.ID})
-			jobs = append(jobs, store.Job{Kind: kindConversation, Key: key, Payload: b})
-		}
+	evs := make([]sbsync.StreamEvent, len(events))
+	for i, ev := range events {
+		evs[i] = sbsync.StreamEvent{ReplayID: ev.ReplayID, Type: ev.Type, SObject: ev.SObject}
 	}
 	m.metrics.events.WithLabelValues(channel).Add(float64(len(events)))
-	return m.store.EnqueueAndCheckpoint(ctx, jobs, channel, last)
-}
-
-// onGap: notifications may have been missed. For Tasks, a sweep finds
-// every Pending one; for conversations, every one changed since the last
-// event we have is reconciled. The stale checkpoint is dropped so a
-// restart does not trip over it again.
-func (m *Main) onGap(ctx context.Context, channel, reason string) {
-	m.log.Warn("stream gap: notifications may have been missed", zap.String("channel", channel), zap.String("reason", reason))
-	since := time.Now().Add(-reconcileFallback)
-	if at, ok, err := m.store.CheckpointTime(ctx, channel); err == nil && ok {
-		since = at.Add(-reconcileMargin)
-	}
-	key := "gap:" + strconv.FormatInt(time.Now().UnixNano(), 10)
-	var job store.Job
-	switch channel {
-	case channelTasks:
-		job = store.Job{Kind: kindSweep, Key: key}
-	case channelConversations:
-		b, err := json.Marshal(reconcilePayload{Since: since})
-		if err != nil {
-			m.log.Error("encoding a reconciliation job", zap.Error(err))
-			return
-		}
-		job = store.Job{Kind: kindReconcile, Key: key, Payload: b}
-	}
-	// Queued before the checkpoint goes: a crash in between leaves the
-	// checkpoint, and the next start finds the same gap again.
-	if job.Kind != "" {
-		if err := m.store.Enqueue(ctx, job); err != nil {
-			// The checkpoint stays: the next start is refused the same
-			// replay id and tries again (and the periodic sweep covers Tasks).
-			m.log.Error("queueing the catch-up after a stream gap", zap.String("kind", job.Kind), zap.Error(err))
-			return
-		}
-	}
-	if err := m.store.ResetCheckpoint(ctx, channel); err != nil {
-		m.log.Warn("resetting the checkpoint", zap.String("channel", channel), zap.Error(err))
-	}
+	return m.engine.HandleEvents(ctx, channel, evs)
 }
 
 // webhookStore adapts the store to the webhook server's queue.
@@ -660,6 +397,32 @@ func (w webhookStore) EnqueueWebhook(ctx context.Context, kind, key string, form
 		return err
 	}
 	return w.s.Enqueue(ctx, store.Job{Kind: kind, Key: key, Payload: b})
+}
+
+// decodeInbound reads a queued inbound webhook.
+func decodeInbound(j store.Job) (sbsync.InboundMessage, error) {
+	form, err := formFromPayload(j.Payload)
+	if err != nil {
+		return sbsync.InboundMessage{}, err
+	}
+	msg, err := twilio.ParseInbound(form)
+	if err != nil {
+		return sbsync.InboundMessage{}, err
+	}
+	return inboundMessage(msg, j), nil
+}
+
+// decodeStatus reads a queued status callback.
+func decodeStatus(j store.Job) (sbsync.StatusUpdate, error) {
+	form, err := formFromPayload(j.Payload)
+	if err != nil {
+		return sbsync.StatusUpdate{}, err
+	}
+	sc, err := twilio.ParseStatus(form)
+	if err != nil {
+		return sbsync.StatusUpdate{}, err
+	}
+	return statusUpdate(sc, j), nil
 }
 
 // inboundMessage maps a parsed webhook to the engine's message.

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/sync/store"
 	"github.com/switchboard/switchboard/twilio"
@@ -75,7 +76,7 @@ func sendLatencies(w *simWorld, inserted map[string]time.Time) []time.Duration {
 
 func waitAllDelivered(b *testing.B, w *simWorld, n int, limit time.Duration) {
 	b.Helper()
-	waitUntil(b, limit, "every task delivered", func() bool {
+	sfdctest.Eventually(b, limit, "every task delivered", func() bool {
 		done := 0
 		for _, r := range w.Org.Records("Task") {
 			if str(r["Message_Status__c"]) == "Delivered" {
@@ -102,7 +103,7 @@ func BenchmarkOutboundBurst(b *testing.B) {
 			inserted[body] = time.Now()
 			w.pendingTask(b, map[string]any{"Conversation__c": convs[i%len(convs)], "Description": body})
 		}
-		waitUntil(b, 120*time.Second, "1,000 creates", func() bool { return len(w.Twilio.Messages()) >= n })
+		sfdctest.Eventually(b, 120*time.Second, "1,000 creates", func() bool { return len(w.Twilio.Messages()) >= n })
 		var last time.Time
 		for _, m := range w.Twilio.Messages() {
 			if m.DateCreated.After(last) {
@@ -170,7 +171,7 @@ func BenchmarkQueued10k(b *testing.B) {
 		for i := range n {
 			w.pendingTask(b, map[string]any{"Conversation__c": convs[i%len(convs)], "Description": fmt.Sprintf("Queued %d", i)})
 		}
-		waitUntil(b, 60*time.Second, "10,000 jobs queued", func() bool {
+		sfdctest.Eventually(b, 60*time.Second, "10,000 jobs queued", func() bool {
 			depth, err := d.m.store.QueueDepth(context.Background())
 			return err == nil && depth[kindSend].Available+depth[kindSend].Running+depth[kindSend].Scheduled+int64(len(w.Twilio.Messages())) >= n
 		})
@@ -231,7 +232,7 @@ func BenchmarkWebhookAcks(b *testing.B) {
 		}
 		wg.Wait()
 		acked := time.Since(start)
-		waitUntil(b, 120*time.Second, "every inbound task", func() bool { return len(w.inboundTasks()) >= n })
+		sfdctest.Eventually(b, 120*time.Second, "every inbound task", func() bool { return len(w.inboundTasks()) >= n })
 		b.ReportMetric(float64(n)/acked.Seconds(), "acks/s")
 		b.ReportMetric(float64(time.Since(start).Milliseconds()), "all-tasks-ms")
 		b.ReportMetric(float64(w.Org.TotalCalls())/n, "sf-calls/inbound")
@@ -270,7 +271,7 @@ func BenchmarkWebhookPaced(b *testing.B) {
 		tick.Stop()
 		wg.Wait()
 		last := sentAt[n-1]
-		waitUntil(b, 120*time.Second, "every inbound task", func() bool { return len(w.inboundTasks()) >= n })
+		sfdctest.Eventually(b, 120*time.Second, "every inbound task", func() bool { return len(w.inboundTasks()) >= n })
 		landed := time.Since(last)
 		b.ReportMetric(float64(percentile(acks, .5).Microseconds())/1000, "ack-p50-ms")
 		b.ReportMetric(float64(percentile(acks, .99).Microseconds())/1000, "ack-p99-ms")
@@ -302,7 +303,7 @@ func BenchmarkKillRecovery(b *testing.B) {
 		for i := range ids {
 			ids[i] = w.pendingTask(b, map[string]any{"Conversation__c": conv, "Description": fmt.Sprintf("Recovery message %d", i)})
 		}
-		waitUntil(b, 60*time.Second, "the burst under way", func() bool { return len(w.Twilio.Messages()) >= 60 })
+		sfdctest.Eventually(b, 60*time.Second, "the burst under way", func() bool { return len(w.Twilio.Messages()) >= 60 })
 		child.kill(b)
 		atKill := len(w.Twilio.Messages())
 

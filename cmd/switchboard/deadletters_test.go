@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/sync/store"
 )
@@ -33,7 +34,7 @@ func TestDeadLettersCommand(t *testing.T) {
 	if err := st.Enqueue(ctx, store.Job{Kind: kindInbound, Key: "SMbroken", Payload: []byte(`{}`), MaxAttempts: 1}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "a dead letter", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "a dead letter", func() bool {
 		d, err := st.DeadLetters(ctx, "", 10)
 		return err == nil && len(d) == 1
 	})

@@ -372,7 +372,7 @@ func (d *demoRun) startDaemon(ctx context.Context, log *zap.Logger) (stop func()
 func demoTuning(ln net.Listener) tuning {
 	return tuning{
 		Listener:       ln,
-		Store:          store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second},
+		Store:          store.Options{JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second},
 		PollInterval:   demoPollInterval,
 		StreamRetryMin: 50 * time.Millisecond,
 		OutageRetry:    200 * time.Millisecond,

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 // syncBuffer is a bytes.Buffer the demo writes to while the test reads.
@@ -318,7 +320,7 @@ func TestDemoPageAPI(t *testing.T) {
 		t.Fatalf("phone: %d %v", status, out)
 	}
 	var conv string
-	waitUntil(t, 15*time.Second, "the inbound Task on the page", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the inbound Task on the page", func() bool {
 		tk, ok := getState(t, base).task(func(tk webTask) bool { return tk.SID == out["sid"] })
 		conv = tk.Conversation
 		return ok && tk.Status == "Received" && tk.Type == "Inbound" && tk.Description == "Is my order on its way?"
@@ -333,7 +335,7 @@ func TestDemoPageAPI(t *testing.T) {
 		if status != http.StatusCreated {
 			t.Fatalf("agent: %d %v", status, out)
 		}
-		waitUntil(t, 15*time.Second, "the agent's Task "+c.status, func() bool {
+		sfdctest.Eventually(t, 15*time.Second, "the agent's Task "+c.status, func() bool {
 			tk, ok := getState(t, base).task(func(tk webTask) bool { return tk.ID == out["taskId"] })
 			return ok && tk.Status == c.status && tk.Conversation == conv && strings.Contains(tk.Error, c.errText)
 		})

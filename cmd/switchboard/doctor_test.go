@@ -8,9 +8,11 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,7 +133,7 @@ func runDaemon(t *testing.T, w *simWorld, storeURL string, extraEnv ...string) s
 			t.Errorf("daemon: %v", err)
 		}
 	})
-	waitUntil(t, 20*time.Second, "the daemon to be ready", func() bool {
+	sfdctest.Eventually(t, 20*time.Second, "the daemon to be ready", func() bool {
 		if m.AdminAddr() == "" {
 			return false
 		}
@@ -298,9 +300,21 @@ func TestDoctorMisconfigurations(t *testing.T) {
 		}, what: "PushTopic SwitchboardTasks", says: []string{`its query is "SELECT Id, Message_Status__c FROM Task"`, "SPEC §2 wants", "run `switchboard setup`"}},
 		{name: "streaming refused", world: func(t *testing.T, dw *doctorWorld) { dw.w.Org.InjectBusy(1000) },
 			what: "streaming", says: []string{"too busy", "try again in a few minutes"}},
+		{name: "streaming client allocation used up", world: func(t *testing.T, dw *doctorWorld) {
+			// Another subscriber (a running replica) holds the org's only
+			// concurrent-client slot (ref §3.8).
+			dw.w.Org.ConcurrentClientLimit(1)
+			occupyStreamingClient(t, dw.w.Org)
+		}, what: "streaming", says: []string{"an org streaming allocation is used up", "concurrent", "stop other subscribers"}},
 		{name: "channel number not in the account", world: func(t *testing.T, dw *doctorWorld) {
 			must(t, dw.w.Org.Update("Channel__c", dw.w.ChannelID, map[string]any{"Phone_Number__c": "+14155559999"}))
 		}, what: "channel Support", says: []string{"+14155559999 is not a phone number of Twilio account " + simAccountSID, "correct Phone_Number__c on Channel__c Support"}},
+		{name: "channel number not E.164", world: func(t *testing.T, dw *doctorWorld) {
+			must(t, dw.w.Org.Update("Channel__c", dw.w.ChannelID, map[string]any{"Phone_Number__c": "(415) 555-0000"}))
+		}, what: "channel Support", says: []string{`Phone_Number__c "(415) 555-0000" is not in E.164 form`, "set Phone_Number__c on Channel__c Support to the number in E.164"}},
+		{name: "channel Messaging Service SID malformed", world: func(t *testing.T, dw *doctorWorld) {
+			must(t, dw.w.Org.Update("Channel__c", dw.w.ChannelID, map[string]any{"Messaging_Service_Sid__c": "MG123"}))
+		}, what: "channel Support", says: []string{`Messaging_Service_Sid__c "MG123" is not a Messaging Service SID`, "set Messaging_Service_Sid__c on Channel__c Support"}},
 		{name: "inbound URL points elsewhere", world: func(t *testing.T, dw *doctorWorld) {
 			must(t, dw.w.Twilio.SetNumberURLs(simNumber, "https://old-app.example.com/sms", ""))
 		}, what: "channel Support", says: []string{"sends inbound messages to POST https://old-app.example.com/sms", "A message comes in: Webhook {public}/twilio/inbound"}},
@@ -395,7 +409,7 @@ func TestDoctorDeadLetters(t *testing.T) {
 	must(t, st.Handle(kindSend, func(context.Context, store.Job) error { return errors.New("task 00T000000000001 has no conversation") }))
 	must(t, st.Start(ctx))
 	must(t, st.Enqueue(ctx, store.Job{Kind: kindSend, Key: "00T000000000001@7", Payload: []byte(`{"task_id":"00T000000000001"}`), MaxAttempts: 1}))
-	waitUntil(t, 20*time.Second, "the job to become a dead letter", func() bool {
+	sfdctest.Eventually(t, 20*time.Second, "the job to become a dead letter", func() bool {
 		dp, err := st.QueueDepth(ctx)
 		return err == nil && dp[kindSend].Dead == 1
 	})
@@ -453,5 +467,43 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// occupyStreamingClient handshakes one Bayeux client on org, as another
+// subscriber would, so it counts against the concurrent-client allocation.
+func occupyStreamingClient(t *testing.T, org *sfdctest.Org) {
+	t.Helper()
+	body := `[{"channel":"/meta/handshake","version":"1.0","supportedConnectionTypes":["long-polling"]}]`
+	req, err := http.NewRequest(http.MethodPost, org.URL()+"/cometd/"+sfdc.DefaultAPIVersion, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "OAuth "+org.Session())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(reply), `"successful":true`) {
+		t.Fatalf("handshake: HTTP %d %s", resp.StatusCode, reply)
+	}
+}
+
+// TestBinaryLinksNoTestPackages: the shipped binary must not carry test
+// helpers (doctor once linked zaptest/observer to read the stream's logs).
+func TestBinaryLinksNoTestPackages(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		// The simulators (sfdctest, twiliotest) are linked on purpose, for
+		// `switchboard demo`; river links test helpers of its own.
+		if strings.HasPrefix(pkg, "go.uber.org/zap/zaptest") {
+			t.Errorf("cmd/switchboard links %s", pkg)
+		}
 	}
 }

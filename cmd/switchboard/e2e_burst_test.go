@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 // TestBurstOfAThousand: 1,000 Pending Tasks created at once → exactly
@@ -32,7 +34,7 @@ func TestBurstOfAThousand(t *testing.T) {
 		ids[i] = w.pendingTask(t, map[string]any{"Conversation__c": convs[i%customers], "Description": fmt.Sprintf("Burst message %d", i)})
 	}
 	start := time.Now()
-	waitUntil(t, 180*time.Second, "every task delivered", func() bool {
+	sfdctest.Eventually(t, 180*time.Second, "every task delivered", func() bool {
 		done := 0
 		for _, r := range w.Org.Records("Task") {
 			if str(r["Message_Status__c"]) == "Delivered" {

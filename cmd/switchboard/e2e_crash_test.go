@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 // childEnv marks a test binary re-executed as the daemon (the helper
@@ -130,7 +131,7 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 // given in SWITCHBOARD_SERVER_ADMIN_LISTEN).
 func waitReady(t testing.TB, admin string, limit time.Duration) {
 	t.Helper()
-	waitUntil(t, limit, "the daemon to be ready", func() bool {
+	sfdctest.Eventually(t, limit, "the daemon to be ready", func() bool {
 		resp, err := http.Get("http://" + admin + "/readyz")
 		if err != nil {
 			return false
@@ -247,7 +248,7 @@ func TestDownWhileTasksCreated(t *testing.T) {
 	storeURL := "sqlite://" + filepath.Join(t.TempDir(), "switchboard.db")
 	d := startDaemon(t, w, storeURL, e2eTuning())
 	first := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550200"), "Description": "before the outage"})
-	waitUntil(t, 15*time.Second, "the first task sent", func() bool { return str(w.task(t, first)["Message_Sid__c"]) != "" })
+	sfdctest.Eventually(t, 15*time.Second, "the first task sent", func() bool { return str(w.task(t, first)["Message_Sid__c"]) != "" })
 	d.stop(t)
 
 	ids := make([]string, 50)
@@ -285,8 +286,8 @@ func TestConversationsBoundWhileDown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, 15*time.Second, "the inbound tasks", func() bool { return len(w.inboundTasks()) == len(convs) })
-	waitUntil(t, 15*time.Second, "a conversations checkpoint", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the inbound tasks", func() bool { return len(w.inboundTasks()) == len(convs) })
+	sfdctest.Eventually(t, 15*time.Second, "a conversations checkpoint", func() bool {
 		_, ok, _ := d.m.store.Checkpoint(context.Background(), channelConversations)
 		return ok
 	})
@@ -306,7 +307,7 @@ func TestConversationsBoundWhileDown(t *testing.T) {
 	w.Org.InvalidateReplayIDs()
 
 	startDaemon(t, w, storeURL, e2eTuning())
-	waitUntil(t, 30*time.Second, "every task on its lead", func() bool {
+	sfdctest.Eventually(t, 30*time.Second, "every task on its lead", func() bool {
 		for id, lead := range leads {
 			if str(w.task(t, id)["WhoId"]) != lead {
 				return false
@@ -330,7 +331,7 @@ func TestSignals(t *testing.T) {
 	waitReady(t, admin, 30*time.Second)
 	w.Twilio.SetInboundURL("http://" + addr + "/twilio/inbound")
 	id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550400"), "Description": "before SIGTERM"})
-	waitUntil(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
+	sfdctest.Eventually(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
 	start := time.Now()
 	_ = child.cmd.Process.Signal(syscall.SIGTERM)
 	select {

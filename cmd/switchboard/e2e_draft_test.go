@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 // TestDraftTasksAreNeverTouched: a Draft Task (SPEC §1a: being composed)
@@ -37,7 +39,7 @@ func TestDraftTasksAreNeverTouched(t *testing.T) {
 	if err := w.Org.Update("Conversation__c", conv, map[string]any{"Record_Id__c": contact}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the thread's other Task to move to the Contact", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the thread's other Task to move to the Contact", func() bool {
 		return str(w.task(t, sent)["WhoId"]) == contact
 	})
 	after := w.task(t, draft)

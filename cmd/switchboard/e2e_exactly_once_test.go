@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,7 +114,7 @@ func TestServiceKilledBetweenCreateAndLedger(t *testing.T) {
 	for i := range ids {
 		ids[i] = w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Held at Twilio"})
 	}
-	waitUntil(t, 15*time.Second, "three messages created at Twilio", func() bool { return len(w.Twilio.Messages()) == 3 })
+	sfdctest.Eventually(t, 15*time.Second, "three messages created at Twilio", func() bool { return len(w.Twilio.Messages()) == 3 })
 	child.kill(t)
 	child = startChild(t, env)
 	t.Cleanup(func() { child.kill(t) })
@@ -170,7 +171,7 @@ func TestEditAfterCreateBeforeWriteBack(t *testing.T) {
 	conv := w.newConversation(t, "+14155553500")
 	created := time.Now()
 	id := w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Fast create, slow write-back"})
-	waitUntil(t, 10*time.Second, "the message at Twilio", func() bool { return len(w.Twilio.Messages()) == 1 })
+	sfdctest.Eventually(t, 10*time.Second, "the message at Twilio", func() bool { return len(w.Twilio.Messages()) == 1 })
 	pastTheSecond(created)
 	if sid := str(w.task(t, id)["Message_Sid__c"]); sid != "" {
 		t.Fatalf("the SID %s is already on the Task: the edit would not be in the window", sid)
@@ -193,7 +194,7 @@ func TestEditDescriptionWhilePending(t *testing.T) {
 	w.Twilio.Fail5xx(1, false)
 	id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155553600"), "Description": "Teh old text"})
 	created := time.Now()
-	waitUntil(t, 10*time.Second, "the failed create", func() bool { return w.Twilio.Stats().Faults == 1 })
+	sfdctest.Eventually(t, 10*time.Second, "the failed create", func() bool { return w.Twilio.Stats().Faults == 1 })
 	pastTheSecond(created)
 	editTask(t, w, d, id, map[string]any{"Description": "The new text"})
 	w.waitAllSent(t, 30*time.Second, []string{id})
@@ -207,7 +208,7 @@ func TestEditDescriptionWhilePending(t *testing.T) {
 		t.Fatal(err)
 	}
 	resent := time.Now()
-	waitUntil(t, 30*time.Second, "the resent task", func() bool {
+	sfdctest.Eventually(t, 30*time.Second, "the resent task", func() bool {
 		return len(w.Twilio.Messages()) == 2 && str(w.task(t, id)["Message_Status__c"]) != "Pending"
 	})
 	pastTheSecond(resent)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/twilio"
 	"github.com/switchboard/switchboard/twilio/twiliotest"
 )
@@ -98,7 +99,7 @@ func TestWebhookSignatures(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") || !strings.Contains(body, "<Response/>") {
 		t.Fatalf("signed webhook: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
-	waitUntil(t, 15*time.Second, "the inbound task", func() bool { return len(w.inboundTasks()) == 1 })
+	sfdctest.Eventually(t, 15*time.Second, "the inbound task", func() bool { return len(w.inboundTasks()) == 1 })
 
 	flipped := []byte(sig)
 	flipped[3] ^= 0x01
@@ -172,7 +173,7 @@ func TestCustomerReplies(t *testing.T) {
 	if res.StatusCode != 200 || res.WouldReply() {
 		t.Fatalf("inbound answered %d (would reply: %v)", res.StatusCode, res.WouldReply())
 	}
-	waitUntil(t, 15*time.Second, "the inbound task", func() bool { return len(w.inboundTasks()) == 1 })
+	sfdctest.Eventually(t, 15*time.Second, "the inbound task", func() bool { return len(w.inboundTasks()) == 1 })
 	task := w.inboundTasks()[0]
 	if str(task["WhoId"]) != contact || str(task["Message_Status__c"]) != "Received" || str(task["Description"]) != "Thanks, got it!" ||
 		str(task["Status"]) != "Completed" || str(task["Subject"]) != "SMS from +14155550100" {
@@ -211,7 +212,7 @@ func TestAccountReplies(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("inbound: %v %v", res, err)
 	}
-	waitUntil(t, 15*time.Second, "the inbound task", func() bool { return len(w.inboundTasks()) == 1 })
+	sfdctest.Eventually(t, 15*time.Second, "the inbound task", func() bool { return len(w.inboundTasks()) == 1 })
 	task := w.inboundTasks()[0]
 	if str(task["WhatId"]) != account || str(task["WhoId"]) != "" || str(task["Message_Status__c"]) != "Received" {
 		t.Errorf("inbound task = %v, want WhatId %s and no WhoId", task, account)
@@ -249,9 +250,9 @@ func TestStopAndStart(t *testing.T) {
 		}
 		return nil
 	}
-	waitUntil(t, 15*time.Second, "the opt-out", func() bool { r := optIn(); return r != nil && r["Active__c"] == false })
+	sfdctest.Eventually(t, 15*time.Second, "the opt-out", func() bool { r := optIn(); return r != nil && r["Active__c"] == false })
 	blocked := w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Are you there?"})
-	waitUntil(t, 15*time.Second, "the blocked task", func() bool { return str(w.task(t, blocked)["Message_Status__c"]) == "Error" })
+	sfdctest.Eventually(t, 15*time.Second, "the blocked task", func() bool { return str(w.task(t, blocked)["Message_Status__c"]) == "Error" })
 	if d := str(w.task(t, blocked)["Error_Description__c"]); !strings.Contains(d, "opted out") {
 		t.Errorf("Error_Description__c = %q", d)
 	}
@@ -262,9 +263,9 @@ func TestStopAndStart(t *testing.T) {
 	if _, err := w.Twilio.SendInbound(context.Background(), twiliotest.Inbound{From: customer, To: simNumber, Body: "START"}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the opt-in", func() bool { r := optIn(); return r != nil && r["Active__c"] == true })
+	sfdctest.Eventually(t, 15*time.Second, "the opt-in", func() bool { r := optIn(); return r != nil && r["Active__c"] == true })
 	sent := w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Welcome back"})
-	waitUntil(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, sent)["Message_Sid__c"]) != "" })
+	sfdctest.Eventually(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, sent)["Message_Sid__c"]) != "" })
 }
 
 // TestSalesforceDownWhileWebhooksArrive: Salesforce answers 503 for 30 s
@@ -295,7 +296,7 @@ func TestSalesforceDownWhileWebhooksArrive(t *testing.T) {
 	if n := len(w.inboundTasks()); n != 0 {
 		t.Fatalf("%d tasks written while Salesforce was down", n)
 	}
-	waitUntil(t, outage-time.Since(began)+60*time.Second, "all 100 tasks", func() bool { return len(w.inboundTasks()) == 100 })
+	sfdctest.Eventually(t, outage-time.Since(began)+60*time.Second, "all 100 tasks", func() bool { return len(w.inboundTasks()) == 100 })
 }
 
 // TestKilledAfterAck: webhooks acknowledged, then the daemon is SIGKILLed
@@ -319,7 +320,7 @@ func TestKilledAfterAck(t *testing.T) {
 	w.Org.SetUnavailable(0)
 	child = startChild(t, env)
 	t.Cleanup(func() { child.kill(t) })
-	waitUntil(t, 60*time.Second, "all 20 tasks", func() bool { return len(w.inboundTasks()) == 20 })
+	sfdctest.Eventually(t, 60*time.Second, "all 20 tasks", func() bool { return len(w.inboundTasks()) == 20 })
 }
 
 // TestStatusCallbacks: callbacks out of order end on the highest status;
@@ -331,7 +332,7 @@ func TestStatusCallbacks(t *testing.T) {
 		w.Twilio.ReorderCallbacks(true)
 		startDaemon(t, w, "", e2eTuning())
 		id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550180"), "Description": "reordered"})
-		waitUntil(t, 15*time.Second, "delivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
+		sfdctest.Eventually(t, 15*time.Second, "delivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
 		if err := w.Twilio.Settle(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -345,14 +346,14 @@ func TestStatusCallbacks(t *testing.T) {
 		startDaemon(t, w, "", e2eTuning())
 		w.Org.SetLatency(300 * time.Millisecond) // every callback arrives before the SID is in Salesforce
 		id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550181"), "Description": "early callbacks"})
-		waitUntil(t, 20*time.Second, "delivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
+		sfdctest.Eventually(t, 20*time.Second, "delivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
 	})
 	t.Run("undelivered with a carrier error", func(t *testing.T) {
 		w := newWorld(t, simOptions{})
 		w.Twilio.SetOutcome("+14155550182", "undelivered", 30007)
 		startDaemon(t, w, "", e2eTuning())
 		id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550182"), "Description": "filtered"})
-		waitUntil(t, 15*time.Second, "undelivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Undelivered" })
+		sfdctest.Eventually(t, 15*time.Second, "undelivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Undelivered" })
 		if d := str(w.task(t, id)["Error_Description__c"]); d != twilio.ErrorDescription(30007) || !strings.HasPrefix(d, "30007") {
 			t.Errorf("Error_Description__c = %q", d)
 		}
@@ -362,7 +363,7 @@ func TestStatusCallbacks(t *testing.T) {
 		w.Twilio.DropCallbacks(1000)
 		startDaemon(t, w, "", e2eTuning(), "SWITCHBOARD_ENGINE_STATUS_POLL_AFTER=1s")
 		id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550183"), "Description": "no callbacks"})
-		waitUntil(t, 30*time.Second, "delivered by polling", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
+		sfdctest.Eventually(t, 30*time.Second, "delivered by polling", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
 	})
 }
 
@@ -376,7 +377,7 @@ func TestConversationBound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, 15*time.Second, "three inbound tasks", func() bool { return len(w.inboundTasks()) == 3 })
+	sfdctest.Eventually(t, 15*time.Second, "three inbound tasks", func() bool { return len(w.inboundTasks()) == 3 })
 	conv := str(w.inboundTasks()[0]["Conversation__c"])
 	if c, _ := w.Org.Get("Conversation__c", conv); str(c["Record_Id__c"]) != "" {
 		t.Fatalf("a stranger's conversation is bound: %v", c)
@@ -388,7 +389,7 @@ func TestConversationBound(t *testing.T) {
 	if err := w.Org.Update("Conversation__c", conv, map[string]any{"Record_Id__c": lead}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the tasks on the lead", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the tasks on the lead", func() bool {
 		for _, task := range w.inboundTasks() {
 			if str(task["WhoId"]) != lead {
 				return false

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 // TestMergeFields: a template's text in Description, with merge fields, is
@@ -90,7 +91,7 @@ func TestMergeFields(t *testing.T) {
 	}
 	bodies := map[string]bool{}
 	for i, c := range sent {
-		waitUntil(t, 15*time.Second, c.name+" sent", func() bool { return str(w.task(t, sentIDs[i])["Message_Sid__c"]) != "" })
+		sfdctest.Eventually(t, 15*time.Second, c.name+" sent", func() bool { return str(w.task(t, sentIDs[i])["Message_Sid__c"]) != "" })
 		task := w.task(t, sentIDs[i])
 		if got := str(task["Description"]); got != c.want {
 			t.Errorf("%s: Description after sending = %q, want %q", c.name, got, c.want)
@@ -98,7 +99,7 @@ func TestMergeFields(t *testing.T) {
 		bodies[c.want] = true
 	}
 	for i, c := range rejected {
-		waitUntil(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, rejectedIDs[i])["Message_Status__c"]) == "Error" })
+		sfdctest.Eventually(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, rejectedIDs[i])["Message_Status__c"]) == "Error" })
 		task := w.task(t, rejectedIDs[i])
 		t.Logf("%s → %s", c.name, task["Error_Description__c"])
 		if got := str(task["Error_Description__c"]); !strings.Contains(got, c.want) {
@@ -221,7 +222,7 @@ func TestMergeFieldsReadOnlyWhatTheSenderMay(t *testing.T) {
 	if err := w.Org.Update("Conversation__c", movedConv, map[string]any{"Record_Id__c": stranger}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the daemon to move the parked Task to the stranger", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the daemon to move the parked Task to the stranger", func() bool {
 		return str(w.task(t, moved)["WhoId"]) == stranger
 	})
 
@@ -262,7 +263,7 @@ func TestMergeFieldsReadOnlyWhatTheSenderMay(t *testing.T) {
 		{"an admin's Task about the stranger", w.pendingTask(t, map[string]any{"WhoId": stranger, "Description": "Hi {!Contact.FirstName}"}), "Hi Victor"},
 	}
 	for _, c := range rejected {
-		waitUntil(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, c.id)["Message_Status__c"]) == "Error" })
+		sfdctest.Eventually(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, c.id)["Message_Status__c"]) == "Error" })
 		reason := str(w.task(t, c.id)["Error_Description__c"])
 		t.Logf("%s → %s", c.name, reason)
 		for _, want := range c.want {
@@ -272,7 +273,7 @@ func TestMergeFieldsReadOnlyWhatTheSenderMay(t *testing.T) {
 		}
 	}
 	for _, c := range sent {
-		waitUntil(t, 15*time.Second, c.name+" sent", func() bool { return str(w.task(t, c.id)["Message_Sid__c"]) != "" })
+		sfdctest.Eventually(t, 15*time.Second, c.name+" sent", func() bool { return str(w.task(t, c.id)["Message_Sid__c"]) != "" })
 		if got := str(w.task(t, c.id)["Description"]); got != c.want {
 			t.Errorf("%s: sent %q, want %q", c.name, got, c.want)
 		}

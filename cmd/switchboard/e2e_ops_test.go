@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 func get(t *testing.T, u string) (int, string) {
@@ -48,7 +50,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	}
 
 	id := w.pendingTask(t, map[string]any{"Conversation__c": w.newConversation(t, "+14155550300"), "Description": "metrics"})
-	waitUntil(t, 15*time.Second, "delivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
+	sfdctest.Eventually(t, 15*time.Second, "delivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
 	_, scrape := get(t, admin+"/metrics")
 	for series, least := range map[string]float64{
 		`switchboard_twilio_sends_total{code="",result="sent"}`:              1,
@@ -71,12 +73,18 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	// The stream cannot subscribe (Salesforce too busy): not ready, and why.
 	w.Org.InjectBusy(1 << 20)
 	w.Org.RestartStreaming()
-	waitUntil(t, 15*time.Second, "/readyz to report the stream", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "/readyz to report the stream", func() bool {
 		code, body := get(t, admin+"/readyz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "stream is not subscribed")
 	})
 	if code, _ := get(t, d.publicURL+"/healthz"); code != 200 {
 		t.Errorf("/healthz while not ready: %d (the process is alive)", code)
 	}
+	// Each session end is counted by its cause (sfdc.SessionEnd).
+	sfdctest.Eventually(t, 15*time.Second, "a busy session end in /metrics", func() bool {
+		_, scrape = get(t, admin+"/metrics")
+		return strings.Contains(scrape, `switchboard_stream_reconnects_total{cause="busy"}`) &&
+			metricValue(t, scrape, `switchboard_stream_reconnects_total{cause="busy"}`) >= 1
+	})
 	w.Org.InjectBusy(0)
 }

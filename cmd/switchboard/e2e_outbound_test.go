@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/sync/store"
 )
 
@@ -16,6 +17,14 @@ func TestRejectedBeforeSending(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	inactive, err := w.Org.Insert("Channel__c", map[string]any{
 		"Name": "Old number", "Phone_Number__c": "+14155550999", "Channel_Type__c": w.ChannelTypeID, "Active__c": false,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A channel as a user might type its number: Twilio would refuse it
+	// as a From (21212), so the sidecar must reject it first.
+	typedPhone, err := w.Org.Insert("Channel__c", map[string]any{
+		"Name": "Typed number", "Phone_Number__c": "(415) 555-0998", "Channel_Type__c": w.ChannelTypeID, "Active__c": true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +42,10 @@ func TestRejectedBeforeSending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	typedConv, err := w.Org.Insert("Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": typedPhone, "Message_Recipient__c": "+14155550123"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name   string
 		fields map[string]any
@@ -45,6 +58,8 @@ func TestRejectedBeforeSending(t *testing.T) {
 		{"opted out", map[string]any{"Conversation__c": w.newConversation(t, optedOut), "Description": "hi"},
 			`The recipient +14155550177 has opted out of channel "Support" (replied STOP)`},
 		{"inactive channel", map[string]any{"Conversation__c": inactiveConv, "Description": "hi"}, `Channel "Old number" is not active (Active__c is unchecked).`},
+		{"channel number not E.164", map[string]any{"Conversation__c": typedConv, "Description": "hi"},
+			`Channel "Typed number" has Phone_Number__c "(415) 555-0998", which is not in E.164 form`},
 		{"no conversation, no WhoId", map[string]any{"Description": "hi"}, "no one to send to"},
 	}
 	ids := make([]string, len(cases))
@@ -52,7 +67,7 @@ func TestRejectedBeforeSending(t *testing.T) {
 		ids[i] = w.pendingTask(t, c.fields)
 	}
 	for i, c := range cases {
-		waitUntil(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, ids[i])["Message_Status__c"]) == "Error" })
+		sfdctest.Eventually(t, 15*time.Second, c.name+" rejected", func() bool { return str(w.task(t, ids[i])["Message_Status__c"]) == "Error" })
 		got := str(w.task(t, ids[i])["Error_Description__c"])
 		if !strings.Contains(got, c.want) {
 			t.Errorf("%s: Error_Description__c = %q, want it to contain %q", c.name, got, c.want)
@@ -74,7 +89,7 @@ func TestSendToWhoIDCreatesTheConversation(t *testing.T) {
 	}
 	startDaemon(t, w, "", e2eTuning())
 	id := w.pendingTask(t, map[string]any{"WhoId": contact, "Description": "Hello Ada"})
-	waitUntil(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
+	sfdctest.Eventually(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
 	task := w.task(t, id)
 	convID := str(task["Conversation__c"])
 	conv, ok := w.Org.Get("Conversation__c", convID)
@@ -101,7 +116,7 @@ func TestRetryByUser(t *testing.T) {
 	w.Twilio.SetLandline("+14155550155") // 21614: not a mobile number
 	conv := w.newConversation(t, "+14155550155")
 	id := w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Try me"})
-	waitUntil(t, 15*time.Second, "the task failed", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Failed" })
+	sfdctest.Eventually(t, 15*time.Second, "the task failed", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Failed" })
 	if d := str(w.task(t, id)["Error_Description__c"]); !strings.HasPrefix(d, "21614") {
 		t.Errorf("Error_Description__c = %q, want the 21614 description", d)
 	}
@@ -113,7 +128,7 @@ func TestRetryByUser(t *testing.T) {
 	if err := w.Org.Update("Task", id, map[string]any{"Message_Status__c": "Pending"}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the retried task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
+	sfdctest.Eventually(t, 15*time.Second, "the retried task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
 	if got := w.messagesTo(); got["+14155550156"] != 1 {
 		t.Errorf("messages by recipient = %v", got)
 	}
@@ -132,7 +147,7 @@ func TestDuplicateEventAndConcurrentSweep(t *testing.T) {
 	if err := d.m.store.Enqueue(context.Background(), store.Job{Kind: kindSweep, Key: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
+	sfdctest.Eventually(t, 15*time.Second, "the task sent", func() bool { return str(w.task(t, id)["Message_Sid__c"]) != "" })
 	time.Sleep(time.Second) // let every duplicate job finish
 	if n := len(w.Twilio.Messages()); n != 1 {
 		t.Fatalf("%d Twilio messages, want 1", n)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/twilio/twiliotest"
 )
 
@@ -33,7 +34,7 @@ func (c *e2eClock) Add(d time.Duration) {
 // no inbound dead letter.
 func inboundDrained(t *testing.T, d *daemon) {
 	t.Helper()
-	waitUntil(t, 15*time.Second, "the inbound queue to drain", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the inbound queue to drain", func() bool {
 		depth, err := d.m.store.QueueDepth(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -76,12 +77,12 @@ func startThenStop(t *testing.T, w *simWorld, d *daemon, customer string) *twili
 	if err != nil || start.StatusCode != 200 {
 		t.Fatalf("START: %v %v", start, err)
 	}
-	waitUntil(t, 15*time.Second, "the opt-in", active(true))
+	sfdctest.Eventually(t, 15*time.Second, "the opt-in", active(true))
 	stop, err := w.Twilio.SendInbound(context.Background(), twiliotest.Inbound{From: customer, To: simNumber, Body: "STOP", URL: d.publicURL + "/twilio/inbound"})
 	if err != nil || stop.StatusCode != 200 {
 		t.Fatalf("STOP: %v %v", stop, err)
 	}
-	waitUntil(t, 15*time.Second, "the opt-out", active(false))
+	sfdctest.Eventually(t, 15*time.Second, "the opt-out", active(false))
 	inboundDrained(t, d)
 	return start
 }
@@ -179,7 +180,7 @@ func TestConsentFollowsArrivalNotRetries(t *testing.T) {
 		t.Fatalf("STOP: %v %v", stop, err)
 	}
 	// The attempt wrote the Task, then failed on the Opt_In__c write.
-	waitUntil(t, 10*time.Second, "the STOP's first attempt to fail", func() bool {
+	sfdctest.Eventually(t, 10*time.Second, "the STOP's first attempt to fail", func() bool {
 		depth, err := d.m.store.QueueDepth(context.Background())
 		return err == nil && depth[kindInbound].Running == 0 && len(w.inboundTasks()) == 1
 	})
@@ -190,7 +191,7 @@ func TestConsentFollowsArrivalNotRetries(t *testing.T) {
 	if err != nil || start.StatusCode != 200 {
 		t.Fatalf("START: %v %v", start, err)
 	}
-	waitUntil(t, 10*time.Second, "the opt-in", func() bool { r := optIn(); return r != nil && r["Active__c"] == true })
+	sfdctest.Eventually(t, 10*time.Second, "the opt-in", func() bool { r := optIn(); return r != nil && r["Active__c"] == true })
 	inboundDrained(t, d) // the STOP's retry has run
 	if r := optIn(); r["Active__c"] != true || r["Keyword__c"] != "START" {
 		t.Errorf("after the STOP's late retry: %v, want the START to stand", r)
@@ -212,7 +213,7 @@ func TestRetriedStopStillOptsOut(t *testing.T) {
 	if err != nil || stop.StatusCode != 200 {
 		t.Fatalf("STOP: %v %v", stop, err)
 	}
-	waitUntil(t, 15*time.Second, "the opt-out", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the opt-out", func() bool {
 		rows, _ := w.Org.Query("SELECT Active__c FROM Opt_In__c WHERE UniqueId__c = '" + customer + "|" + w.ChannelID + "'")
 		return len(rows) == 1 && rows[0]["Active__c"] == false
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/twilio/twiliotest"
 )
 
@@ -61,7 +62,7 @@ func TestReplicaKilledMidBurst(t *testing.T) {
 	// Mid-burst, the replica with creates out at Twilio dies: it has work in
 	// flight, whichever of the two the queue gave more.
 	doomed := -1
-	waitUntil(t, 60*time.Second, "a replica with creates in flight, mid-burst", func() bool {
+	sfdctest.Eventually(t, 60*time.Second, "a replica with creates in flight, mid-burst", func() bool {
 		if len(w.Twilio.Messages()) < n/5 {
 			return false
 		}
@@ -91,7 +92,7 @@ func TestReplicaKilledMidBurst(t *testing.T) {
 		return left
 	}
 	leftAfter3s := -1
-	waitUntil(t, 120*time.Second, "every task sent and written back", func() bool {
+	sfdctest.Eventually(t, 120*time.Second, "every task sent and written back", func() bool {
 		left := unsent()
 		if leftAfter3s < 0 && time.Since(killed) > 3*time.Second {
 			leftAfter3s = left
@@ -187,7 +188,7 @@ func TestReplicasShareOneThreadPerNumber(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	waitUntil(t, 60*time.Second, "every message in Salesforce", func() bool { return len(w.inboundTasks()) == customers*each })
+	sfdctest.Eventually(t, 60*time.Second, "every message in Salesforce", func() bool { return len(w.inboundTasks()) == customers*each })
 	threads := map[string]map[string]bool{} // customer → conversations
 	for _, c := range w.Org.Records("Conversation__c") {
 		cust := str(c["Message_Recipient__c"])

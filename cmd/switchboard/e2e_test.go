@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/sync/store"
 )
 
@@ -24,8 +25,11 @@ type daemon struct {
 	done      chan error
 }
 
-// e2eTuning keeps the end-to-end tests quick: a short rescue time for jobs
-// left running, and frequent background passes.
+// e2eTuning keeps the end-to-end tests quick: a short job timeout (a dead
+// replica's jobs are taken over after it and the store's 3 s liveness
+// window), and frequent background passes. River's own rescuer keeps its
+// default (a minute at least): it does not ask whether a job's worker is
+// alive, and at 4 s it re-ran live jobs whose completion waited under load.
 //
 // Under the race detector everything runs about ten times slower, and a
 // 3 s job timeout is then too short for a burst: most of 1,000 jobs time
@@ -34,9 +38,9 @@ type daemon struct {
 // slowdown and the retry cap with them, as production's backoff (up to
 // 10 minutes) spreads out a herd of failing jobs.
 func e2eTuning() tuning {
-	st := store.Options{RescueStuckJobsAfter: 4 * time.Second, JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second}
+	st := store.Options{JobTimeout: 3 * time.Second, RetryBase: 100 * time.Millisecond, RetryMax: time.Second}
 	if raceDetector {
-		st.RescueStuckJobsAfter, st.JobTimeout, st.RetryMax = 8*time.Second, 6*time.Second, 5*time.Second
+		st.JobTimeout, st.RetryMax = 6*time.Second, 5*time.Second
 	}
 	return tuning{
 		Store:          st,
@@ -83,7 +87,7 @@ func startDaemonLog(t testing.TB, w *simWorld, storeURL string, tun tuning, log 
 	w.Twilio.SetInboundURL(publicURL + "/twilio/inbound")
 	go func() { d.done <- d.m.Run(ctx) }()
 	t.Cleanup(func() { d.stop(t) })
-	waitUntil(t, 20*time.Second, "the daemon's stream to subscribe", func() bool {
+	sfdctest.Eventually(t, 20*time.Second, "the daemon's stream to subscribe", func() bool {
 		return d.m.Subscribed()
 	})
 	return d
@@ -103,17 +107,6 @@ func (d *daemon) stop(t testing.TB) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Error("daemon did not stop within 30 s")
-	}
-}
-
-func waitUntil(t testing.TB, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -147,7 +140,7 @@ func (w *simWorld) pendingTask(t testing.TB, fields map[string]any) string {
 // waitAllSent waits until every Task of ids carries a Message_Sid__c.
 func (w *simWorld) waitAllSent(t testing.TB, limit time.Duration, ids []string) {
 	t.Helper()
-	waitUntil(t, limit, "every task sent", func() bool {
+	sfdctest.Eventually(t, limit, "every task sent", func() bool {
 		for _, id := range ids {
 			if str(w.task(t, id)["Message_Sid__c"]) == "" {
 				return false
@@ -188,7 +181,7 @@ func TestSendPendingTasks(t *testing.T) {
 
 	conv := w.newConversation(t, "+14155550101")
 	id := w.pendingTask(t, map[string]any{"Conversation__c": conv, "Description": "Your order has shipped."})
-	waitUntil(t, 15*time.Second, "the task to be sent and delivered", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the task to be sent and delivered", func() bool {
 		return str(w.task(t, id)["Message_Status__c"]) == "Delivered"
 	})
 	task := w.task(t, id)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/twilio/twiliotest"
 )
 
@@ -32,7 +33,7 @@ func TestWhatsApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	var conv map[string]any
-	waitUntil(t, 15*time.Second, "the WhatsApp conversation", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the WhatsApp conversation", func() bool {
 		for _, c := range w.Org.Records("Conversation__c") {
 			if str(c["Channel__c"]) == waChannel {
 				conv = c
@@ -44,13 +45,13 @@ func TestWhatsApp(t *testing.T) {
 	if got := str(conv["Message_Recipient__c"]); got != "whatsapp:"+customer {
 		t.Errorf("conversation recipient = %q, want whatsapp:%s", got, customer)
 	}
-	waitUntil(t, 15*time.Second, "the inbound Task", func() bool { return len(w.inboundTasks()) == 1 })
+	sfdctest.Eventually(t, 15*time.Second, "the inbound Task", func() bool { return len(w.inboundTasks()) == 1 })
 	if got := str(w.inboundTasks()[0]["Subject"]); got != "WhatsApp from "+customer {
 		t.Errorf("inbound Subject = %q", got)
 	}
 
 	id := w.pendingTask(t, map[string]any{"Conversation__c": str(conv["Id"]), "Description": "Yes, it ships today."})
-	waitUntil(t, 15*time.Second, "the answer delivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
+	sfdctest.Eventually(t, 15*time.Second, "the answer delivered", func() bool { return str(w.task(t, id)["Message_Status__c"]) == "Delivered" })
 	task := w.task(t, id)
 	if got := str(task["Subject"]); got != "WhatsApp to "+customer {
 		t.Errorf("outbound Subject = %q", got)
@@ -64,7 +65,7 @@ func TestWhatsApp(t *testing.T) {
 	// Error, with the reason, and no Twilio call.
 	smsConv := w.newConversation(t, "whatsapp:"+customer)
 	bad := w.pendingTask(t, map[string]any{"Conversation__c": smsConv, "Description": "Hello"})
-	waitUntil(t, 15*time.Second, "the mismatched Task rejected", func() bool { return str(w.task(t, bad)["Message_Status__c"]) == "Error" })
+	sfdctest.Eventually(t, 15*time.Second, "the mismatched Task rejected", func() bool { return str(w.task(t, bad)["Message_Status__c"]) == "Error" })
 	if got := str(w.task(t, bad)["Error_Description__c"]); !strings.Contains(got, `is a WhatsApp address, but channel "Support" sends SMS`) {
 		t.Errorf("Error_Description__c = %q", got)
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 )
 
 func (w *simWorld) statusRows() []map[string]any { return w.Org.Records("Switchboard_Status__c") }
@@ -16,9 +18,9 @@ func (w *simWorld) statusRows() []map[string]any { return w.Org.Records("Switchb
 func TestHeartbeatRowCreatedThenUpdated(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	d := startDaemon(t, w, "", e2eTuning(), "SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=200ms")
-	waitUntil(t, 10*time.Second, "the heartbeat row", func() bool { return len(w.statusRows()) == 1 })
+	sfdctest.Eventually(t, 10*time.Second, "the heartbeat row", func() bool { return len(w.statusRows()) == 1 })
 	first := w.statusRows()[0]
-	waitUntil(t, 10*time.Second, "a second beat", func() bool {
+	sfdctest.Eventually(t, 10*time.Second, "a second beat", func() bool {
 		rows := w.statusRows()
 		return len(rows) == 1 && str(rows[0]["Last_Heartbeat__c"]) != str(first["Last_Heartbeat__c"])
 	})
@@ -61,7 +63,7 @@ func TestHeartbeatOffAndOneCallPerBeat(t *testing.T) {
 	d := startDaemon(t, w, "", tun, "SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=0")
 	// The start's sweep and poll finish; then the org hears nothing.
 	quiet := 0
-	waitUntil(t, 15*time.Second, "the daemon to go quiet", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the daemon to go quiet", func() bool {
 		w.Org.ResetCalls()
 		time.Sleep(300 * time.Millisecond)
 		if w.Org.TotalCalls() == 0 {
@@ -91,7 +93,7 @@ func TestHeartbeatOffAndOneCallPerBeat(t *testing.T) {
 	// The stream drops and cannot come back: the next beat says so.
 	w.Org.InjectBusy(1000)
 	w.Org.ExpireAllClients()
-	waitUntil(t, 10*time.Second, "the stream to drop", func() bool { return !d.m.stream.Subscribed() })
+	sfdctest.Eventually(t, 10*time.Second, "the stream to drop", func() bool { return !d.m.stream.Subscribed() })
 	if err := d.m.beat(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,7 @@ func TestHeartbeatOneRowPerInstance(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	a := startDaemon(t, w, "", e2eTuning(), "SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=100ms")
 	b := startDaemon(t, w, "", e2eTuning(), "SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL=100ms")
-	waitUntil(t, 10*time.Second, "a row for each instance", func() bool { return len(w.statusRows()) >= 2 })
+	sfdctest.Eventually(t, 10*time.Second, "a row for each instance", func() bool { return len(w.statusRows()) >= 2 })
 	time.Sleep(300 * time.Millisecond) // a few more beats each
 	rows := w.statusRows()
 	got := map[string]bool{}

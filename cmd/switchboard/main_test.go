@@ -72,11 +72,7 @@ func TestSetupBadConfig(t *testing.T) {
 // External Channels, the second reports no change, and a missing field is
 // named by API name with a non-zero exit.
 func TestSetupCommand(t *testing.T) {
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer org.Close()
+	org := sfdctest.Start(t)
 	key := filepath.Join(t.TempDir(), "key.pem")
 	if err := os.WriteFile(key, org.JWTPrivateKeyPEM(), 0o600); err != nil {
 		t.Fatal(err)

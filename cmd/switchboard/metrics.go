@@ -141,7 +141,7 @@ func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	for cause, n := range c.s.Stats().Reconnects {
-		ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(n), cause)
+		ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(n), string(cause))
 	}
 	sub := 0.0
 	if c.s.Subscribed() {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/internal/endpoint"
+	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/twilio"
 )
 
@@ -43,18 +44,14 @@ const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
 
 // Webhook kinds, also the queue's job kinds.
 const (
-	kindInbound = "inbound"
-	kindStatus  = "status"
+	kindInbound = sbsync.KindInbound
+	kindStatus  = sbsync.KindStatus
 )
 
 // webhookQueue persists an accepted webhook durably before it is answered.
 type webhookQueue interface {
 	EnqueueWebhook(ctx context.Context, kind, key string, form url.Values) error
 }
-
-// signatureCheck reports whether sig is Twilio's signature of (url, form)
-// under authToken (twilio.md §6).
-type signatureCheck func(url string, form url.Values, sig, authToken string) bool
 
 // readiness reports whether the daemon can do its work: org authenticated,
 // stream subscribed, store writable. nil means ready.
@@ -66,7 +63,6 @@ type readiness func(ctx context.Context) error
 type webhookServer struct {
 	publicURL string            // server.public_url, without a trailing slash
 	accounts  map[string]string // Account SID → auth token
-	verify    signatureCheck
 	queue     webhookQueue
 	ready     readiness
 	log       *zap.Logger
@@ -126,11 +122,8 @@ const forbidden = "the request is not signed by a configured Twilio account"
 const unknownAccountToken = "00000000000000000000000000000000"
 
 // isLoopbackHost reports whether host (a name or address, without a port)
-// stays on this machine.
-func isLoopbackHost(host string) bool {
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
-}
+// stays on this machine: the one rule, under the name demo and doctor call.
+var isLoopbackHost = endpoint.IsLoopback
 
 // logClip bounds what a log line quotes of a request.
 const logClip = 200
@@ -211,15 +204,15 @@ func (s *webhookServer) accept(kind string, w http.ResponseWriter, r *http.Reque
 		token = unknownAccountToken
 	}
 	// Twilio signs the URL it called: server.public_url, not whatever a
-	// proxy forwarded to us (twilio.md §6.5).
-	signed := twilio.PublicURL(r, s.publicURL)
-	if valid := s.verify(signed, form, r.Header.Get("X-Twilio-Signature"), token); !valid || !known {
+	// proxy forwarded to us (twilio.md §6.5), with the path and query as
+	// sent. ValidateRequest is the one check (library users call it too).
+	if valid := twilio.ValidateRequest(r, s.publicURL, token); !valid || !known {
 		werr := &webhookError{status: http.StatusForbidden, msg: forbidden, cause: "unknown_account",
 			fields: []zap.Field{zap.String("account_sid", clipLog(sid))}}
 		if known {
 			// The query is left out: it is the caller's to make long.
 			werr.cause = "bad_signature"
-			werr.fields = append(werr.fields, zap.String("checked_url", clipLog(s.publicURL+r.URL.EscapedPath())),
+			werr.fields = append(werr.fields, zap.String("checked_url", clipLog(strings.TrimSuffix(twilio.PublicURL(r, s.publicURL), "?"+r.URL.RawQuery))),
 				zap.String("hint", "is server.public_url the URL Twilio calls?"))
 		}
 		return nil, "", werr

@@ -97,18 +97,10 @@ func (w *simWorld) seed(ctx context.Context, opts simOptions) error {
 	if maxLen <= 0 {
 		maxLen = 1600
 	}
-	if w.QueueID, err = w.Org.Insert("Group", map[string]any{"Name": "Support Queue", "DeveloperName": simQueueName, "Type": "Queue"}); err != nil {
-		return err
-	}
-	if w.ChannelTypeID, err = w.Org.Insert("Channel_Type__c", map[string]any{
-		"Name": "Twilio", "Account_Sid__c": simAccountSID, "Provider__c": "Twilio SMS", "Max_Message_Length__c": maxLen,
-	}); err != nil {
-		return err
-	}
-	w.ChannelID, err = w.Org.Insert("Channel__c", map[string]any{
-		"Name": simChannelName, "Phone_Number__c": simNumber, "Channel_Type__c": w.ChannelTypeID,
-		"Active__c": true, "Queue_Name__c": simQueueName,
+	seeded, err := w.Org.SeedChannel(sfdctest.SeedChannel{
+		AccountSID: simAccountSID, Number: simNumber, Name: simChannelName, QueueName: simQueueName, MaxLength: maxLen,
 	})
+	w.QueueID, w.ChannelTypeID, w.ChannelID = seeded.QueueID, seeded.ChannelTypeID, seeded.ChannelID
 	return err
 }
 
@@ -144,7 +136,7 @@ func (w *simWorld) environ(publicURL, storeURL string) []string {
 	}
 }
 
-// loadConfig reads environ the way the CLI does, without looking at files
+// loadSimConfig reads environ the way the CLI does, without looking at files
 // or the process environment.
 func loadSimConfig(environ []string) (*config.Config, error) {
 	cfg, err := config.Load(config.LoadOptions{Environ: environ, ConfigFile: os.DevNull, EnvFile: os.DevNull})
@@ -157,7 +149,7 @@ func loadSimConfig(environ []string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// listen binds a loopback listener for the daemon, so its public URL is
+// listenLoopback binds a loopback listener for the daemon, so its public URL is
 // known before it starts.
 func listenLoopback() (net.Listener, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -17,7 +17,7 @@ import (
 )
 
 func TestTokenGrants(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	id, secret := sfdctest.DefaultClientID, sfdctest.DefaultClientSecret
 	password := url.Values{"grant_type": {"password"}, "client_id": {id}, "client_secret": {secret},
 		"username": {sfdctest.DefaultUsername}, "password": {sfdctest.DefaultPassword + sfdctest.DefaultSecurityToken}}
@@ -107,7 +107,7 @@ func TestTokenGrants(t *testing.T) {
 }
 
 func TestTokenEndpointRefusesGET(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	resp, err := httpc.Get(org.URL() + "/services/oauth2/token?grant_type=client_credentials")
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func signAssertion(t *testing.T, key *rsa.PrivateKey, claims jwt.MapClaims) stri
 }
 
 func TestJWTBearerGrant(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	block, _ := pem.Decode(org.JWTPrivateKeyPEM())
 	if block == nil {
 		t.Fatal("JWTPrivateKeyPEM is not PEM")

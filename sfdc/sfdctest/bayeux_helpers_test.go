@@ -248,7 +248,7 @@ func (b *bayeux) start(channel string, from int64) {
 // SwitchboardTasks PushTopic.
 func streamOrg(t testing.TB) (*sfdctest.Org, string) {
 	t.Helper()
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	org.SetHoldTimeout(200 * time.Millisecond)
 	if _, err := org.Insert("PushTopic", map[string]any{"Name": "SwitchboardTasks", "Query": specTasksQuery,
 		"ApiVersion": 62.0, "NotifyForFields": "Referenced", "NotifyForOperationDelete": false, "NotifyForOperationUndelete": false}); err != nil {

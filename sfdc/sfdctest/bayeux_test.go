@@ -14,7 +14,7 @@ import (
 )
 
 func TestStreamingHandshakeAndFirstConnect(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	b := newBayeux(t, org, login(t, org))
 	r := b.handshake()
 	if r.str("id") != "1" || r.str("version") != "1.0" || r.str("minimumVersion") != "1.0" {
@@ -71,7 +71,7 @@ func TestStreamingHandshakeAndFirstConnect(t *testing.T) {
 }
 
 func TestStreamingRequestShape(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	tok := login(t, org)
 	b := newBayeux(t, org, tok)
 

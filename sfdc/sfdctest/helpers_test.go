@@ -15,16 +15,6 @@ import (
 
 const v = "/services/data/v62.0"
 
-func newOrg(t testing.TB) *sfdctest.Org {
-	t.Helper()
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(org.Close)
-	return org
-}
-
 var httpc = &http.Client{Timeout: 10 * time.Second}
 
 // tokenReq posts a token request; host, if set, overrides the Host header.
@@ -71,7 +61,7 @@ type api struct {
 }
 
 func newAPI(t testing.TB) *api {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	return &api{t: t, org: org, tok: login(t, org)}
 }
 

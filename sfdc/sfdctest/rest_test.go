@@ -715,7 +715,7 @@ func TestPushTopicValidation(t *testing.T) {
 }
 
 func TestTestSideRecordAccess(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	id, err := org.Insert("Channel_Type__c", map[string]any{"Name": "T", "Max_Message_Length__c": 160})
 	if err != nil {
 		t.Fatal(err)

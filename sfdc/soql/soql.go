@@ -1,11 +1,14 @@
 // Package soql builds SOQL text safely: the one literal escaper every query
 // in switchboard goes through (ref §2.9 of ../shared/reference/salesforce.md),
-// IN lists chunked to keep query URLs short, and datetime literals. It has no
-// dependencies, so the domain package can use it without importing sfdc.
+// IN lists chunked to keep query URLs short, and Salesforce's datetimes: the
+// SOQL literal, the record-body form and the one parser of what Salesforce
+// returns. It has no dependencies, so the domain package can use it without
+// importing sfdc.
 package soql
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -101,3 +104,28 @@ var (
 // whole seconds, unquoted (ref §2.9). Fractional seconds are not in the
 // SOQL grammar, so they are truncated.
 func DateTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// Layouts of Salesforce datetimes: responses carry milliseconds and a
+// numeric zone without a colon, which time.RFC3339 cannot parse (ref §2.1).
+const (
+	responseLayout = "2006-01-02T15:04:05.000-0700"
+	recordLayout   = "2006-01-02T15:04:05.000Z"
+	dateLayout     = "2006-01-02"
+)
+
+// RecordTime formats t as a datetime field value in a record body: UTC with
+// milliseconds (ref §2.1).
+func RecordTime(t time.Time) string { return t.UTC().Format(recordLayout) }
+
+// ParseTime parses a datetime as Salesforce returns it
+// ("2024-01-02T03:04:05.000+0000"), falling back to RFC 3339 (what a record
+// body or a Flow may carry) and to a bare date ("2024-01-31", midnight UTC).
+// The result is in UTC.
+func ParseTime(s string) (time.Time, error) {
+	for _, layout := range []string{responseLayout, time.RFC3339Nano, dateLayout} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("soql: %q is not a Salesforce datetime (want 2006-01-02T15:04:05.000+0000 or RFC 3339)", s)
+}

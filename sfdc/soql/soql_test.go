@@ -137,3 +137,39 @@ func TestDateTimeIsUTCWholeSeconds(t *testing.T) {
 		t.Fatalf("DateTime = %s, want %s", got, want)
 	}
 }
+
+// TestParseTime is the one table of Salesforce datetimes: every form the
+// former copies (sfdc.ParseTime, sync's parseOrgTime) accepted parses to
+// the same instant, in UTC; anything else is an error naming the input.
+func TestParseTime(t *testing.T) {
+	want := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, c := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2024-01-02T03:04:05.000+0000", want}, // REST and streaming responses (ref §2.1)
+		{"2024-01-02T04:04:05.000+0100", want},
+		{"2024-01-02T03:04:05Z", want}, // RFC 3339
+		{"2024-01-02T03:04:05.000Z", want},
+		{"2024-01-02T04:04:05+01:00", want},
+		{"2024-01-02T03:04:05.123456789Z", want.Add(123456789)},
+		{"2024-01-31", time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)}, // a date field: midnight UTC
+	} {
+		got, err := ParseTime(c.in)
+		if err != nil || !got.Equal(c.want) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v in UTC", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "2024-13-01T00:00:00.000+0000", "1700000000", "2024-01-02 03:04:05"} {
+		if got, err := ParseTime(bad); err == nil || !got.IsZero() || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Errorf("ParseTime(%q) = %v, %v; want the zero time and an error naming the input", bad, got, err)
+		}
+	}
+	// What RecordTime writes, ParseTime reads back.
+	at := time.Date(2024, 1, 2, 4, 4, 5, 678e6, time.FixedZone("CET", 3600))
+	if s := RecordTime(at); s != "2024-01-02T03:04:05.678Z" {
+		t.Errorf("RecordTime = %s, want UTC with milliseconds", s)
+	} else if back, err := ParseTime(s); err != nil || !back.Equal(at) {
+		t.Errorf("ParseTime(RecordTime) = %v, %v; want %v", back, err, at)
+	}
+}

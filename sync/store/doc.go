@@ -26,8 +26,22 @@
 //     jobs stuck for an hour (dependencies.md §1.2, §1.3). Options sets all of
 //     them explicitly. Even then River's rescuer runs only on the elected
 //     leader and every 30 s (not configurable in v0.32), so a dead replica's
-//     jobs waited 15–45 s; rescueLoop (jobs.go) checks every second on every
-//     process.
+//     jobs waited 15–45 s; and it judges by a job's age alone, so it also
+//     re-runs a live process's job whose completion waits under load.
+//     rescueLoop (jobs.go) replaces it for the fast path: every process
+//     writes a heartbeat each second (sb_clients, the database's clock;
+//     deleted by Close) and takes back only running jobs whose worker, the
+//     last client in attempted_by, has been silent for LivenessWindow (3 s)
+//     and whose attempt is older than JobTimeout, so the worker's handler
+//     was cut off first and the send ledger settles the rest. A dead
+//     process's jobs run again within about LivenessWindow + 1 s (measured
+//     3.1 s with a 1 s job timeout); a live one's never. River's rescuer
+//     stays as the last resort at 10 job timeouts (at least 1 min).
+//   - A PostgreSQL advisory lock holds a pool connection for its session,
+//     and its holder needs another to work. Holders and waiters of the
+//     database lock take at most half the pool, or a burst of one lock per
+//     recipient held every connection and each holder waited for one until
+//     its job timed out.
 //
 // SQLite durability. The database runs in WAL mode with busy_timeout and one
 // open connection per process (dependencies.md §1.2: more connections without

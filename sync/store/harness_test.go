@@ -170,18 +170,6 @@ func start(t testing.TB, s *Store) {
 	}
 }
 
-// waitFor polls cond until it holds or 20 s pass.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // jobStates counts kind's rows in River's table by state.
 func jobStates(t testing.TB, s *Store, kind string) map[string]int {
 	t.Helper()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"regexp"
 	"time"
 
@@ -14,41 +13,16 @@ import (
 	"go.uber.org/zap"
 
 	sbsync "github.com/switchboard/switchboard/sync"
+
+	"github.com/switchboard/switchboard/internal/jitter"
 )
 
-// Job is a unit of queued work.
-type Job struct {
-	// Kind names the handler ("send", "inbound", ...).
-	Kind string
-	// Key identifies the work: a job whose Kind and Key match one not yet
-	// finished (waiting, scheduled, retrying or running) is not enqueued
-	// again. Empty means no de-duplication.
-	Key string
-	// Payload is the handler's input, JSON (nil is allowed). The handler gets
-	// equivalent JSON, not necessarily the same bytes: PostgreSQL stores it as
-	// jsonb (whitespace and key order are normalised).
-	Payload []byte
-	// RunAt delays the job; zero runs it now.
-	RunAt time.Time
-	// MaxAttempts overrides Options.MaxAttempts for this job when > 0.
-	MaxAttempts int
+// Job is a unit of queued work; the engine declares it (sbsync.Job) so
+// that sync needs no import of its store.
+type Job = sbsync.Job
 
-	// Set when the job is handed to a Handler.
-	ID      int64
-	Attempt int // 1 on the first run; snoozes do not count
-	// CreatedAt is when the job was enqueued, the same on every attempt
-	// (RunAt moves to each retry's time): when a webhook arrived.
-	CreatedAt time.Time
-}
-
-// Handler works one job. nil completes it. An error wrapping
-// *sbsync.RetryError runs it again after RetryError.After without counting
-// an attempt (throttling, outages: SPEC §3 says those never fail a message);
-// any other error, a panic or the job timeout counts as a failed attempt and
-// is retried with jittered exponential backoff until MaxAttempts, after
-// which the job is a dead letter. The context is cancelled at the job
-// timeout and when Close gives up waiting.
-type Handler func(ctx context.Context, j Job) error
+// Handler works one job (sbsync.JobHandler says what its error means).
+type Handler = sbsync.JobHandler
 
 // jobArgs is how a Job is stored in River. Kind is River's job kind (its
 // column), so River's tooling and per-kind queries see real kinds; only Key
@@ -159,6 +133,13 @@ func (s *Store) Start(ctx context.Context) error {
 	rctx, cancel := context.WithCancel(ctx)
 	s.stopRescue, s.rescueDone = cancel, make(chan struct{}) // for Close, which waits for it
 	s.mu.Unlock()
+	// Alive before the first job is fetched, so no other process ever
+	// sees this client's running jobs without a heartbeat.
+	if err := s.eng.heartbeat(ctx); err != nil {
+		cancel()
+		close(s.rescueDone)
+		return fmt.Errorf("recording this process as alive (table sb_clients): %w", err)
+	}
 	if err := s.eng.start(ctx); err != nil {
 		cancel()
 		close(s.rescueDone)
@@ -168,32 +149,66 @@ func (s *Store) Start(ctx context.Context) error {
 	return nil
 }
 
-// rescueLoop takes over the jobs of a process that died: every second, on
-// every process, a job "running" for longer than RescueStuckJobsAfter is put
-// back in the queue, due now. No live process runs a job that long: River
-// cancels its context at JobTimeout, which is below. River's own rescuer
-// does the same, but only on the elected leader, every 30 s, and with the
-// job's backoff: with a dead leader that was 15 s for its lease, then up to
-// 30 s for the check (issue 8.5 measured 29 s). River's stays as a backstop
-// and discards jobs at their last attempt.
+// staleClientsAfter is when the row of a client that stopped without Close
+// (SIGKILL, power loss) is deleted; its jobs were taken over long before.
+const staleClientsAfter = 24 * time.Hour
+
+// rescueLoop keeps this process's heartbeat and takes over the jobs of a
+// process that died: every second, on every process, a running job is put
+// back in the queue, due now, when its worker (the last client in
+// attempted_by) has written no heartbeat for LivenessWindow AND its attempt
+// started more than JobTimeout ago.
+//
+// Only dead workers: a live process's job can show as running well past
+// JobTimeout (a handler that notices its context late, a completion write
+// River's completer batches behind others under load), and rescuing it ran
+// it again beside itself, which added load and more timeouts (issue 8.5
+// follow-up: a herd of 463 rescued live jobs in a 1,000-message burst).
+//
+// And only after JobTimeout: a worker that is silent but not dead (cut off
+// from the database, stalled) had its handler's context cancelled at
+// JobTimeout, so its Twilio call is cut off before the job runs elsewhere;
+// what remains in doubt is settled by the send ledger, whose intent is
+// durable before any call (SPEC §3 "Exactly once").
+//
+// River's own rescuer does this by age alone, only on the elected leader,
+// every 30 s and with the job's backoff; it stays as the last resort at
+// RescueStuckJobsAfter (long) and discards jobs at their last attempt.
 func (s *Store) rescueLoop(ctx context.Context) {
 	defer close(s.rescueDone)
-	every := min(time.Second, s.opts.RescueStuckJobsAfter/2)
+	every := min(time.Second, s.opts.LivenessWindow/3)
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
+	for beat := 1; ; beat++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		n, err := s.eng.rescueStuck(ctx, s.opts.RescueStuckJobsAfter)
+		bctx, cancel := context.WithTimeout(ctx, s.opts.LivenessWindow)
+		err := s.eng.heartbeat(bctx)
+		cancel()
+		if err != nil {
+			// Without our own heartbeat, do not judge others' either:
+			// the database is the trouble.
+			if ctx.Err() == nil {
+				s.log.Warn("writing this process's heartbeat; other replicas take over its jobs if it stays silent",
+					zap.Duration("liveness_window", s.opts.LivenessWindow), zap.Error(err))
+			}
+			continue
+		}
+		n, err := s.eng.rescueStuck(ctx, s.opts.JobTimeout, s.opts.LivenessWindow)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.Warn("returning jobs of a stopped process to the queue", zap.Error(err))
 		case n > 0:
 			s.log.Warn("jobs of a stopped process returned to the queue", zap.Int64("jobs", n),
-				zap.Duration("running_longer_than", s.opts.RescueStuckJobsAfter))
+				zap.Duration("silent_longer_than", s.opts.LivenessWindow))
+		}
+		if beat%600 == 0 {
+			if _, err := s.eng.dropStaleHeartbeats(ctx, staleClientsAfter); err != nil && ctx.Err() == nil {
+				s.log.Warn("deleting heartbeats of processes gone for a day", zap.Error(err))
+			}
 		}
 	}
 }
@@ -257,24 +272,15 @@ func (s *Store) stopping() bool {
 	return ctx != nil && (*ctx).Err() != nil
 }
 
-// backoff is jittered exponential backoff: base·2^(attempt-1) capped at max,
-// then a uniformly random value in [d/2, d] so jobs failing together (an
-// outage) do not retry together.
+// backoff is River's retry policy: jitter.Backoff, so jobs failing together
+// (an outage) do not retry together.
 type backoff struct{ base, max time.Duration }
 
 func (b *backoff) NextRetry(j *rivertype.JobRow) time.Time {
 	return time.Now().Add(b.delay(j.Attempt))
 }
 
-func (b *backoff) delay(attempt int) time.Duration {
-	d := b.base
-	for i := 1; i < attempt && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	half := d / 2
-	return half + rand.N(half+1)
-}
+func (b *backoff) delay(attempt int) time.Duration { return jitter.Backoff(b.base, b.max, attempt) }
 
 // EnqueueReport says what Enqueue did.
 type EnqueueReport struct {

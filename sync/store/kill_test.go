@@ -200,8 +200,10 @@ func TestSIGKILLDuringWorkRescuesEveryJob(t *testing.T) {
 }
 
 // TestSIGKILLedJobsTakenOverSoon: a process dies with jobs running; another
-// one (a replica, or the same one restarted) runs them again within
-// RescueStuckJobsAfter and a second, on either backend, whoever is River's
+// one (a replica, or the same one restarted) runs them again once the dead
+// one's heartbeat is older than LivenessWindow (its row stays: SIGKILL
+// deletes nothing) and the attempts are older than JobTimeout, within
+// LivenessWindow + JobTimeout + 1 s, on either backend, whoever is River's
 // leader. River's own rescuer alone waits for the dead leader's lease and
 // then checks every 30 s: 15 to 45 s.
 func TestSIGKILLedJobsTakenOverSoon(t *testing.T) {
@@ -216,19 +218,23 @@ func TestSIGKILLedJobsTakenOverSoon(t *testing.T) {
 		if atKill["running"] == 0 {
 			t.Fatalf("no job was running at the kill: %v", atKill)
 		}
+		if rows := heartbeats(t, s); len(rows) != 1 {
+			t.Fatalf("heartbeat rows after the kill: %v, want the dead child's one", rows)
+		}
 		if err := s.Handle("killwork", func(ctx context.Context, j Job) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 		start(t, s)
-		limit := o.RescueStuckJobsAfter + 4*time.Second
+		o, _ = o.withDefaults()
+		limit := o.LivenessWindow + o.JobTimeout + time.Second
 		for jobStates(t, s, "killwork")["completed"] < n {
 			if time.Since(killed) > limit {
 				t.Fatalf("%s after the kill, not every job has run again: %v (at the kill: %v)", limit, jobStates(t, s, "killwork"), atKill)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		t.Logf("%d jobs running at the kill; all %d done %s after it (rescue after %s)", atKill["running"], n,
-			time.Since(killed).Round(100*time.Millisecond), o.RescueStuckJobsAfter)
+		t.Logf("%d jobs running at the kill; all %d done %s after it (liveness window %s, job timeout %s)", atKill["running"], n,
+			time.Since(killed).Round(100*time.Millisecond), o.LivenessWindow, o.JobTimeout)
 	})
 }
 

@@ -138,3 +138,39 @@ func (e *riverEngine[TTx]) localLocks() map[string]*keyedEntry {
 	}
 	return out
 }
+
+// TestLockHoldersLeaveConnectionsForWork: each lock held on PostgreSQL
+// keeps a pool connection (its session owns the advisory lock), and what a
+// holder does next needs another one. With as many locks held at once as
+// the pool has connections, every holder waited for a connection none
+// would free until its job timed out (the stale-intent resolution of
+// TestReplicaKilledMidBurst: one lock per recipient, 50 recipients, 20
+// connections). Holders of different keys now leave half the pool free.
+func TestLockHoldersLeaveConnectionsForWork(t *testing.T) {
+	o := testOptions()
+	o.PostgresMaxConns = 4
+	s := openStore(t, postgresURL(t), o)
+	const holders = 8
+	errs := make(chan error, holders)
+	for i := range holders {
+		go func() {
+			ctx, cancel := context.WithTimeout(bg, 5*time.Second)
+			defer cancel()
+			unlock, err := s.Lock(ctx, fmt.Sprintf("%s-%d", lockKey(t), i))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer unlock()
+			time.Sleep(100 * time.Millisecond) // every holder in before any works
+			wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
+			defer wcancel()
+			errs <- s.Writable(wctx)
+		}()
+	}
+	for range holders {
+		if err := <-errs; err != nil {
+			t.Fatalf("a lock holder's write (pool of 4, %d holders): %v", holders, err)
+		}
+	}
+}

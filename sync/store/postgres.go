@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,7 +62,9 @@ func openPostgres(ctx context.Context, raw string, s *Store) (engine, error) {
 		pool.Close()
 		return nil, fmt.Errorf("creating the River client: %w", err)
 	}
+	beat := &ownConn{cfg: cfg.ConnConfig.Copy()}
 	return &riverEngine[pgx.Tx]{
+		beat:   beat,
 		client: client,
 		base:   pgxQuerier{pool},
 		begin: func(ctx context.Context) (pgx.Tx, querier, error) {
@@ -73,13 +76,58 @@ func openPostgres(ctx context.Context, raw string, s *Store) (engine, error) {
 		},
 		commit:        func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
 		rollback:      func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
-		closeDB:       func() error { pool.Close(); return nil },
+		closeDB:       func() error { beat.close(); pool.Close(); return nil },
 		now:           "now()",
 		lastAttemptBy: "attempted_by[array_length(attempted_by, 1)]",
 		ago:           "now() - make_interval(secs => ?)",
 		agoArg:        func(d time.Duration) any { return d.Seconds() },
 		locker:        func(ctx context.Context, key string) (func(), error) { return advisoryLock(ctx, pool, key) },
+		// River listens on one connection; of the rest, half at most wait
+		// for or hold locks, so holders always find one to work with.
+		lockSlots: make(chan struct{}, max(1, (cfg.MaxConns-1)/2)),
 	}, nil
+}
+
+// ownConn is one connection outside the pool, for the heartbeat and the
+// rescue: with MaxWorkers handlers queued for the pool's connections, a
+// beat waiting its turn went stale, and the other replicas took over a
+// live process's jobs (TestReplicaKilledMidBurst rescued 255 of them).
+// It connects on first use and again after any error.
+type ownConn struct {
+	cfg *pgx.ConnConfig
+	mu  gosync.Mutex
+	c   *pgx.Conn
+}
+
+func (o *ownConn) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.c == nil {
+		c, err := pgx.ConnectConfig(ctx, o.cfg.Copy())
+		if err != nil {
+			return 0, err
+		}
+		o.c = c
+	}
+	tag, err := o.c.Exec(ctx, rebind(q), args...)
+	if err != nil {
+		// A statement cut off by ctx may leave the session in any state.
+		_ = o.c.Close(context.WithoutCancel(ctx))
+		o.c = nil
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (o *ownConn) close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = o.c.Close(ctx)
+		cancel()
+		o.c = nil
+	}
 }
 
 // advisoryLock takes a session advisory lock on a connection of its own,

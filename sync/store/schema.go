@@ -8,16 +8,20 @@ import (
 type sqlTypes struct {
 	autoID string // an auto-incrementing primary key column
 	blob   string
+	// stamp holds the database's own "now" (engine.nowSQL) in the form
+	// River keeps its times in, so it compares with River's columns and
+	// with engine.ago on the database's clock, not a replica's.
+	stamp string
 }
 
 var (
-	sqliteTypes   = sqlTypes{autoID: "INTEGER PRIMARY KEY AUTOINCREMENT", blob: "BLOB"}
-	postgresTypes = sqlTypes{autoID: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", blob: "BYTEA"}
+	sqliteTypes   = sqlTypes{autoID: "INTEGER PRIMARY KEY AUTOINCREMENT", blob: "BLOB", stamp: "TEXT"}
+	postgresTypes = sqlTypes{autoID: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", blob: "BYTEA", stamp: "TIMESTAMPTZ"}
 )
 
 // ownSchema is the store's tables next to River's. Statements are
 // idempotent. Times are Unix nanoseconds (BIGINT) so both backends compare
-// them the same way. A later change adds statements at the end; none is ever
+// them the same way, except sb_clients.heartbeat_at (see sqlTypes.stamp). A later change adds statements at the end; none is ever
 // edited.
 func ownSchema(t sqlTypes) []string {
 	return []string{
@@ -69,6 +73,13 @@ func ownSchema(t sqlTypes) []string {
 			AND NOT EXISTS (SELECT 1 FROM sb_send_ledger n WHERE n.send_key = sb_send_ledger.task_id || '#1')
 			AND (SELECT COUNT(*) FROM sb_send_ledger o WHERE o.task_id = sb_send_ledger.task_id
 				AND o.send_key LIKE '%@%' AND o.state <> 'recorded') = 1`,
+		// One row per started River client (its ID, as in
+		// river_job.attempted_by), rewritten every second while the process
+		// lives and deleted by Close: rescueLoop takes over only the jobs
+		// of clients without a recent row.
+		`CREATE TABLE IF NOT EXISTS sb_clients (
+			client_id TEXT PRIMARY KEY,
+			heartbeat_at ` + t.stamp + ` NOT NULL)`,
 	}
 }
 

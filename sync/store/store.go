@@ -79,10 +79,19 @@ type Options struct {
 	// timeout (cmd/switchboard), so 5 s makes that 10 s; a job needs far
 	// less (Salesforce and Twilio calls of a few hundred ms, batched).
 	JobTimeout time.Duration
-	// RescueStuckJobsAfter is when a job left running by a dead process is
-	// run again, by any live process, checked every second (default
-	// JobTimeout + 3 s; River's own default is 1 h). A live process's job
-	// never runs that long: its context ends at JobTimeout.
+	// LivenessWindow is how long a process may go without its heartbeat
+	// (written every second) before other processes take over its running
+	// jobs whose attempt started more than JobTimeout ago (default 3 s; a
+	// dead replica's jobs run again within about LivenessWindow + 1 s, and
+	// never before JobTimeout). A live process's jobs are never taken over,
+	// however long they run.
+	LivenessWindow time.Duration
+	// RescueStuckJobsAfter is River's own rescuer, the last resort: on the
+	// elected leader, every 30 s, it returns any job running longer than
+	// this, live worker or not, and discards those at their last attempt
+	// (default 10 × JobTimeout, at least 1 min; River's own default is 1 h).
+	// It must be above JobTimeout, and should be far above, since it does
+	// not ask whether the worker is alive.
 	RescueStuckJobsAfter time.Duration
 	// FetchCooldown and FetchPollInterval pace job fetching. SQLite has no
 	// LISTEN/NOTIFY, so throughput is capped near MaxWorkers/FetchCooldown
@@ -121,7 +130,8 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.RetryBase, time.Second)
 	def(&o.RetryMax, 10*time.Minute)
 	def(&o.JobTimeout, DefaultJobTimeout)
-	def(&o.RescueStuckJobsAfter, o.JobTimeout+3*time.Second)
+	def(&o.LivenessWindow, 3*time.Second)
+	def(&o.RescueStuckJobsAfter, max(10*o.JobTimeout, time.Minute))
 	def(&o.FetchCooldown, 10*time.Millisecond)
 	def(&o.FetchPollInterval, 50*time.Millisecond)
 	def(&o.CompletedRetention, 24*time.Hour)
@@ -315,10 +325,6 @@ func (s *Store) Close(ctx context.Context) error {
 
 	var stopErr error
 	if started {
-		s.stopRescue()
-		<-s.rescueDone
-	}
-	if started {
 		if err := s.eng.stop(ctx); err != nil {
 			s.log.Warn("handlers still running at the shutdown deadline; cancelling them", zap.Error(err))
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -342,6 +348,19 @@ func (s *Store) Close(ctx context.Context) error {
 			s.log.Info("jobs cut off by the shutdown returned to the queue", zap.Int64("jobs", n))
 		}
 		cancel()
+	}
+	if started {
+		// The heartbeat went on while handlers finished, so no replica
+		// took their jobs; now that none runs, the row goes.
+		s.stopRescue()
+		<-s.rescueDone
+		if stopErr == nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := s.eng.dropHeartbeat(rctx); err != nil {
+				s.log.Warn("deleting this process's heartbeat; it expires by itself", zap.Error(err))
+			}
+			cancel()
+		}
 	}
 	// Handlers are done; answer the calls still queued before the
 	// database goes away.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	sbsync "github.com/switchboard/switchboard/sync"
 )
 
@@ -56,17 +57,17 @@ func TestEnqueueDedupe(t *testing.T) {
 		}
 		start(t, s)
 		// Running is unfinished too.
-		waitFor(t, "jobs running", func() bool { return jobStates(t, s, "send")["running"] == 5 })
+		sfdctest.Eventually(t, 20*time.Second, "jobs running", func() bool { return jobStates(t, s, "send")["running"] == 5 })
 		if rep, _ := s.EnqueueReport(bg, Job{Kind: "send", Key: "a"}); rep.Skipped != 1 {
 			t.Fatalf("enqueue of a running key: %+v, want skipped", rep)
 		}
 		close(release)
-		waitFor(t, "jobs completed", func() bool { return jobStates(t, s, "send")["completed"] == 5 })
+		sfdctest.Eventually(t, 20*time.Second, "jobs completed", func() bool { return jobStates(t, s, "send")["completed"] == 5 })
 		// A finished job no longer blocks its key.
 		if rep, _ := s.EnqueueReport(bg, Job{Kind: "send", Key: "a"}); rep.Inserted != 1 {
 			t.Fatalf("enqueue of a completed key: %+v, want inserted", rep)
 		}
-		waitFor(t, "a twice", func() bool { mu.Lock(); defer mu.Unlock(); return got["a"] == 2 })
+		sfdctest.Eventually(t, 20*time.Second, "a twice", func() bool { mu.Lock(); defer mu.Unlock(); return got["a"] == 2 })
 		mu.Lock()
 		defer mu.Unlock()
 		if got["b"] != 1 || got["c"] != 1 || got[""] != 2 {
@@ -127,7 +128,7 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		start(t, s)
-		waitFor(t, "completion", func() bool { return jobStates(t, s, "flaky")["completed"] == 1 })
+		sfdctest.Eventually(t, 20*time.Second, "completion", func() bool { return jobStates(t, s, "flaky")["completed"] == 1 })
 		mu.Lock()
 		defer mu.Unlock()
 		if fmt.Sprint(attempts) != "[1 2 3]" {
@@ -183,7 +184,7 @@ func TestRetryErrorSnoozesWithoutUsingAttempts(t *testing.T) {
 			t.Fatal(err)
 		}
 		start(t, s)
-		waitFor(t, "completion", func() bool { return jobStates(t, s, "throttled")["completed"] == 1 })
+		sfdctest.Eventually(t, 20*time.Second, "completion", func() bool { return jobStates(t, s, "throttled")["completed"] == 1 })
 		if runs.Load() != 5 || maxAttempt.Load() != 1 {
 			t.Fatalf("runs %d, highest attempt %d; want 5 runs all at attempt 1", runs.Load(), maxAttempt.Load())
 		}
@@ -217,7 +218,7 @@ func TestDeadLetterThenReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 		start(t, s)
-		waitFor(t, "dead letters", func() bool { return jobStates(t, s, "inbound")["discarded"] == 3 })
+		sfdctest.Eventually(t, 20*time.Second, "dead letters", func() bool { return jobStates(t, s, "inbound")["discarded"] == 3 })
 		dls, err := s.DeadLetters(bg, "inbound", 10)
 		if err != nil {
 			t.Fatal(err)
@@ -258,7 +259,7 @@ func TestDeadLetterThenReplay(t *testing.T) {
 		if err := s.Replay(bg, d1.ID); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "replayed job done", func() bool { return jobKeys(t, s, "inbound", "completed")["k1"] == 1 })
+		sfdctest.Eventually(t, 20*time.Second, "replayed job done", func() bool { return jobKeys(t, s, "inbound", "completed")["k1"] == 1 })
 		if replayedAttempt.Load() != 1 {
 			t.Fatalf("the replay ran at attempt %d, want 1 (attempts reset)", replayedAttempt.Load())
 		}
@@ -270,7 +271,7 @@ func TestDeadLetterThenReplay(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("ReplayAll: %d, %v; want 1 (panics; k2 conflicts)", n, err)
 		}
-		waitFor(t, "panics done", func() bool { return jobKeys(t, s, "inbound", "completed")["panics"] == 1 })
+		sfdctest.Eventually(t, 20*time.Second, "panics done", func() bool { return jobKeys(t, s, "inbound", "completed")["panics"] == 1 })
 	})
 }
 
@@ -696,7 +697,7 @@ func TestPeriodic(t *testing.T) {
 			t.Fatal(err)
 		}
 		start(t, s)
-		waitFor(t, "two periodic runs", func() bool { return runs.Load() >= 2 })
+		sfdctest.Eventually(t, 20*time.Second, "two periodic runs", func() bool { return runs.Load() >= 2 })
 		if err := s.Handle("late", func(context.Context, Job) error { return nil }); err == nil {
 			t.Fatal("Handle after Start succeeded")
 		}
@@ -896,7 +897,7 @@ func TestCancelledStartContextDoesNotUseAnAttempt(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the job did not run again after the restart")
 	}
-	waitFor(t, "the job completed", func() bool { return jobStates(t, s, "stuck")["completed"] == 1 })
+	sfdctest.Eventually(t, 20*time.Second, "the job completed", func() bool { return jobStates(t, s, "stuck")["completed"] == 1 })
 }
 
 // TestCloseReturnsJobsLeftRunning: a job River left "running" for this
@@ -963,7 +964,7 @@ func TestPermanentErrorIsADeadLetterAtOnce(t *testing.T) {
 		}
 		start(t, s)
 		var dls []DeadLetter
-		waitFor(t, "the dead letter", func() bool {
+		sfdctest.Eventually(t, 20*time.Second, "the dead letter", func() bool {
 			var err error
 			dls, err = s.DeadLetters(bg, "status", 10)
 			return err == nil && len(dls) == 1
@@ -979,8 +980,8 @@ func TestPermanentErrorIsADeadLetterAtOnce(t *testing.T) {
 		if err := s.Replay(bg, dls[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the replayed job", func() bool { return runs.Load() == 2 })
-		waitFor(t, "no dead letters", func() bool {
+		sfdctest.Eventually(t, 20*time.Second, "the replayed job", func() bool { return runs.Load() == 2 })
+		sfdctest.Eventually(t, 20*time.Second, "no dead letters", func() bool {
 			d, err := s.DeadLetters(bg, "status", 10)
 			return err == nil && len(d) == 0
 		})

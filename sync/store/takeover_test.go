@@ -6,27 +6,30 @@ import (
 	"time"
 )
 
-// TestTakeoverDefaults: a dead process's jobs are rescued 3 s after the
-// job timeout (5 s by default), which keeps the engine's intent takeover
-// (twice the job timeout) at 10 s; a longer job timeout alone moves the
-// rescue with it instead of being refused.
+// TestTakeoverDefaults: a dead process's jobs are taken over once it has
+// been silent for 3 s (and their attempt is older than the 5 s job
+// timeout), which keeps the engine's intent takeover (twice the job
+// timeout) at 10 s. River's own rescuer, which does not ask whether the
+// worker lives, waits far longer: 10 job timeouts, at least a minute.
 func TestTakeoverDefaults(t *testing.T) {
 	for _, c := range []struct {
-		in                   Options
-		timeout, rescueAfter time.Duration
+		in                             Options
+		timeout, liveness, rescueAfter time.Duration
 	}{
-		{Options{}, 5 * time.Second, 8 * time.Second},
-		{Options{JobTimeout: time.Minute}, time.Minute, time.Minute + 3*time.Second},
-		{Options{JobTimeout: time.Second, RescueStuckJobsAfter: 2 * time.Second}, time.Second, 2 * time.Second},
+		{Options{}, 5 * time.Second, 3 * time.Second, time.Minute},
+		{Options{JobTimeout: time.Minute}, time.Minute, 3 * time.Second, 10 * time.Minute},
+		{Options{JobTimeout: time.Second, RescueStuckJobsAfter: 2 * time.Second, LivenessWindow: time.Second},
+			time.Second, time.Second, 2 * time.Second},
 	} {
 		o, err := c.in.withDefaults()
 		if err != nil {
 			t.Errorf("%+v: %v", c.in, err)
 			continue
 		}
-		if o.JobTimeout != c.timeout || o.RescueStuckJobsAfter != c.rescueAfter {
-			t.Errorf("JobTimeout %s, RescueStuckJobsAfter %s: got %s and %s, want %s and %s", c.in.JobTimeout, c.in.RescueStuckJobsAfter,
-				o.JobTimeout, o.RescueStuckJobsAfter, c.timeout, c.rescueAfter)
+		if o.JobTimeout != c.timeout || o.LivenessWindow != c.liveness || o.RescueStuckJobsAfter != c.rescueAfter {
+			t.Errorf("JobTimeout %s, LivenessWindow %s, RescueStuckJobsAfter %s: got %s, %s and %s, want %s, %s and %s",
+				c.in.JobTimeout, c.in.LivenessWindow, c.in.RescueStuckJobsAfter,
+				o.JobTimeout, o.LivenessWindow, o.RescueStuckJobsAfter, c.timeout, c.liveness, c.rescueAfter)
 		}
 	}
 }

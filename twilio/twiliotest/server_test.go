@@ -27,11 +27,7 @@ const (
 
 func newServer(t *testing.T) *twiliotest.Server {
 	t.Helper()
-	s, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acct: tok}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := twiliotest.Start(t, twiliotest.Options{Accounts: map[string]string{acct: tok}})
 	if err := s.AddNumber(acct, num); err != nil {
 		t.Fatal(err)
 	}
@@ -179,11 +175,7 @@ func TestListFiltersAndPaging(t *testing.T) {
 	now := time.Date(2024, 1, 2, 10, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	s, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acct: tok}, Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := twiliotest.Start(t, twiliotest.Options{Accounts: map[string]string{acct: tok}, Now: clock})
 	if err := s.AddNumber(acct, num); err != nil {
 		t.Fatal(err)
 	}
@@ -441,10 +433,7 @@ func TestFaultKnobs(t *testing.T) {
 }
 
 func TestCloseIsPrompt(t *testing.T) {
-	s, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acct: tok}, StepDelay: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := twiliotest.Start(t, twiliotest.Options{Accounts: map[string]string{acct: tok}, StepDelay: time.Hour})
 	s.AddNumber(acct, num)
 	for range 5 {
 		do(t, s, "POST", messages, acct, tok, url.Values{"To": {cust}, "From": {num}, "Body": {"x"}, "StatusCallback": {"http://127.0.0.1:1/cb"}})

@@ -23,7 +23,7 @@ type subjectRow struct {
 // composite calls, every caller gets its own result, and the failing ones
 // (a malformed query, a deleted record) fail only themselves.
 func TestOrgMultiplexesConcurrentCallers(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	const n = 50
@@ -116,7 +116,7 @@ func TestOrgMultiplexesConcurrentCallers(t *testing.T) {
 // A call with nothing to share goes out as the plain REST call it stands
 // for, after at most the window.
 func TestOrgLoneCallIsAPlainRESTCall(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	eng := c.Org()
 	ctx := context.Background()
@@ -155,7 +155,7 @@ func TestOrgLoneCallIsAPlainRESTCall(t *testing.T) {
 // A Save of 450 records is three subrequests of one composite; results come
 // back in input order.
 func TestOrgBigSaveIsSeveralSubrequestsOfOneCall(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	eng := c.Org()
 	recs := make([]sbsync.Record, 450)
@@ -193,7 +193,7 @@ func TestOrgBigSaveIsSeveralSubrequestsOfOneCall(t *testing.T) {
 // A query whose first page comes back in a composite follows
 // nextRecordsUrl with plain GETs.
 func TestOrgQueryPagesAfterAComposite(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond})
 	for i := range 450 {
@@ -229,7 +229,7 @@ func TestOrgQueryPagesAfterAComposite(t *testing.T) {
 // A locked row fails its own subrequest; the adapter queues that call again
 // and it succeeds, while its neighbour was never affected.
 func TestOrgRetriesALockedSubrequest(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond})
 	a, _ := org.Insert("Task", map[string]any{"Subject": "a"})
@@ -259,7 +259,7 @@ func TestOrgRetriesALockedSubrequest(t *testing.T) {
 // A caller that gives up does not take the others down with it, and its
 // call is not sent if it had not gone out yet.
 func TestOrgCancelledCallerLeavesOthersAlone(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	eng := c.OrgWith(OrgOptions{Window: 50 * time.Millisecond})
 	id, _ := org.Insert("Task", map[string]any{"Subject": "x"})
@@ -291,7 +291,7 @@ func TestOrgCancelledCallerLeavesOthersAlone(t *testing.T) {
 // A whole composite that fails (here: every retry answered 503) fails the
 // callers in it, with the error the client reports.
 func TestOrgWholeCompositeFailureReachesItsCallers(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org, func(cfg *ClientConfig) { cfg.MaxRetries = -1 })
 	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond})
 	org.FailNext(http.MethodPost, "/composite", 1, 503, "SERVER_UNAVAILABLE", "down for maintenance")
@@ -357,7 +357,7 @@ func newAuthB(b *testing.B, org *sfdctest.Org) *Auth {
 
 // A lone query too long for a GET still goes out: inside a composite body.
 func TestOrgLongLoneQueryTravelsInAComposite(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	eng := c.Org()
 	id, _ := org.Insert("Task", map[string]any{"Subject": "needle"})
@@ -381,7 +381,7 @@ func TestOrgLongLoneQueryTravelsInAComposite(t *testing.T) {
 // learns the outcome is unknown, while an idempotent neighbour is simply
 // sent again.
 func TestOrgAmbiguousCompositeFailureRetriesOnlyIdempotentCalls(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond})
 	org.FailNext(http.MethodPost, "/composite", 1, 504, "", "gateway timeout")
@@ -410,7 +410,7 @@ func TestOrgAmbiguousCompositeFailureRetriesOnlyIdempotentCalls(t *testing.T) {
 // refuses a collection that names an Id twice, whole (sfdctest), so
 // before the merge every record of the batch failed.
 func TestOrgSaveWritesOneRecordOnce(t *testing.T) {
-	org := newOrg(t)
+	org := sfdctest.Start(t)
 	c := newClient(t, org)
 	ctx := context.Background()
 	a, err := org.Insert("Task", map[string]any{"Subject": "a", "Message_Status__c": "Pending"})

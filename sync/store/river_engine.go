@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -55,10 +56,18 @@ type engine interface {
 	// releaseOwnRunning returns to the queue the jobs this client left
 	// "running" (see Store.Close).
 	releaseOwnRunning(ctx context.Context) (int64, error)
-	// rescueStuck returns to the queue, due now, the jobs that have been
-	// "running" longer than after by the database's clock (see
-	// Store.rescueLoop).
-	rescueStuck(ctx context.Context, after time.Duration) (int64, error)
+	// rescueStuck returns to the queue, due now, the running jobs whose
+	// attempt started more than startedBefore ago and whose worker has not
+	// written a heartbeat within liveness, both by the database's clock
+	// (see Store.rescueLoop).
+	rescueStuck(ctx context.Context, startedBefore, liveness time.Duration) (int64, error)
+	// heartbeat records, by the database's clock, that this client is
+	// alive; dropHeartbeat removes its row (a clean stop).
+	heartbeat(ctx context.Context) error
+	dropHeartbeat(ctx context.Context) error
+	// dropStaleHeartbeats deletes the rows of clients silent for longer
+	// than olderThan: processes that were killed.
+	dropStaleHeartbeats(ctx context.Context, olderThan time.Duration) (int64, error)
 }
 
 type riverEngine[TTx any] struct {
@@ -74,6 +83,10 @@ type riverEngine[TTx any] struct {
 	// an in-process mutex per key is the whole story.
 	locker func(ctx context.Context, key string) (func(), error)
 	local  keyedMutex
+	// lockSlots bounds the locker's holders and waiters at once: each keeps
+	// a pool connection, and a holder's work needs another, so with the
+	// whole pool held no holder could work (TestLockHoldersLeaveConnectionsForWork).
+	lockSlots chan struct{}
 	// lastAttemptBy is the backend's SQL for "the last client that
 	// attempted the job", compared with this client's ID.
 	lastAttemptBy string
@@ -81,6 +94,20 @@ type riverEngine[TTx any] struct {
 	// placeholder that agoArg fills.
 	ago    string
 	agoArg func(time.Duration) any
+	// beat runs the heartbeat and the rescue; nil: base.
+	beat execer
+}
+
+// execer runs one statement written with ? placeholders.
+type execer interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+}
+
+func (e *riverEngine[TTx]) beatQ() execer {
+	if e.beat != nil {
+		return e.beat
+	}
+	return e.base
 }
 
 func (e *riverEngine[TTx]) q() querier { return e.base }
@@ -123,13 +150,20 @@ func (e *riverEngine[TTx]) lock(ctx context.Context, key string) (func(), error)
 	if err != nil || e.locker == nil {
 		return unlockLocal, err
 	}
+	select {
+	case e.lockSlots <- struct{}{}:
+	case <-ctx.Done():
+		unlockLocal()
+		return nil, fmt.Errorf("locking %q: %w", key, ctx.Err())
+	}
 	unlockDB, err := e.locker(ctx, key)
 	if err != nil {
+		<-e.lockSlots
 		unlockLocal()
 		return nil, err
 	}
 	var once gosync.Once
-	return func() { once.Do(func() { unlockDB(); unlockLocal() }) }, nil
+	return func() { once.Do(func() { unlockDB(); <-e.lockSlots; unlockLocal() }) }, nil
 }
 
 func (e *riverEngine[TTx]) releaseOwnRunning(ctx context.Context) (int64, error) {
@@ -139,12 +173,33 @@ func (e *riverEngine[TTx]) releaseOwnRunning(ctx context.Context) (int64, error)
 		e.now+` WHERE state = 'running' AND `+e.lastAttemptBy+` = ?`, e.clientID())
 }
 
-func (e *riverEngine[TTx]) rescueStuck(ctx context.Context, after time.Duration) (int64, error) {
+func (e *riverEngine[TTx]) rescueStuck(ctx context.Context, startedBefore, liveness time.Duration) (int64, error) {
 	// The attempt stays counted, as River's rescuer counts it: a job that
 	// kills its process every time still ends as a dead letter. At its
-	// last attempt it is left to River's rescuer, which discards it.
-	return e.base.exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+e.now+
-		` WHERE state = 'running' AND attempted_at < `+e.ago+` AND attempt < max_attempts`, e.agoArg(after))
+	// last attempt it is left to River's rescuer, which discards it. A job
+	// without attempted_by (none is fetched that way) has no live worker.
+	// This client's own jobs are never taken: it is alive, whatever its
+	// heartbeat row says after waiting behind other writes.
+	return e.beatQ().exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+e.now+
+		` WHERE state = 'running' AND attempted_at < `+e.ago+` AND attempt < max_attempts
+		AND COALESCE(`+e.lastAttemptBy+`, '') <> ?
+		AND NOT EXISTS (SELECT 1 FROM sb_clients c WHERE c.client_id = `+e.lastAttemptBy+`
+			AND c.heartbeat_at >= `+e.ago+`)`, e.agoArg(startedBefore), e.clientID(), e.agoArg(liveness))
+}
+
+func (e *riverEngine[TTx]) heartbeat(ctx context.Context) error {
+	_, err := e.beatQ().exec(ctx, `INSERT INTO sb_clients (client_id, heartbeat_at) VALUES (?, `+e.now+`)
+		ON CONFLICT (client_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, e.clientID())
+	return err
+}
+
+func (e *riverEngine[TTx]) dropHeartbeat(ctx context.Context) error {
+	_, err := e.beatQ().exec(ctx, `DELETE FROM sb_clients WHERE client_id = ?`, e.clientID())
+	return err
+}
+
+func (e *riverEngine[TTx]) dropStaleHeartbeats(ctx context.Context, olderThan time.Duration) (int64, error) {
+	return e.base.exec(ctx, `DELETE FROM sb_clients WHERE heartbeat_at < `+e.ago, e.agoArg(olderThan))
 }
 
 func (e *riverEngine[TTx]) clientID() string { return e.client.ID() }

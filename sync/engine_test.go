@@ -1,0 +1,106 @@
+package sync_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	sbsync "github.com/switchboard/switchboard/sync"
+	"github.com/switchboard/switchboard/sync/store"
+	"github.com/switchboard/switchboard/twilio"
+	"github.com/switchboard/switchboard/twilio/twiliotest"
+)
+
+// engineEnv is NewEngine over the simulated org, the simulated Twilio and a
+// SQLite store, all over real sockets and files.
+type engineEnv struct {
+	*simEnv
+	twilio *twiliotest.Server
+	store  *store.Store
+	engine *sbsync.Engine
+}
+
+func newEngineEnv(t *testing.T, opts sbsync.EngineOptions) *engineEnv {
+	t.Helper()
+	e := newSimEnv(t)
+	const token = "0123456789abcdef0123456789abcdef"
+	fake, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acctSID: token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	if err := fake.AddNumber(acctSID, chanNumber); err != nil {
+		t.Fatal(err)
+	}
+	accts, err := twilio.NewAccounts(map[string]string{acctSID: token}, twilio.Options{BaseURL: fake.URL(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(accts.Close)
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "store.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = st.Close(ctx)
+	})
+	opts.BatchWindow, opts.WriteWindow, opts.StatusWindow = 5*time.Millisecond, 5*time.Millisecond, 5*time.Millisecond
+	opts.JobTimeout = store.DefaultJobTimeout // the store runs jobs with it
+	opts.SweepInterval = time.Hour
+	opts.TaskChannel, opts.ConversationChannel = "/topic/SwitchboardTasks", "/topic/SwitchboardConversations"
+	opts.Describe = twilio.ErrorDescription
+	eng, err := sbsync.NewEngine(opts, e.eng, accts.Messenger(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &engineEnv{simEnv: e, twilio: fake, store: st, engine: eng}
+}
+
+func (e *engineEnv) pendingTask(t *testing.T, to, body string) string {
+	t.Helper()
+	conv := e.insert(t, "Conversation__c", map[string]any{"Status__c": "Open", "Channel__c": e.chanID, "Message_Recipient__c": to})
+	return e.insert(t, "Task", map[string]any{"Subject": "SMS to " + to, "Message_Type__c": "Outbound",
+		"Message_Status__c": "Pending", "Conversation__c": conv, "Description": body})
+}
+
+// A status callback that arrives while Twilio's answer to the create is
+// still on its way finds no Task with its SID and is parked in the store;
+// the engine links outbound to the callbacks, so recording the SID applies
+// it at once, without waiting for the parked job's recheck.
+func TestEngineAppliesACallbackParkedBeforeTheSIDWasRecorded(t *testing.T) {
+	e := newEngineEnv(t, sbsync.EngineOptions{MaxConcurrentSends: 4})
+	ctx := context.Background()
+	id := e.pendingTask(t, "+14155550100", "hello")
+	e.twilio.HoldAfterCreate(1, time.Second)
+
+	done := make(chan error, 1)
+	go func() { done <- e.engine.Outbound.Send(ctx, id) }()
+	var sid string
+	for deadline := time.Now().Add(5 * time.Second); sid == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if ms := e.twilio.Messages(); len(ms) > 0 {
+			sid = ms[0].SID
+		}
+	}
+	if sid == "" {
+		t.Fatal("Twilio never received the create")
+	}
+	err := e.engine.Callbacks.Handle(ctx, sbsync.StatusUpdate{SID: sid, AccountSID: acctSID, Status: "delivered", At: time.Now()})
+	var re *sbsync.RetryError
+	if !errors.As(err, &re) {
+		t.Fatalf("callback before the SID is on a Task: %v, want it parked (a RetryError)", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	r := e.task(t, id)
+	if r["Message_Sid__c"] != sid || r["Message_Status__c"] != "Delivered" {
+		t.Fatalf("task after Send: sid %v status %v; want %s Delivered (the parked callback applied)", r["Message_Sid__c"], r["Message_Status__c"], sid)
+	}
+	if left, err := e.store.TakeParked(ctx, []string{sid}); err != nil || len(left[sid]) != 0 {
+		t.Fatalf("still parked under %s: %v, %v", sid, left, err)
+	}
+}

@@ -1,0 +1,49 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// outageTolerant turns a transient Salesforce failure (503, row locks,
+// network; the client has already retried it a few times) into a snooze
+// that uses no attempt: an outage of any length delays work but never
+// dead-letters a message (SPEC §3 "Nothing is lost").
+func (e *Engine) outageTolerant(h JobHandler) JobHandler {
+	base := e.opts.OutageRetry
+	if base <= 0 {
+		base = 5 * time.Second
+	}
+	return func(ctx context.Context, j Job) (err error) {
+		start := time.Now()
+		if e.opts.ObserveJob != nil {
+			defer func() { e.opts.ObserveJob(j.Kind, time.Since(start), err) }()
+		}
+		err = h(ctx, j)
+		if err == nil || IsPermanent(err) || e.opts.Retryable == nil || !e.opts.Retryable(err) {
+			return err
+		}
+		var re *RetryError
+		if errors.As(err, &re) {
+			return err
+		}
+		after := base + rand.N(base)
+		e.log.Warn("salesforce unavailable; the job will run again", zap.String("kind", j.Kind),
+			zap.String("key", j.Key), zap.Duration("after", after), zap.Error(err))
+		return &RetryError{After: after, Err: err}
+	}
+}
+
+// overBudget: the org has used more than APIBudget of its daily calls, so
+// background work (sweeps, polls) yields to sends and replies.
+func (e *Engine) overBudget() bool {
+	if e.opts.APIUsage == nil {
+		return false
+	}
+	used, limit := e.opts.APIUsage()
+	return limit > 0 && float64(used) >= e.opts.APIBudget*float64(limit)
+}
