@@ -32,7 +32,20 @@ const (
 	demoCustomerTyped = "(415) 555-0100"
 	demoStranger      = "+14155550142"
 	demoStrangerTyped = "415.555.0142"
+	demoLeadTyped     = "+1 415 555 0163"
 )
+
+// The demo's template for Contacts and its German translation: what an
+// agent picks in the chat's composer (SPEC §1 Message_Template__c).
+const (
+	demoTemplateName = "Order shipped"
+	demoTemplateText = "Hi {!Contact.FirstName}, your order #1042 has shipped. Reply here if you have any questions."
+	demoTemplateDE   = "Hallo {!Contact.FirstName}, Ihre Bestellung #1042 ist unterwegs. Antworten Sie hier, wenn Sie Fragen haben."
+)
+
+// demoHeartbeat is engine.heartbeat_interval in the demo (5m by default):
+// the Administration tab shows the daemon's status row within seconds.
+const demoHeartbeat = "10s"
 
 // Demo timings: a visible Twilio lifecycle, and a status poll that finds a
 // lost callback within seconds instead of engine.status_poll_after's 15 min.
@@ -78,7 +91,9 @@ only when every step was observed (1 and the step's name otherwise).
 
 With --serve it also serves a local web page (default http://127.0.0.1:8090)
 that shows the simulated org's records live, with a phone to text from and a
-box to send as an agent. The page is up while the story plays (paced 3 s per
+box to send as an agent, and the Salesforce app's real Lightning components
+(the chat on a Contact's and a Lead's page, the inbox, the administration)
+running against the simulated org. The page is up while the story plays (paced 3 s per
 step; --pace changes it) and stays up afterwards until Ctrl-C.
 
 Nothing in your switchboard.yaml, .env or SWITCHBOARD_* environment is used.`,
@@ -185,6 +200,7 @@ type demoRun struct {
 	dir       string
 
 	contact, adaConv, lead, strangerConv string
+	seedLead, template                   string
 }
 
 func runDemo(ctx context.Context, stdout io.Writer, log *zap.Logger, f demoFlags) (err error) {
@@ -222,6 +238,9 @@ func runDemo(ctx context.Context, stdout io.Writer, log *zap.Logger, f demoFlags
 	if d.contact, err = w.Org.Insert("Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "MobilePhone": demoCustomerTyped}); err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("demo: seeding the Contact: %w", err)}
 	}
+	if err := d.seedAgentData(); err != nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("demo: seeding: %w", err)}
+	}
 
 	stopDaemon, err := d.startDaemon(ctx, log)
 	if err != nil {
@@ -247,7 +266,7 @@ func runDemo(ctx context.Context, stdout io.Writer, log *zap.Logger, f demoFlags
 			defer cancel()
 			_ = web.Shutdown(sctx)
 		}()
-		out.printf("Live page: http://%s  (the simulated org's records, a phone to text from, an agent's send box)\n", webLn.Addr())
+		out.printf("Live page: http://%s  (the simulated org's records, a phone to text from, an agent's send box, the Lightning components)\n", webLn.Addr())
 	}
 
 	var storyErr error
@@ -271,6 +290,23 @@ func runDemo(ctx context.Context, stdout io.Writer, log *zap.Logger, f demoFlags
 	return nil
 }
 
+// seedAgentData adds what an agent's screen needs beyond the Contact: a
+// Lead with a phone (its record page has a chat too) and a template for
+// Contacts with a German translation.
+func (d *demoRun) seedAgentData() error {
+	var err error
+	if d.seedLead, err = d.w.Org.Insert("Lead", map[string]any{"FirstName": "Katherine", "LastName": "Johnson", "Company": "Langley", "MobilePhone": demoLeadTyped}); err != nil {
+		return fmt.Errorf("the Lead: %w", err)
+	}
+	if d.template, err = d.w.Org.Insert("Message_Template__c", map[string]any{"Name": demoTemplateName, "SObject_API_Name__c": "Contact", "Message_Text__c": demoTemplateText}); err != nil {
+		return fmt.Errorf("the template: %w", err)
+	}
+	if _, err = d.w.Org.Insert("Message_Template_Translation__c", map[string]any{"Message_Template__c": d.template, "Language__c": "de", "Text_Body__c": demoTemplateDE}); err != nil {
+		return fmt.Errorf("the template's translation: %w", err)
+	}
+	return nil
+}
+
 // startDaemon runs the real daemon (NewMain + Run) on the world with a
 // SQLite store in the demo's folder, and waits until /readyz says so.
 func (d *demoRun) startDaemon(ctx context.Context, log *zap.Logger) (stop func() error, err error) {
@@ -279,7 +315,7 @@ func (d *demoRun) startDaemon(ctx context.Context, log *zap.Logger) (stop func()
 		return nil, fmt.Errorf("demo: a listener for the daemon: %w", err)
 	}
 	environ := append(d.w.environ(publicURL, "sqlite://"+filepath.Join(d.dir, "switchboard.db")),
-		"SWITCHBOARD_ENGINE_STATUS_POLL_AFTER="+demoPollAfter)
+		"SWITCHBOARD_ENGINE_STATUS_POLL_AFTER="+demoPollAfter, "SWITCHBOARD_ENGINE_HEARTBEAT_INTERVAL="+demoHeartbeat)
 	cfg, err := loadSimConfig(environ)
 	if err != nil {
 		ln.Close()
@@ -378,7 +414,9 @@ func (d *demoRun) intro(f demoFlags) {
 	o.printf("  Channel__c         %s  %q, %s, Active__c = true, Queue_Name__c = %s", d.w.ChannelID, simChannelName, simNumber, simQueueName)
 	o.printf("  PushTopic          %s", strings.Join(d.orgTopics(), ", "))
 	o.printf("  External_Channel__c %s", strings.Join(d.orgExternalChannels(), ", "))
-	o.printf("  Contact            %s  Ada Lovelace, MobilePhone = %q\n", d.contact, demoCustomerTyped)
+	o.printf("  Contact            %s  Ada Lovelace, MobilePhone = %q", d.contact, demoCustomerTyped)
+	o.printf("  Lead               %s  Katherine Johnson, MobilePhone = %q", d.seedLead, demoLeadTyped)
+	o.printf("  Message_Template__c %s  %q for Contacts, with a German (de) translation\n", d.template, demoTemplateName)
 }
 
 // orgTopics names the org's PushTopics in SPEC §2 order, as setup left

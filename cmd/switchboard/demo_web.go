@@ -43,7 +43,10 @@ func (d *demoWeb) handler() http.Handler {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		// The page loads nothing from elsewhere; say so to the browser too.
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'")
+		// 'self' for the components' bundle and the SLDS stylesheet (/lwc/);
+		// the engine's synthetic shadow inserts <style> elements, and SLDS
+		// draws some icons from data: URIs.
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'")
 		_, _ = w.Write(b)
 	})
 	mux.HandleFunc("GET /api/state", func(w http.ResponseWriter, r *http.Request) {

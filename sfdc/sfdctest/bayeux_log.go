@@ -224,7 +224,9 @@ type filterCond struct{ field, value string }
 
 // parseFilter splits "?Field=value&Other=x" (values are not URL-encoded in
 // Salesforce's examples, ref §3.2). A field may repeat: the conditions are
-// ORed, not a map of one value per field.
+// ORed, not a map of one value per field. A value may be in single quotes,
+// as Salesforce's string example is ("/topic/MyTopic?Name='SomeName'",
+// "Filtered Subscriptions", ref §3.8); the quotes are not part of it.
 func parseFilter(q string) ([]filterCond, bool) {
 	if q == "" {
 		return nil, true
@@ -234,6 +236,9 @@ func parseFilter(q string) ([]filterCond, bool) {
 		k, v, ok := strings.Cut(part, "=")
 		if !ok || k == "" {
 			return nil, false
+		}
+		if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+			v = v[1 : len(v)-1]
 		}
 		f = append(f, filterCond{k, v})
 	}

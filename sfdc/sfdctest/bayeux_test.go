@@ -1029,35 +1029,48 @@ func TestStreamingSharedCookieJar(t *testing.T) {
 
 // Filtered subscriptions: "&" joins conditions as a logical OR, and one
 // field may appear several times — how the chat components follow the
-// conversations on a page (/topic/SwitchboardChat?Conversation__c=A&Conversation__c=B).
+// conversations on a page. Salesforce documents the value both bare
+// ("?fieldA=valueA&fieldB=valueB", Industry=Energy) and, for strings, in
+// single quotes ("/topic/MyTopic?Name='SomeName'"); an Id is a string, and
+// the chat quotes it, so both forms must filter the same way.
 // Salesforce, "Filtered Subscriptions":
 // https://developer.salesforce.com/docs/atlas.en-us.264.0.api_streaming.meta/api_streaming/using_filtered_subscriptions.htm
 func TestStreamingFilteredSubscriptionIsAnOR(t *testing.T) {
-	org, tok := streamOrg(t)
-	org.SetHoldTimeout(300 * time.Millisecond)
-	a := &api{t: t, org: org, tok: tok}
-	a.create("PushTopic", map[string]any{"Name": "SwitchboardChat", "ApiVersion": 62.0, "NotifyForFields": "Referenced",
-		"Query": "SELECT Id, Conversation__c, Message_Type__c, Message_Status__c FROM Task WHERE Conversation__c != null"})
-	convA := a.create("Conversation__c", map[string]any{"Message_Recipient__c": "+14155550100"})
-	convB := a.create("Conversation__c", map[string]any{"Message_Recipient__c": "+14155550101"})
-	convC := a.create("Conversation__c", map[string]any{"Message_Recipient__c": "+14155550102"})
-	b := newBayeux(t, org, tok)
-	b.start("", 0)
-	sub := "/topic/SwitchboardChat?Conversation__c=" + convA + "&Conversation__c=" + convB
-	if r := b.subscribe(sub, map[string]any{"/topic/SwitchboardChat": -1}); !r.successful() {
-		t.Fatalf("subscribe %s: %v", sub, r)
-	}
-	for _, c := range []string{convA, convC, convB} {
-		a.create("Task", map[string]any{"Conversation__c": c, "Message_Type__c": "Inbound", "Message_Status__c": "Received"})
-	}
-	var got []string
-	for _, ev := range b.eventsOf(2) {
-		got = append(got, ev.obj("data").obj("sobject").str("Conversation__c"))
-	}
-	if len(got) != 2 || got[0] != convA || got[1] != convB {
-		t.Fatalf("events for %v, want %s and %s (not %s)", got, convA, convB, convC)
-	}
-	if _, evs := b.connect(); len(evs) != 0 {
-		t.Fatalf("the other conversation's event came through: %v", evs)
+	for _, form := range []struct {
+		name  string
+		value func(id string) string
+	}{
+		{"bare", func(id string) string { return id }},
+		{"quoted", func(id string) string { return "'" + id + "'" }},
+	} {
+		t.Run(form.name, func(t *testing.T) {
+			org, tok := streamOrg(t)
+			org.SetHoldTimeout(300 * time.Millisecond)
+			a := &api{t: t, org: org, tok: tok}
+			a.create("PushTopic", map[string]any{"Name": "SwitchboardChat", "ApiVersion": 62.0, "NotifyForFields": "Referenced",
+				"Query": "SELECT Id, Conversation__c, Message_Type__c, Message_Status__c FROM Task WHERE Conversation__c != null"})
+			convA := a.create("Conversation__c", map[string]any{"Message_Recipient__c": "+14155550100"})
+			convB := a.create("Conversation__c", map[string]any{"Message_Recipient__c": "+14155550101"})
+			convC := a.create("Conversation__c", map[string]any{"Message_Recipient__c": "+14155550102"})
+			b := newBayeux(t, org, tok)
+			b.start("", 0)
+			sub := "/topic/SwitchboardChat?Conversation__c=" + form.value(convA) + "&Conversation__c=" + form.value(convB)
+			if r := b.subscribe(sub, map[string]any{"/topic/SwitchboardChat": -1}); !r.successful() || r.str("subscription") != sub {
+				t.Fatalf("subscribe %s: %v", sub, r)
+			}
+			for _, c := range []string{convA, convC, convB} {
+				a.create("Task", map[string]any{"Conversation__c": c, "Message_Type__c": "Inbound", "Message_Status__c": "Received"})
+			}
+			var got []string
+			for _, ev := range b.eventsOf(2) {
+				got = append(got, ev.obj("data").obj("sobject").str("Conversation__c"))
+			}
+			if len(got) != 2 || got[0] != convA || got[1] != convB {
+				t.Fatalf("events for %v, want %s and %s (not %s)", got, convA, convB, convC)
+			}
+			if _, evs := b.connect(); len(evs) != 0 {
+				t.Fatalf("the other conversation's event came through: %v", evs)
+			}
+		})
 	}
 }

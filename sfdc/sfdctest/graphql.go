@@ -31,7 +31,11 @@ import (
 // input per field — eq, ne, like, lt, gt, lte, gte, in, nin — several
 // operators on one field are ANDed) and "Boolean Operators"
 // (…/guide/filter-boolean.html: and/or/not). Parent relationships nest
-// both in node selections and in where/orderBy. Field values are the UI
+// both in node selections and in where/orderBy. A child relationship
+// (Message_Template__c.Translations__r) in a node is a paginated connection
+// of the children taking the same arguments ("Children and Parent
+// Relationships", https://developer.salesforce.com/docs/platform/lwc/guide/reference-graphql-relationships.html;
+// Salesforce supports one level of them, which this does not enforce). Field values are the UI
 // API Field Value shape (uiapi.go). Errors follow the GraphQL spec's
 // response format (§7.1.2): HTTP 200 with {"data": null, "errors":
 // [{message, locations, extensions: {classification}}]}.
@@ -217,7 +221,7 @@ func (g *gqlRun) selectUIAPI(uf *ast.Field) (map[string]any, *gqlError) {
 			if o == nil || o.Name != of.Name {
 				return nil, undefined(of, "RecordQuery", "uiapi/query/")
 			}
-			conn, err := g.connection(o, of)
+			conn, err := g.connection(o, of, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -313,7 +317,7 @@ func (g *gqlRun) arg(f *ast.Field, name string) (any, *gqlError) {
 }
 
 // connection answers one RecordQuery field: filter, sort, page, render.
-func (g *gqlRun) connection(o *object, f *ast.Field) (map[string]any, *gqlError) {
+func (g *gqlRun) connection(o *object, f *ast.Field, scope expr) (map[string]any, *gqlError) {
 	path := "uiapi/query/" + o.Name
 	for _, a := range f.Arguments {
 		switch a.Name {
@@ -334,6 +338,13 @@ func (g *gqlRun) connection(o *object, f *ast.Field) (map[string]any, *gqlError)
 		}
 		if q.where, err = g.filter(o, nil, m, path); err != nil {
 			return nil, err
+		}
+	}
+	if scope != nil {
+		if q.where == nil {
+			q.where = scope
+		} else {
+			q.where = andExpr{scope, q.where}
 		}
 	}
 	orderBy, err := g.arg(f, "orderBy")
@@ -544,6 +555,22 @@ func (g *gqlRun) node(o *object, r *row, set ast.SelectionSet, path string) (map
 				}
 			}
 			out[key(f)] = v
+			continue
+		}
+		if co, cf := g.d.childRelationship(o, f.Name); cf != nil {
+			// A child relationship is a connection of the children, with
+			// the arguments of a top-level query ("Relationships").
+			if check {
+				if _, err := g.node(co, nil, nodeSelection(f), path+f.Name+"/edges/node/"); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			conn, err := g.connection(co, f, idEquals{cf.Name, r.id})
+			if err != nil {
+				return nil, err
+			}
+			out[key(f)] = conn
 			continue
 		}
 		rel := o.byRel[strings.ToLower(f.Name)]
@@ -822,3 +849,13 @@ func (g *gqlRun) orderBy(o *object, rels []*field, m map[string]any, path string
 	}
 	return out, nil
 }
+
+// idEquals keeps the children of one parent: its lookup field holds the
+// parent's Id.
+type idEquals struct{ field, id string }
+
+func (e idEquals) eval(_ *db, v map[string]any) bool {
+	id, _ := v[e.field].(string)
+	return id != "" && id == e.id
+}
+func (e idEquals) refs(out []*fieldPath) []*fieldPath { return out }

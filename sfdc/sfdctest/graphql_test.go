@@ -304,3 +304,63 @@ func TestGraphQLOrderByRelationshipAndNulls(t *testing.T) {
 		t.Fatalf("order %v, pageResultCount %d, totalCount %d", got, p.UIAPI.Query.Task.PageResultCount, p.UIAPI.Query.Task.TotalCount)
 	}
 }
+
+// A child relationship inside a node is a connection of the child records
+// ("Relationships": a parent's child relationship, e.g. Contacts on Account,
+// takes where/orderBy/first as a top-level query does), named as the
+// relationship field's relationshipName + "__r" for custom objects — here
+// Message_Template__c.Translations__r, which the chat's template picker
+// reads. Each template gets only its own translations.
+func TestGraphQLChildRelationship(t *testing.T) {
+	a := newAPI(t)
+	shipped := a.create("Message_Template__c", map[string]any{"Name": "Order shipped", "SObject_API_Name__c": "Contact", "Message_Text__c": "Hi"})
+	other := a.create("Message_Template__c", map[string]any{"Name": "Other", "SObject_API_Name__c": "Contact", "Message_Text__c": "x"})
+	a.create("Message_Template_Translation__c", map[string]any{"Message_Template__c": shipped, "Language__c": "fr", "Text_Body__c": "Bonjour"})
+	a.create("Message_Template_Translation__c", map[string]any{"Message_Template__c": shipped, "Language__c": "de", "Text_Body__c": "Hallo"})
+	a.create("Message_Template_Translation__c", map[string]any{"Message_Template__c": other, "Language__c": "es", "Text_Body__c": "Hola"})
+	g := a.graphql(`{ uiapi { query { Message_Template__c(orderBy: {Name: {order: ASC}}) { edges { node { Id Name { value }
+		Translations__r(first: 50, orderBy: {Language__c: {order: ASC}}) { totalCount edges { node { Language__c { value } Text_Body__c { value } } } } } } } } } }`, nil)
+	if len(g.Errors) > 0 {
+		t.Fatalf("errors: %+v", g.Errors)
+	}
+	var d struct {
+		UIAPI struct {
+			Query struct {
+				T struct {
+					Edges []struct {
+						Node struct {
+							Name struct{ Value string }
+							Tr   struct {
+								TotalCount int
+								Edges      []struct {
+									Node struct {
+										Language__c  struct{ Value string }
+										Text_Body__c struct{ Value string }
+									}
+								}
+							} `json:"Translations__r"`
+						}
+					}
+				} `json:"Message_Template__c"`
+			}
+		}
+	}
+	if err := json.Unmarshal(g.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range d.UIAPI.Query.T.Edges {
+		s := e.Node.Name.Value + ":"
+		for _, tr := range e.Node.Tr.Edges {
+			s += " " + tr.Node.Language__c.Value + "=" + tr.Node.Text_Body__c.Value
+		}
+		got = append(got, fmt.Sprintf("%s (%d)", s, e.Node.Tr.TotalCount))
+	}
+	if strings.Join(got, "; ") != "Order shipped: de=Hallo fr=Bonjour (2); Other: es=Hola (1)" {
+		t.Fatalf("templates with translations: %q", got)
+	}
+	// An unknown child relationship is a validation error, as a field is.
+	if g := a.graphql(`{ uiapi { query { Message_Template__c { edges { node { Nope__r { edges { node { Id } } } } } } } } }`, nil); len(g.Errors) != 1 || !strings.Contains(g.Errors[0].Message, "'Nope__r' in type 'Message_Template__c' is undefined") {
+		t.Fatalf("unknown child relationship: %+v", g.Errors)
+	}
+}

@@ -37,6 +37,10 @@ type field struct {
 	AutoNumber        string // display format, e.g. "C-{000000}"
 	ReferenceTo       []string
 	RelationshipName  string
+	// ChildRelationship is the name the parent sees this lookup's records
+	// under (the relationshipName of the field's metadata + "__r" for a
+	// custom field), e.g. Translations__r on Message_Template__c.
+	ChildRelationship string
 	Picklist          []string
 	Default           any
 	// Required means create fails without a value; for an insert-only
@@ -138,6 +142,9 @@ func lookup(name, rel string, to ...string) *field {
 	return f
 }
 
+// child names the lookup's child relationship on the parent object.
+func child(f *field, name string) *field { f.ChildRelationship = name; return f }
+
 func readOnly(f *field) *field { f.Createable, f.Updateable = false, false; return f }
 
 // defaultSchema is the SPEC §1 schema plus the standard objects and fields
@@ -197,7 +204,8 @@ func defaultSchema() []*object {
 			lookup("OwnerId", "Owner", "User", "Group")),
 		newObject("Message_Template_Translation__c", "Message Template Translation", "a12", true, true,
 			autoNumber("Name", "MTT-{000000}"),
-			required(lookup("Message_Template__c", "Message_Template__r", "Message_Template__c")),
+			// relationshipName Translations (objects/Message_Template_Translation__c/fields/Message_Template__c).
+			required(child(lookup("Message_Template__c", "Message_Template__r", "Message_Template__c"), "Translations__r")),
 			text("Language__c", 10), typed("Text_Body__c", tTextarea)),
 		newObject("Opt_In__c", "Opt In", "a13", true, true,
 			autoNumber("Name", "OI-{000000}"),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -86,6 +87,19 @@ func newDB(now func() time.Time) *db {
 }
 
 func (d *db) object(name string) *object { return d.objects[strings.ToLower(name)] }
+
+// childRelationship finds the object and lookup field behind parent's
+// child relationship name (e.g. Translations__r), or nil.
+func (d *db) childRelationship(parent *object, name string) (*object, *field) {
+	for _, o := range d.objects {
+		for _, f := range o.fields {
+			if f.ChildRelationship == name && slices.Contains(f.ReferenceTo, parent.Name) {
+				return o, f
+			}
+		}
+	}
+	return nil, nil
+}
 
 func (d *db) table(name string) *table {
 	o := d.object(name)

@@ -114,8 +114,12 @@ function tagOf(name) {
 // entry is the bundle's generated entry module: synthetic shadow (so the
 // global SLDS stylesheet reaches into components, as on the platform), the
 // page runtime, and every component under its custom element tag.
-function entry(list) {
+function entry(modules) {
     const id = '\0sbx:entry';
+    // Service modules (switchboardUtils, switchboardChatSubscription, …)
+    // have no template and no default export: they are importable, not
+    // mountable.
+    const list = modules.filter((c) => fs.existsSync(c.path.replace(/\.js$/, '.html')));
     const lines = ["import '@lwc/synthetic-shadow';", "import { install, mount, navigations } from 'sbx/page';"];
     list.forEach((c, i) => lines.push('import C' + i + ' from ' + JSON.stringify('c/' + c.name) + ';'));
     lines.push('const components = {' + list.map((c, i) => JSON.stringify(tagOf(c.name)) + ': C' + i).join(', ') + '};');
@@ -146,6 +150,10 @@ async function bundle(list, labelMap, outFile) {
                 // with this flag (otherwise: "attachInternals API is not
                 // supported in synthetic shadow").
                 enableSyntheticElementInternals: true,
+                // lightning-datatable (the admin's tables) pulls in
+                // multiColumnSortingModal, whose template uses lwc:is; the
+                // compiler refuses dynamic components unless enabled (LWC1188).
+                enableDynamicComponents: true,
                 modules: [
                     ...list.map((c) => ({ name: 'c/' + c.name, path: c.path })),
                     { dir: path.join(browserDir, 'modules') },

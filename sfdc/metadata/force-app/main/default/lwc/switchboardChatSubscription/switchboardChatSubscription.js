@@ -33,11 +33,15 @@ let pollTimer = null;
 let errorHandlerSet = false;
 let work = Promise.resolve();
 
-/** The channel for a set of conversation Ids, or null when there is none. */
+/**
+ * The channel for a set of conversation Ids, or null when there is none.
+ * An Id is a string value, and Salesforce's example quotes string values
+ * ("/topic/MyTopic?Name='SomeName'", salesforce ref §3.8), so each is quoted.
+ */
 export function channelFor(conversationIds) {
     const ids = [...new Set((conversationIds || []).filter((id) => ID18.test(id || '')))].sort();
     if (ids.length === 0) return null;
-    return `${TOPIC}?${ids.map((id) => `Conversation__c=${id}`).join('&')}`;
+    return `${TOPIC}?${ids.map((id) => `Conversation__c='${id}'`).join('&')}`;
 }
 
 export function register(conversationIds, callback) {

@@ -42,6 +42,12 @@ import NO_RECIPIENT from '@salesforce/label/c.SB_No_Recipient';
 import PREVIEW_LABEL from '@salesforce/label/c.SB_Preview_Label';
 import { countSegments, characterCount } from 'c/switchboardSegments';
 import { format, nodes, reduceErrors } from 'c/switchboardUtils';
+import { register } from 'c/switchboardChatSubscription';
+
+// The sidecar writes an inbound message's Task first and the Opt_In__c change
+// of a STOP just after it (sync/inbound.go), so the notification of the Task
+// can come before the consent is written: look again this much later.
+export const CONSENT_RECHECK_MS = 3000;
 
 // Channel_Type__c.Max_Message_Length__c's default (SPEC §1).
 const DEFAULT_MAX_LENGTH = 1600;
@@ -72,6 +78,10 @@ export default class SwitchboardComposer extends LightningElement {
     channelsLoaded = false;
     pickedChannelId;
     optIns = [];
+    optInResult;
+    listeningTo;
+    unregister;
+    recheckTimer;
     text = '';
     record;
     sending = false;
@@ -148,9 +158,44 @@ export default class SwitchboardComposer extends LightningElement {
         `,
         variables: '$optInVariables'
     })
-    wiredOptIns({ data, errors }) {
+    wiredOptIns(result) {
+        this.optInResult = result;
+        const { data, errors } = result;
         if (errors) this.errors = errors;
         if (data) this.optIns = nodes(data.uiapi.query.Opt_In__c);
+    }
+
+    // A customer's text may be STOP or START: follow the open conversation
+    // on the shared subscription and look at consent again when one comes.
+    renderedCallback() {
+        if (this.listeningTo === this.conversationId) return;
+        this.stopListening();
+        this.listeningTo = this.conversationId;
+        if (this.conversationId) {
+            this.unregister = register([this.conversationId], (update) => {
+                if (update && update.type !== 'Inbound') return;
+                this.refreshConsent();
+                clearTimeout(this.recheckTimer);
+                // eslint-disable-next-line @lwc/lwc/no-async-operation
+                this.recheckTimer = setTimeout(() => this.refreshConsent(), CONSENT_RECHECK_MS);
+            });
+        }
+    }
+
+    disconnectedCallback() {
+        this.stopListening();
+        this.listeningTo = undefined;
+    }
+
+    stopListening() {
+        if (this.unregister) this.unregister();
+        this.unregister = undefined;
+        clearTimeout(this.recheckTimer);
+    }
+
+    refreshConsent() {
+        // The wire's result carries refresh(), as the thread uses it.
+        if (this.optInResult && typeof this.optInResult.refresh === 'function') this.optInResult.refresh();
     }
 
     @wire(getRecord, { recordId: '$previewRecordId', optionalFields: '$previewFields' })

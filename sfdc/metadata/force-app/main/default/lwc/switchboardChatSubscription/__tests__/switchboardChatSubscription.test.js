@@ -28,7 +28,7 @@ afterEach(() => {
 describe('c-switchboard-chat-subscription', () => {
     it('builds an OR filter of sorted, distinct 18-character Ids and rejects others', () => {
         expect(channelFor([CONV_B, CONV_A, CONV_B])).toBe(
-            `/topic/SwitchboardChat?Conversation__c=${CONV_A}&Conversation__c=${CONV_B}`
+            `/topic/SwitchboardChat?Conversation__c='${CONV_A}'&Conversation__c='${CONV_B}'`
         );
         // 15-character Ids are not supported in filters; nothing valid → no channel.
         expect(channelFor(['a03aK000001Jm2a', '', undefined])).toBeNull();
@@ -42,7 +42,7 @@ describe('c-switchboard-chat-subscription', () => {
         await settled();
         expect(subscribe).toHaveBeenCalledTimes(1);
         expect(subscribe).toHaveBeenLastCalledWith(
-            `/topic/SwitchboardChat?Conversation__c=${CONV_A}`,
+            `/topic/SwitchboardChat?Conversation__c='${CONV_A}'`,
             -1,
             expect.any(Function)
         );
@@ -50,9 +50,9 @@ describe('c-switchboard-chat-subscription', () => {
         const offB = register([CONV_B, CONV_A], b);
         await settled();
         expect(unsubscribe).toHaveBeenCalledTimes(1);
-        expect(unsubscribe.mock.calls[0][0].channel).toBe(`/topic/SwitchboardChat?Conversation__c=${CONV_A}`);
+        expect(unsubscribe.mock.calls[0][0].channel).toBe(`/topic/SwitchboardChat?Conversation__c='${CONV_A}'`);
         expect(subscribe).toHaveBeenCalledTimes(2);
-        const both = `/topic/SwitchboardChat?Conversation__c=${CONV_A}&Conversation__c=${CONV_B}`;
+        const both = `/topic/SwitchboardChat?Conversation__c='${CONV_A}'&Conversation__c='${CONV_B}'`;
         expect(subscribe.mock.calls[1][0]).toBe(both);
 
         // An update on conversation A reaches both registrations; B only b.
@@ -74,7 +74,7 @@ describe('c-switchboard-chat-subscription', () => {
         offB();
         await settled();
         expect(subscribe).toHaveBeenCalledTimes(3);
-        expect(subscribe.mock.calls[2][0]).toBe(`/topic/SwitchboardChat?Conversation__c=${CONV_A}`);
+        expect(subscribe.mock.calls[2][0]).toBe(`/topic/SwitchboardChat?Conversation__c='${CONV_A}'`);
         const offA2 = register([CONV_A], jest.fn());
         await settled();
         expect(subscribe).toHaveBeenCalledTimes(3);

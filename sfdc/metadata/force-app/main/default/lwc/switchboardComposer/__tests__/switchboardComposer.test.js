@@ -1,7 +1,8 @@
 import { createElement } from 'lwc';
-import SwitchboardComposer from 'c/switchboardComposer';
+import SwitchboardComposer, { CONSENT_RECHECK_MS } from 'c/switchboardComposer';
 import { graphql } from 'lightning/graphql';
 import { createRecord, getRecord } from 'lightning/uiRecordApi';
+import { subscribe, isEmpEnabled } from 'lightning/empApi';
 
 // Labels whose placeholders the tests read, with their values from
 // labels/Chat.labels-meta.xml.
@@ -227,6 +228,38 @@ describe('c-switchboard-composer', () => {
         await flush();
         expect(createRecord).not.toHaveBeenCalled();
         await expect(element).toBeAccessible();
+    });
+
+    it('looks at consent again when the customer texts, so a STOP disables it without a reload', async () => {
+        // The sidecar writes Opt_In__c just after the inbound Task (sync/inbound.go):
+        // look on the notification and once more later.
+        jest.useFakeTimers();
+        let notify;
+        isEmpEnabled.mockResolvedValue(true);
+        subscribe.mockImplementation((channel, replayId, cb) => {
+            notify = cb;
+            return Promise.resolve({ channel, replayId });
+        });
+        const refresh = jest.fn().mockResolvedValue(undefined);
+        const element = await mount({ conversationId: OPEN, defaultChannelId: SMS });
+        graphql.emit({ uiapi: { query: { Opt_In__c: { edges: [] } } } }, isOptIns, refresh);
+        await flush();
+        expect($(element, '.sb-blocked')).toBeNull();
+        expect(subscribe).toHaveBeenCalledWith(`/topic/SwitchboardChat?Conversation__c='${OPEN}'`, -1, expect.any(Function));
+
+        // An outbound status change says nothing about consent.
+        notify({ data: { event: { type: 'updated' }, sobject: { Id: NEW_TASK, Conversation__c: OPEN, Message_Type__c: 'Outbound', Message_Status__c: 'Delivered' } } });
+        expect(refresh).not.toHaveBeenCalled();
+        notify({ data: { event: { type: 'created' }, sobject: { Id: NEW_TASK, Conversation__c: OPEN, Message_Type__c: 'Inbound', Message_Status__c: 'Received' } } });
+        expect(refresh).toHaveBeenCalledTimes(1);
+        jest.advanceTimersByTime(CONSENT_RECHECK_MS);
+        expect(refresh).toHaveBeenCalledTimes(2);
+        graphql.emit(optInsSmsOptedOut, isOptIns);
+        await flush();
+        expect($(element, '.sb-blocked').textContent).toContain('has opted out of messages from Support SMS');
+        expect($(element, '.sb-send').disabled).toBe(true);
+        document.body.removeChild(element);
+        jest.useRealTimers();
     });
 
     it('shows the reason its parent gives, and says so when there is no active channel', async () => {

@@ -144,7 +144,7 @@ describe('c-switchboard-conversation-list', () => {
         await load(await mount());
         await settled();
         expect(subscribe).toHaveBeenCalledWith(
-            `/topic/SwitchboardChat?Conversation__c=${SMS_OLD}&Conversation__c=${WHATSAPP}&Conversation__c=${SMS_NEW}`,
+            `/topic/SwitchboardChat?Conversation__c='${SMS_OLD}'&Conversation__c='${WHATSAPP}'&Conversation__c='${SMS_NEW}'`,
             -1,
             expect.any(Function)
         );
@@ -186,7 +186,7 @@ describe('c-switchboard-conversation-list', () => {
         await settled();
         expect(rows(element).map((r) => r.recipient)).toEqual(['+16505550199', '+14155550142']);
         expect(subscribe).toHaveBeenLastCalledWith(
-            `/topic/SwitchboardChat?Conversation__c=${SMS_OLD}&Conversation__c=${SMS_NEW}`,
+            `/topic/SwitchboardChat?Conversation__c='${SMS_OLD}'&Conversation__c='${SMS_NEW}'`,
             -1,
             expect.any(Function)
         );

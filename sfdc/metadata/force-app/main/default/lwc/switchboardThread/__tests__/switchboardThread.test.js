@@ -160,7 +160,7 @@ describe('c-switchboard-thread', () => {
         await flush();
         expect(subscribe).toHaveBeenCalledTimes(1);
         expect(subscribe.mock.calls[0][0]).toBe(
-            `/topic/SwitchboardChat?Conversation__c=${CLOSED}&Conversation__c=${OPEN}`
+            `/topic/SwitchboardChat?Conversation__c='${CLOSED}'&Conversation__c='${OPEN}'`
         );
 
         notify({ createdDate: '2026-12-03T14:03:00.000Z', replayId: 9, type: 'updated' }, { Id: '00TaK00000DxQ1vUAF', Message_Type__c: 'Outbound', Message_Status__c: 'Delivered' });
