@@ -236,7 +236,7 @@ func TestDemoLightningComponentsInChromium(t *testing.T) {
 		const s = deepIn(`+chat+`, 'li c-switchboard-status-badge lightning-badge').map(x => x.dataset.status);
 		const last = s[s.length - 1]; if (last && trail[trail.length - 1] !== last) trail.push(last); }, 20); return true; })()`)
 	b.run("send", in(chat, "lightning-button.sb-send button")+`[0].click(), true`)
-	b.poll("the bubble: the German text, Delivered", `deepText('.sb-body', `+chat+`).includes('Ihre Bestellung #1042') && trail[trail.length - 1] === 'Delivered'`)
+	b.poll("the bubble: the German text as sent (merge field filled), Delivered", `deepText('.sb-body', `+chat+`).includes('Hallo Ada, Ihre Bestellung #1042') && trail[trail.length - 1] === 'Delivered'`)
 	b.run("the bubble was Pending before it was Delivered (live, without a reload)", `trail.includes('Pending') && trail.indexOf('Pending') < trail.indexOf('Delivered')`)
 	b.shot("switchboardChat-contact", "#record-contact")
 

@@ -239,10 +239,13 @@ export default class SwitchboardThread extends LightningElement {
         // the 30 s fallback tick (null), needs the newest page again.
         const known = update && this.messagesById.get(update.id);
         if (known && update.status) {
+            const leftPending = known.Message_Status__c === 'Pending' && update.status !== 'Pending';
             this.put({ ...known, Message_Status__c: update.status });
             // A message shown by showPending is reloaded once, for the
-            // server's CreatedDate and send date.
-            if (!FAILED.includes(update.status) && !known.local) return;
+            // server's CreatedDate and send date. So is one that leaves
+            // Pending: once Twilio accepts it, the sidecar writes the text it
+            // sent (merge fields filled) into Description (SPEC §3).
+            if (!FAILED.includes(update.status) && !known.local && !leftPending) return;
         }
         if (this.recentResult && typeof this.recentResult.refresh === 'function') {
             this.recentResult.refresh();

@@ -184,6 +184,24 @@ describe('c-switchboard-thread', () => {
         await expect(element).toBeAccessible();
     });
 
+    it('reloads a message once when it leaves Pending, for the text the sidecar sent', async () => {
+        const element = await mount();
+        const pending = JSON.parse(JSON.stringify(tasksRecent));
+        const node = pending.uiapi.query.Task.edges.map((e) => e.node).find((n) => n.Id === '00TaK00000DxQ1vUAF');
+        node.Message_Status__c.value = 'Pending';
+        graphql.emit(pending, isRecent, refresh);
+        await flush();
+        notify({ createdDate: '2026-12-03T14:03:00.000Z', replayId: 12, type: 'updated' }, { Id: '00TaK00000DxQ1vUAF', Message_Type__c: 'Outbound', Message_Status__c: 'Queued' });
+        await flush();
+        expect(badge(element, '00TaK00000DxQ1vUAF').status).toBe('Queued');
+        expect(refresh).toHaveBeenCalledTimes(1);
+        // Later statuses change nothing but the badge.
+        notify({ createdDate: '2026-12-03T14:03:05.000Z', replayId: 13, type: 'updated' }, { Id: '00TaK00000DxQ1vUAF', Message_Type__c: 'Outbound', Message_Status__c: 'Delivered' });
+        await flush();
+        expect(badge(element, '00TaK00000DxQ1vUAF').status).toBe('Delivered');
+        expect(refresh).toHaveBeenCalledTimes(1);
+    });
+
     it('reloads a message that failed, for its error text', async () => {
         const element = await mount();
         graphql.emit(tasksRecent, isRecent, refresh);
