@@ -843,10 +843,15 @@ func TestCancelledStartContextDoesNotUseAnAttempt(t *testing.T) {
 	}
 	running := make(chan struct{})
 	returned := make(chan struct{})
+	// The snoozed job is due at once, so River may fetch and run it again
+	// before it has stopped fetching (a panic on a second close was
+	// recovered by River as a failed last attempt: "discarded", seen once
+	// in CI). Each run is cut off alike and must be snoozed alike.
+	var startedOnce, returnedOnce gosync.Once
 	if err := s.Handle("stuck", func(ctx context.Context, j Job) error {
-		close(running)
+		startedOnce.Do(func() { close(running) })
 		<-ctx.Done()
-		defer close(returned)
+		defer returnedOnce.Do(func() { close(returned) })
 		return fmt.Errorf("calling salesforce: %w", ctx.Err())
 	}); err != nil {
 		t.Fatal(err)
