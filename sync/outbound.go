@@ -298,7 +298,8 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			"Error_Description__c": rej.Reason, "Status": "Completed"})
 	case err != nil:
 		log.Warn("resolving the task's recipient or channel", zap.Error(err))
-		return errors.New("resolving the task's recipient or channel failed; will retry")
+		// The cause stays in the chain: the policy snoozes an outage.
+		return fmt.Errorf("resolving the task's recipient or channel failed; will retry: %w", err)
 	}
 
 	// The ledger key names the Pending transition, not the record's
