@@ -204,6 +204,10 @@ func NewOutbound(cfg OutboundConfig, org Org, tw Messenger, ledger Ledger, log *
 	return o
 }
 
+// Directory exposes the outbound engine's number directory, so the inbound
+// engine shares its registry cache and its conversation lock.
+func (o *Outbound) Directory() *Directory { return o.dir }
+
 // taskFields are read for every outbound Task, with its conversation,
 // channel and channel type, in one query per 200 Tasks.
 var taskFields = []string{
