@@ -50,21 +50,11 @@ type InboundConfig struct {
 }
 
 func (c *InboundConfig) defaults() {
-	if c.DefaultRegion == "" {
-		c.DefaultRegion = "US"
-	}
-	if c.BatchWindow <= 0 {
-		c.BatchWindow = 25 * time.Millisecond
-	}
-	if c.ChannelTTL <= 0 {
-		c.ChannelTTL = 5 * time.Minute
-	}
-	if c.ChannelRetry <= 0 {
-		c.ChannelRetry = 5 * time.Second
-	}
-	if c.ConversationTTL <= 0 {
-		c.ConversationTTL = 10 * time.Minute
-	}
+	setDefault(&c.DefaultRegion, "US")
+	setDefault(&c.BatchWindow, 25*time.Millisecond)
+	setDefault(&c.ChannelTTL, 5*time.Minute)
+	setDefault(&c.ChannelRetry, 5*time.Second)
+	setDefault(&c.ConversationTTL, 10*time.Minute)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

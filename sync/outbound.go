@@ -131,24 +131,12 @@ type OutboundConfig struct {
 }
 
 func (c *OutboundConfig) defaults() {
-	if c.DefaultRegion == "" {
-		c.DefaultRegion = "US"
-	}
-	if c.BatchWindow <= 0 {
-		c.BatchWindow = 25 * time.Millisecond
-	}
-	if c.WriteWindow <= 0 {
-		c.WriteWindow = 200 * time.Millisecond
-	}
-	if c.MaxConcurrentSends <= 0 {
-		c.MaxConcurrentSends = 64
-	}
-	if c.IntentGrace <= 0 {
-		c.IntentGrace = 30 * time.Second
-	}
-	if c.MinSendTime <= 0 {
-		c.MinSendTime = 5 * time.Second
-	}
+	setDefault(&c.DefaultRegion, "US")
+	setDefault(&c.BatchWindow, 25*time.Millisecond)
+	setDefault(&c.WriteWindow, 200*time.Millisecond)
+	setDefault(&c.MaxConcurrentSends, 64)
+	setDefault(&c.IntentGrace, 30*time.Second)
+	setDefault(&c.MinSendTime, 5*time.Second)
 }
 
 // Outbound sends Pending outbound Tasks. Its Send method is the handler of
