@@ -56,18 +56,10 @@ type CallbacksConfig struct {
 }
 
 func (c *CallbacksConfig) defaults() {
-	if c.BatchWindow <= 0 {
-		c.BatchWindow = 25 * time.Millisecond
-	}
-	if c.ParkTTL <= 0 {
-		c.ParkTTL = time.Hour
-	}
-	if c.UnrecordedWait <= 0 {
-		c.UnrecordedWait = 200 * time.Millisecond
-	}
-	if c.ParkRecheck <= 0 {
-		c.ParkRecheck = 30 * time.Second
-	}
+	setDefault(&c.BatchWindow, 25*time.Millisecond)
+	setDefault(&c.ParkTTL, time.Hour)
+	setDefault(&c.UnrecordedWait, 200*time.Millisecond)
+	setDefault(&c.ParkRecheck, 30*time.Second)
 	if c.Describe == nil {
 		c.Describe = func(code int) string { return fmt.Sprintf("Twilio error %d", code) }
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	gosync "sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/testclock"
 	sbsync "github.com/switchboard/switchboard/sync"
 )
 
@@ -129,24 +129,6 @@ func TestConsentBatchesAndTwilioOptOut(t *testing.T) {
 	}
 }
 
-// testClock is a clock a test moves instead of sleeping.
-type testClock struct {
-	mu gosync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestInboundReplayChangesNothing reproduces issue 9 §2: a customer's
 // signed START replayed after their STOP — 30 minutes later, when this
 // process has forgotten the message, or at once on another replica, which
@@ -155,7 +137,7 @@ func (c *testClock) Add(d time.Duration) {
 func TestInboundReplayChangesNothing(t *testing.T) {
 	e := newSimEnv(t)
 	ctx := context.Background()
-	clk := &testClock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	in := sbsync.NewInbound(sbsync.InboundConfig{BatchWindow: 10 * time.Millisecond, Now: clk.Now}, e.eng, nil, nil, nil)
 	const cust = "+14155550100"
 	key := sbsync.OptInKey(cust, e.chanID)

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -84,13 +85,18 @@ type EngineOptions struct {
 	OnInbound  func()
 }
 
+// setDefault gives a setting its default when it is unset: zero, or for a
+// number below zero, which no setting means ("" for a string).
+func setDefault[T cmp.Ordered](v *T, def T) {
+	var zero T
+	if *v <= zero {
+		*v = def
+	}
+}
+
 func (o *EngineOptions) defaults() {
-	if o.StatusWindow <= 0 {
-		o.StatusWindow = time.Second
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = time.Minute
-	}
+	setDefault(&o.StatusWindow, time.Second)
+	setDefault(&o.PollInterval, time.Minute)
 }
 
 // threadLockKey names the store lock held while conversations are found or

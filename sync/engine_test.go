@@ -24,6 +24,13 @@ type engineEnv struct {
 
 func newEngineEnv(t *testing.T, opts sbsync.EngineOptions) *engineEnv {
 	t.Helper()
+	return newEngineEnvOver(t, opts, func(e *simEnv) sbsync.Org { return e.eng })
+}
+
+// newEngineEnvOver is newEngineEnv with the engine's Org chosen by org,
+// for a fault the simulated org has no knob for.
+func newEngineEnvOver(t *testing.T, opts sbsync.EngineOptions, org func(*simEnv) sbsync.Org) *engineEnv {
+	t.Helper()
 	e := newSimEnv(t)
 	const token = "0123456789abcdef0123456789abcdef"
 	fake, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acctSID: token}})
@@ -53,7 +60,7 @@ func newEngineEnv(t *testing.T, opts sbsync.EngineOptions) *engineEnv {
 	opts.SweepInterval = time.Hour
 	opts.TaskChannel, opts.ConversationChannel = "/topic/SwitchboardTasks", "/topic/SwitchboardConversations"
 	opts.Describe = twilio.ErrorDescription
-	eng, err := sbsync.NewEngine(opts, e.eng, accts.Messenger(), st, nil)
+	eng, err := sbsync.NewEngine(opts, org(e), accts.Messenger(), st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

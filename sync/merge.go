@@ -217,20 +217,38 @@ func (t *Task) conversationRecord() string {
 // readMergeFields is the merge batcher's flush: one query per object and
 // field set, for every candidate Id of the batch.
 func (o *Outbound) readMergeFields(ctx context.Context, reqs []mergeRequest) ([]mergeResult, error) {
-	type group struct {
-		object string
-		fields []string
-		ids    []string
-		byID   map[string]map[string]any // by 15-character Id
-		err    error
-	}
 	unread, err := o.unreadable(ctx, reqs)
 	if err != nil {
 		return nil, err
 	}
-	groups := map[string]*group{}
-	var order []string
-	refused := make([][]string, len(reqs)) // candidates the creator cannot read, by request
+	refused := dropUnreadable(reqs, unread)
+	groups, order := groupMergeRequests(reqs)
+	for _, k := range order {
+		if err := o.readMergeGroup(ctx, groups[k]); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]mergeResult, len(reqs))
+	for i, r := range reqs {
+		out[i] = mergeResultOf(r, refused[i], groups[groupKey(r)])
+	}
+	return out, nil
+}
+
+// mergeGroup is the requests of a batch that name one object and field
+// set: one query (per chunk of Ids) reads them all.
+type mergeGroup struct {
+	object string
+	fields []string
+	ids    []string
+	byID   map[string]map[string]any // by 15-character Id
+	err    error                     // a *MergeError: the org cannot fill these fields
+}
+
+// dropUnreadable removes from each request the candidates its creator
+// cannot read (unread, from unreadable) and returns them, by request.
+func dropUnreadable(reqs []mergeRequest, unread map[string]bool) (refused [][]string) {
+	refused = make([][]string, len(reqs))
 	for i := range reqs {
 		r := &reqs[i]
 		kept := r.candidates[:0:0]
@@ -242,82 +260,90 @@ func (o *Outbound) readMergeFields(ctx context.Context, reqs []mergeRequest) ([]
 			}
 		}
 		r.candidates = kept
-		if len(kept) == 0 {
+	}
+	return refused
+}
+
+// groupMergeRequests groups the requests that have candidates left by
+// groupKey, in the order the groups first appear.
+func groupMergeRequests(reqs []mergeRequest) (groups map[string]*mergeGroup, order []string) {
+	groups = map[string]*mergeGroup{}
+	for _, r := range reqs {
+		if len(r.candidates) == 0 {
 			continue
 		}
-		k := groupKey(*r)
+		k := groupKey(r)
 		g := groups[k]
 		if g == nil {
-			g = &group{object: r.object, fields: r.fields, byID: map[string]map[string]any{}}
+			g = &mergeGroup{object: r.object, fields: r.fields, byID: map[string]map[string]any{}}
 			groups[k] = g
 			order = append(order, k)
 		}
 		g.ids = append(g.ids, r.candidates...)
 	}
-	for _, k := range order {
-		g := groups[k]
-		g.ids = dedupe(g.ids)
-		sel := "SELECT " + strings.Join(append([]string{"Id"}, g.fields...), ", ") + " FROM " + g.object + " WHERE Id IN "
-		for _, chunk := range soql.ChunkIn(g.ids, inBudget) {
-			in, err := soql.InList(chunk)
-			if err != nil {
-				return nil, err
+	return groups, order
+}
+
+// readMergeGroup reads g's records into g.byID. A query Salesforce refuses
+// for the template's sake (a field or object the org or the integration
+// user does not have) sets g.err; any other failure is returned, and every
+// request of the batch retries.
+func (o *Outbound) readMergeGroup(ctx context.Context, g *mergeGroup) error {
+	g.ids = dedupe(g.ids)
+	sel := "SELECT " + strings.Join(append([]string{"Id"}, g.fields...), ", ") + " FROM " + g.object + " WHERE Id IN "
+	for _, chunk := range soql.ChunkIn(g.ids, inBudget) {
+		in, err := soql.InList(chunk)
+		if err != nil {
+			return err
+		}
+		var rows []map[string]any
+		if err := o.org.Query(ctx, sel+in, &rows); err != nil {
+			var ce codedError
+			if errors.As(err, &ce) {
+				switch ce.ErrorCode() {
+				case "INVALID_FIELD", "INVALID_TYPE", "MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR":
+					g.err = &MergeError{Reason: fmt.Sprintf("The message's merge fields for %s cannot be filled. Salesforce says: %s", g.object, salesforceMessage(err))}
+					return nil
+				}
 			}
-			var rows []map[string]any
-			if err := o.org.Query(ctx, sel+in, &rows); err != nil {
-				var ce codedError
-				if errors.As(err, &ce) {
-					switch ce.ErrorCode() {
-					case "INVALID_FIELD", "INVALID_TYPE", "MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR":
-						// The template names a field or object this org
-						// (or the integration user) does not have.
-						g.err = &MergeError{Reason: fmt.Sprintf("The message's merge fields for %s cannot be filled. Salesforce says: %s", g.object, salesforceMessage(err))}
-					}
-				}
-				if g.err == nil {
-					return nil, err // transient or unknown: every item retries
-				}
-				break
-			}
-			for _, row := range rows {
-				if id, _ := row["Id"].(string); len(id) >= 15 {
-					g.byID[id15(id)] = row
-				}
+			return err // transient or unknown: every item retries
+		}
+		for _, row := range rows {
+			if id, _ := row["Id"].(string); len(id) >= 15 {
+				g.byID[id15(id)] = row
 			}
 		}
 	}
-	out := make([]mergeResult, len(reqs))
-	for i, r := range reqs {
-		if len(r.candidates) == 0 {
-			out[i].err = &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s, but the Task's creator (%s) cannot read %s: switchboard fills merge fields only from records the Task's creator can see.",
-				r.object, cmp.Or(r.creator, "unknown"), strings.Join(refused[i], ", "))}
-			continue
-		}
-		g := groups[groupKey(r)]
-		if g.err != nil {
-			out[i].err = g.err
-			continue
-		}
-		var row map[string]any
-		for _, id := range r.candidates {
-			if len(id) >= 15 && g.byID[id15(id)] != nil {
-				row = g.byID[id15(id)]
-				break
-			}
-		}
-		if row == nil {
-			out[i].err = &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s, but none of the Task's WhoId, WhatId or conversation record (%s) is a %s the integration user can read.",
-				r.object, strings.Join(r.candidates, ", "), r.object)}
-			continue
-		}
-		vals := make(map[string]string, len(r.fields)+1)
-		vals["id"], _ = row["Id"].(string)
-		for _, f := range r.fields {
-			vals[strings.ToLower(f)] = fieldText(row, f)
-		}
-		out[i].values = vals
+	return nil
+}
+
+// mergeResultOf is one request's values from its group's records, or the
+// MergeError that says why they cannot be filled.
+func mergeResultOf(r mergeRequest, refused []string, g *mergeGroup) mergeResult {
+	if len(r.candidates) == 0 {
+		return mergeResult{err: &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s, but the Task's creator (%s) cannot read %s: switchboard fills merge fields only from records the Task's creator can see.",
+			r.object, cmp.Or(r.creator, "unknown"), strings.Join(refused, ", "))}}
 	}
-	return out, nil
+	if g.err != nil {
+		return mergeResult{err: g.err}
+	}
+	var row map[string]any
+	for _, id := range r.candidates {
+		if len(id) >= 15 && g.byID[id15(id)] != nil {
+			row = g.byID[id15(id)]
+			break
+		}
+	}
+	if row == nil {
+		return mergeResult{err: &MergeError{Reason: fmt.Sprintf("The message has merge fields for %s, but none of the Task's WhoId, WhatId or conversation record (%s) is a %s the integration user can read.",
+			r.object, strings.Join(r.candidates, ", "), r.object)}}
+	}
+	vals := make(map[string]string, len(r.fields)+1)
+	vals["id"], _ = row["Id"].(string)
+	for _, f := range r.fields {
+		vals[strings.ToLower(f)] = fieldText(row, f)
+	}
+	return mergeResult{values: vals}
 }
 
 // accessBudget is how many record Ids one UserRecordAccess query may name

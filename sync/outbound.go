@@ -131,24 +131,12 @@ type OutboundConfig struct {
 }
 
 func (c *OutboundConfig) defaults() {
-	if c.DefaultRegion == "" {
-		c.DefaultRegion = "US"
-	}
-	if c.BatchWindow <= 0 {
-		c.BatchWindow = 25 * time.Millisecond
-	}
-	if c.WriteWindow <= 0 {
-		c.WriteWindow = 200 * time.Millisecond
-	}
-	if c.MaxConcurrentSends <= 0 {
-		c.MaxConcurrentSends = 64
-	}
-	if c.IntentGrace <= 0 {
-		c.IntentGrace = 30 * time.Second
-	}
-	if c.MinSendTime <= 0 {
-		c.MinSendTime = 5 * time.Second
-	}
+	setDefault(&c.DefaultRegion, "US")
+	setDefault(&c.BatchWindow, 25*time.Millisecond)
+	setDefault(&c.WriteWindow, 200*time.Millisecond)
+	setDefault(&c.MaxConcurrentSends, 64)
+	setDefault(&c.IntentGrace, 30*time.Second)
+	setDefault(&c.MinSendTime, 5*time.Second)
 }
 
 // Outbound sends Pending outbound Tasks. Its Send method is the handler of
@@ -203,6 +191,10 @@ func NewOutbound(cfg OutboundConfig, org Org, tw Messenger, ledger Ledger, log *
 	o.mergeRead = &Batcher[mergeRequest, mergeResult]{Window: cfg.BatchWindow, Flush: o.readMergeFields}
 	return o
 }
+
+// Directory exposes the outbound engine's number directory, so the inbound
+// engine shares its registry cache and its conversation lock.
+func (o *Outbound) Directory() *Directory { return o.dir }
 
 // taskFields are read for every outbound Task, with its conversation,
 // channel and channel type, in one query per 200 Tasks.
@@ -298,7 +290,8 @@ func (o *Outbound) Send(ctx context.Context, taskID string) error {
 			"Error_Description__c": rej.Reason, "Status": "Completed"})
 	case err != nil:
 		log.Warn("resolving the task's recipient or channel", zap.Error(err))
-		return errors.New("resolving the task's recipient or channel failed; will retry")
+		// The cause stays in the chain: the policy snoozes an outage.
+		return fmt.Errorf("resolving the task's recipient or channel failed; will retry: %w", err)
 	}
 
 	// The ledger key names the Pending transition, not the record's

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/sfdc"
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	sbsync "github.com/switchboard/switchboard/sync"
 )
 
@@ -116,4 +118,54 @@ func TestEngineOutageSnoozesTheJob(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// outageOnce is the org with one outage, starting at the first query
+// whose SOQL contains soql: the simulated org answers 503 for a while, so
+// the error is the real client's after its retries.
+type outageOnce struct {
+	sbsync.Org
+	sim    *sfdctest.Org
+	soql   string
+	outage time.Duration
+	begun  atomic.Bool
+}
+
+func (o *outageOnce) Query(ctx context.Context, soql string, dst any) error {
+	if strings.Contains(soql, o.soql) && o.begun.CompareAndSwap(false, true) {
+		o.sim.SetUnavailable(o.outage)
+	}
+	return o.Org.Query(ctx, soql, dst)
+}
+
+// An outage while a send is prepared (reading the opt-outs, after the Task
+// loaded) reaches the policy as an outage: the job is snoozed, using no
+// attempt, and the Task is sent once Salesforce is back. Send used to
+// replace the cause with a message of its own, so the policy saw no
+// outage and the job's only attempt was used up.
+func TestEngineOutageWhilePreparingASendSnoozesIt(t *testing.T) {
+	jobs := &jobLog{}
+	e := newEngineEnvOver(t, sbsync.EngineOptions{MaxConcurrentSends: 4, ObserveJob: jobs.observe,
+		Retryable: sfdc.IsRetryable, OutageRetry: 50 * time.Millisecond}, func(s *simEnv) sbsync.Org {
+		return &outageOnce{Org: s.eng, sim: s.org, soql: "FROM Opt_In__c", outage: 300 * time.Millisecond}
+	})
+	ctx := context.Background()
+	if err := e.store.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the start's sweep", func() bool { return len(jobs.of(sbsync.KindSweep)) == 1 })
+	id := e.pendingTask(t, "+14155550100", "hello")
+	job := sbsync.SendJob(id, "test:"+id)
+	job.MaxAttempts = 1 // a failed attempt would be a dead letter
+	if err := e.store.Enqueue(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the send job's first run", func() bool { return len(jobs.of(sbsync.KindSend)) > 0 })
+	first := jobs.of(sbsync.KindSend)[0]
+	var re *sbsync.RetryError
+	var ae *sfdc.APIError
+	if !errors.As(first, &re) || !errors.As(first, &ae) || ae.Status != 503 {
+		t.Fatalf("send during the outage: %v; want a RetryError (snoozed) wrapping the org's 503", first)
+	}
+	waitFor(t, 10*time.Second, "the Task sent once Salesforce is back", func() bool { return len(e.twilio.Messages()) == 1 })
 }

@@ -34,21 +34,11 @@ type PollerConfig struct {
 }
 
 func (c *PollerConfig) defaults() {
-	if c.Age <= 0 {
-		c.Age = 15 * time.Minute
-	}
-	if c.MaxAge <= 0 {
-		c.MaxAge = 72 * time.Hour
-	}
-	if c.MaxPerPoll <= 0 {
-		c.MaxPerPoll = 2000
-	}
-	if c.Concurrency <= 0 {
-		c.Concurrency = 8
-	}
-	if c.Rate <= 0 {
-		c.Rate = 20
-	}
+	setDefault(&c.Age, 15*time.Minute)
+	setDefault(&c.MaxAge, 72*time.Hour)
+	setDefault(&c.MaxPerPoll, 2000)
+	setDefault(&c.Concurrency, 8)
+	setDefault(&c.Rate, 20)
 }
 
 // Poller is the fallback for lost status callbacks (SPEC §3 "Nothing is

@@ -4,31 +4,13 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	gosync "sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/testclock"
 	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/twilio/twiliotest"
 )
-
-// e2eClock is a clock a test moves instead of sleeping.
-type e2eClock struct {
-	mu gosync.Mutex
-	t  time.Time
-}
-
-func (c *e2eClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *e2eClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // inboundDrained waits until d's queue holds no unfinished inbound job and
 // no inbound dead letter.
@@ -94,7 +76,7 @@ func startThenStop(t *testing.T, w *simWorld, d *daemon, customer string) *twili
 // the START's Task keeps its date.
 func TestReplayedStartAfterStopChangesNothing(t *testing.T) {
 	w := newWorld(t, simOptions{})
-	clk := &e2eClock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	tun := e2eTuning()
 	tun.Now = clk.Now
 	d := startDaemon(t, w, "", tun)

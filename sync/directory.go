@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	gosync "sync"
@@ -10,10 +11,12 @@ import (
 	"github.com/switchboard/switchboard/sfdc/soql"
 )
 
-// Directory finds customers' numbers on records and the conversations that
-// thread them. It reads the External_Channel__c registry (which object
-// fields hold phone numbers) and batches its queries: one per registered
-// object per batch, never one per message.
+// Directory finds customers' numbers on records, the records that hold a
+// number, and the conversations that thread them (its thread queries are
+// the conversation finder, conversation_finder.go). It reads the
+// External_Channel__c registry (which object fields hold phone numbers) and
+// batches its queries: one per registered object per batch, never one per
+// message. The outbound engine owns it; the inbound engine shares it.
 type Directory struct {
 	org    Org
 	region string
@@ -274,4 +277,104 @@ func (d *Directory) lockThreads(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("taking the conversation lock: %w", err)
 	}
 	return func() { unlock(); d.convMu.Unlock() }, nil
+}
+
+// ---- matching numbers to records ----------------------------------------
+
+// numberMatch is one record holding a number in a registered field.
+type numberMatch struct {
+	Object, RecordID string
+	Fields           []ExternalChannel // the registry rows that matched, in registry order
+}
+
+// wideBudget caps the URL-encoded WHERE clause of a matching query, or an
+// IN list of 200 message SIDs, so either is one query. LIKE patterns are
+// long once encoded (each % is %25), so this is larger than inBudget, yet
+// leaves room under the 16,384-byte URI limit (salesforce.md §2.1) for the
+// path and the SELECT list.
+const wideBudget = 12000
+
+// matchNumbers finds, for each E.164 number, the records whose registered
+// phone fields hold it however it was typed. Salesforce cannot normalise a
+// phone field in SOQL, so one query per registered object per batch
+// over-matches with DigitsPattern and each candidate is confirmed by
+// normalising the stored value (a very long batch is split so each query
+// URL stays within wideBudget).
+func (d *Directory) matchNumbers(ctx context.Context, numbers []string) (map[string][]numberMatch, error) {
+	out := map[string][]numberMatch{}
+	want := map[string]bool{}
+	type term struct{ number, pattern string }
+	var terms []term
+	for _, n := range numbers {
+		if p := DigitsPattern(n); p != "" && !want[n] {
+			want[n] = true
+			terms = append(terms, term{n, p})
+		}
+	}
+	if len(terms) == 0 {
+		return out, nil
+	}
+	reg, err := d.Registry(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading External_Channel__c: %w", err)
+	}
+	objects, fields := byObject(reg)
+	for _, obj := range objects {
+		names := []string{"Id"}
+		for _, f := range fields[obj] {
+			names = append(names, f.FieldName)
+		}
+		names = dedupe(names)
+		var groups [][]string
+		var cur []string
+		size := 0
+		for _, t := range terms {
+			var parts []string
+			for _, f := range names[1:] {
+				parts = append(parts, f+" LIKE "+soql.Quote(t.pattern))
+			}
+			clause := strings.Join(parts, " OR ")
+			n := len(url.QueryEscape(clause + " OR "))
+			if len(cur) > 0 && size+n > wideBudget {
+				groups, cur, size = append(groups, cur), nil, 0
+			}
+			cur = append(cur, clause)
+			size += n
+		}
+		groups = append(groups, cur)
+		for _, g := range groups {
+			var rows []map[string]any
+			q := "SELECT " + strings.Join(names, ", ") + " FROM " + obj + " WHERE " + strings.Join(g, " OR ")
+			if err := d.org.Query(ctx, q, &rows); err != nil {
+				return nil, fmt.Errorf("matching numbers on %s: %w", obj, err)
+			}
+			for _, row := range rows {
+				id, _ := row["Id"].(string)
+				byNumber := map[string]*numberMatch{}
+				for _, f := range fields[obj] {
+					raw, _ := row[f.FieldName].(string)
+					if raw == "" {
+						continue
+					}
+					e164, err := NormalizeNumber(raw, d.region)
+					if err != nil || !want[e164] {
+						continue
+					}
+					m := byNumber[e164]
+					if m == nil {
+						m = &numberMatch{Object: obj, RecordID: id}
+						byNumber[e164] = m
+					}
+					m.Fields = append(m.Fields, f)
+				}
+				for n, m := range byNumber {
+					out[n] = append(out[n], *m)
+				}
+			}
+		}
+	}
+	for n := range out {
+		sort.SliceStable(out[n], func(a, b int) bool { return out[n][a].RecordID < out[n][b].RecordID })
+	}
+	return out, nil
 }
