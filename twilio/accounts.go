@@ -1,8 +1,8 @@
 // Package twilio sends and reads messages through Twilio's Programmable
 // Messaging REST API (github.com/twilio/twilio-go, client and
 // rest/api/v2010 only), classifies its failures for the engine, validates
-// webhook signatures, parses inbound and status webhooks, and counts SMS
-// segments. The wire-level facts it relies on are in
+// webhook signatures, parses inbound and status webhooks, serves them
+// (Webhooks: refuse, check, queue, answer), and counts SMS segments. The wire-level facts it relies on are in
 // shared/reference/twilio.md, cited as "ref §N".
 package twilio
 
