@@ -108,6 +108,18 @@ func (d *demoRun) record(object, id string) map[string]any {
 	return rec
 }
 
+// agentAnswers is an agent's reply in a conversation (where, as printed):
+// a Pending outbound Task on it and the person it is with.
+func (d *demoRun) agentAnswers(where, conv, who, body string) (string, error) {
+	d.out.printf("  An agent answers %s: %q", where, body)
+	id, err := d.agentTask(map[string]any{"Conversation__c": conv, "WhoId": who, "Description": body})
+	if err != nil {
+		return "", err
+	}
+	d.out.printf("    Task %s  Message_Status__c = Pending", id)
+	return id, nil
+}
+
 // awaitStatus waits for the Task to reach want, printing each status it
 // is seen in; a final status other than want fails at once.
 func (d *demoRun) awaitStatus(ctx context.Context, taskID, want string) (map[string]any, error) {
@@ -311,12 +323,10 @@ func (d *demoRun) stepStop(ctx context.Context) error {
 	before := d.messagesTo(demoCustomer)
 
 	body := "Your delivery address is updated."
-	d.out.printf("  An agent answers in Ada's conversation: %q", body)
-	id, err := d.agentTask(map[string]any{"Conversation__c": d.adaConv, "WhoId": d.contact, "Description": body})
+	id, err := d.agentAnswers("in Ada's conversation", d.adaConv, d.contact, body)
 	if err != nil {
 		return err
 	}
-	d.out.printf("    Task %s  Message_Status__c = Pending", id)
 	task, err := d.awaitStatus(ctx, id, "Error")
 	if err != nil {
 		return err
@@ -355,12 +365,10 @@ func (d *demoRun) stepLostCallback(ctx context.Context) error {
 	defer d.w.Twilio.DropCallbacks(0)
 	d.out.printf("  From now on Twilio's status callbacks are lost (as when the webhook URL is unreachable).")
 	body := "Yes, we ship to Canada: 3 to 5 business days."
-	d.out.printf("  An agent answers Grace in her conversation: %q", body)
-	id, err := d.agentTask(map[string]any{"Conversation__c": d.strangerConv, "WhoId": d.lead, "Description": body})
+	id, err := d.agentAnswers("Grace in her conversation", d.strangerConv, d.lead, body)
 	if err != nil {
 		return err
 	}
-	d.out.printf("    Task %s  Message_Status__c = Pending", id)
 	fetches := d.w.Twilio.Stats().Fetches
 	task, err := d.awaitStatus(ctx, id, "Delivered")
 	if err != nil {
