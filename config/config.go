@@ -257,115 +257,141 @@ var (
 // Validate checks what the command needs and returns a *ValidationError
 // naming every problem, or nil.
 func (c *Config) Validate(need Need) error {
-	var ps []Problem
-	add := func(key, format string, args ...any) {
-		ps = append(ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
-	}
-	required := func(key, val, why string) {
-		if val == "" {
-			add(key, "required%s", why)
-		}
-	}
-
+	var ps problemList
 	if need&NeedSalesforce != 0 {
-		sf := c.Salesforce
-		if u, err := checkURL(sf.LoginURL); err != nil {
-			add("salesforce.login_url", "%v", err)
-		} else if sf.AuthFlow == "client_credentials" && endpoint.IsGenericLoginHost(u.Hostname()) {
-			add("salesforce.login_url", "client_credentials needs your My Domain (https://<domain>.my.salesforce.com), not %s", u.Host)
-		}
-		required("salesforce.client_id", sf.ClientID, "")
-		switch sf.AuthFlow {
-		case "jwt":
-			required("salesforce.username", sf.Username, " for the jwt flow")
-			if sf.PrivateKeyFile == "" {
-				add("salesforce.private_key_file", "required for the jwt flow")
-			} else if err := checkPEMFile(sf.PrivateKeyFile); err != nil {
-				add("salesforce.private_key_file", "%v", err)
-			}
-		case "client_credentials":
-			required("salesforce.client_secret", sf.ClientSecret, " for the client_credentials flow")
-		case "refresh_token":
-			required("salesforce.refresh_token", sf.RefreshToken, " for the refresh_token flow")
-		case "password":
-			required("salesforce.client_secret", sf.ClientSecret, " for the password flow")
-			required("salesforce.username", sf.Username, " for the password flow")
-			required("salesforce.password", sf.Password, " for the password flow")
-		default:
-			add("salesforce.auth_flow", "%q is not one of jwt, client_credentials, refresh_token, password", sf.AuthFlow)
-		}
-		if !endpoint.ValidAPIVersion(sf.APIVersion) {
-			add("salesforce.api_version", "%q is not a Salesforce API version like 62.0", sf.APIVersion)
-		}
+		c.Salesforce.validate(&ps)
 	}
 	if need&NeedTwilio != 0 {
-		tw := c.Twilio
-		required("twilio.account_sid", tw.AccountSID, "")
-		if tw.AccountSID != "" && !accountSIDRE.MatchString(tw.AccountSID) {
-			add("twilio.account_sid", "%q is not an Account SID (AC followed by 32 hex digits)", tw.AccountSID)
-		}
-		required("twilio.auth_token", tw.AuthToken, "")
-		for _, msg := range c.accountErrs {
-			add("twilio.accounts", "%s (the entry is not shown: it holds a token)", msg)
-		}
-		if _, err := checkURL(tw.APIBaseURL); err != nil {
-			add("twilio.api_base_url", "%v", err)
-		}
+		c.Twilio.validate(&ps, c.accountErrs)
 	}
 	if need&NeedServer != 0 {
-		if c.Server.Listen == "" {
-			add("server.listen", "required, e.g. :8080")
-		}
-		if a := c.Server.AdminListen; a != "" {
-			if _, _, err := net.SplitHostPort(a); err != nil {
-				add("server.admin_listen", "%q is not host:port like 127.0.0.1:9090 (or off)", a)
-			} else if a == c.Server.Listen && !strings.HasSuffix(a, ":0") {
-				add("server.admin_listen", "%q is server.listen too; the operator endpoints need their own listener", a)
-			}
-		}
-		if c.Server.PublicURL == "" {
-			add("server.public_url", "required: the https URL Twilio calls this sidecar at")
-		} else if _, err := checkURL(c.Server.PublicURL); err != nil {
-			add("server.public_url", "%v", err)
-		}
+		c.Server.validate(&ps)
 	}
 	if need&NeedStore != 0 {
-		// The value is never printed: a PostgreSQL URL holds a password,
-		// and a mistyped one cannot be redacted reliably.
-		const notShown = " (the value is not shown: it may hold a password)"
-		u := c.Store.URL
-		scheme, _, hasScheme := strings.Cut(u, "://")
-		switch {
-		case !hasScheme || !schemeRE.MatchString(scheme):
-			add("store.url", "has no scheme; use sqlite://<path> or postgres://user@host:5432/db"+notShown)
-		case scheme != "sqlite" && scheme != "postgres" && scheme != "postgresql":
-			add("store.url", "scheme %q is not sqlite:// or postgres://"+notShown, scheme)
-		default:
-			if _, err := url.Parse(u); err != nil {
-				add("store.url", "is not a valid URL; write a %% in the password as %%25"+notShown)
-			}
-		}
+		c.Store.validate(&ps)
 	}
-	if !regionRE.MatchString(c.Engine.DefaultRegion) {
-		add("engine.default_region", "%q is not a two-letter country code like US or DE", c.Engine.DefaultRegion)
-	}
-	for _, key := range slices.Sorted(maps.Keys(c.parseErrs)) {
-		add(key, "%s", c.parseErrs[key])
-	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
-	}
-	switch c.Log.Format {
-	case "json", "console":
-	default:
-		add("log.format", "%q is not json or console", c.Log.Format)
-	}
+	c.validateAlways(&ps)
 	if len(ps) == 0 {
 		return nil
 	}
 	return &ValidationError{Problems: ps}
+}
+
+// problemList collects what Validate finds, in the order found.
+type problemList []Problem
+
+func (ps *problemList) add(key, format string, args ...any) {
+	*ps = append(*ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+func (ps *problemList) required(key, val, why string) {
+	if val == "" {
+		ps.add(key, "required%s", why)
+	}
+}
+
+func (sf Salesforce) validate(ps *problemList) {
+	if u, err := checkURL(sf.LoginURL); err != nil {
+		ps.add("salesforce.login_url", "%v", err)
+	} else if sf.AuthFlow == "client_credentials" && endpoint.IsGenericLoginHost(u.Hostname()) {
+		ps.add("salesforce.login_url", "client_credentials needs your My Domain (https://<domain>.my.salesforce.com), not %s", u.Host)
+	}
+	ps.required("salesforce.client_id", sf.ClientID, "")
+	switch sf.AuthFlow {
+	case "jwt":
+		ps.required("salesforce.username", sf.Username, " for the jwt flow")
+		if sf.PrivateKeyFile == "" {
+			ps.add("salesforce.private_key_file", "required for the jwt flow")
+		} else if err := checkPEMFile(sf.PrivateKeyFile); err != nil {
+			ps.add("salesforce.private_key_file", "%v", err)
+		}
+	case "client_credentials":
+		ps.required("salesforce.client_secret", sf.ClientSecret, " for the client_credentials flow")
+	case "refresh_token":
+		ps.required("salesforce.refresh_token", sf.RefreshToken, " for the refresh_token flow")
+	case "password":
+		ps.required("salesforce.client_secret", sf.ClientSecret, " for the password flow")
+		ps.required("salesforce.username", sf.Username, " for the password flow")
+		ps.required("salesforce.password", sf.Password, " for the password flow")
+	default:
+		ps.add("salesforce.auth_flow", "%q is not one of jwt, client_credentials, refresh_token, password", sf.AuthFlow)
+	}
+	if !endpoint.ValidAPIVersion(sf.APIVersion) {
+		ps.add("salesforce.api_version", "%q is not a Salesforce API version like 62.0", sf.APIVersion)
+	}
+}
+
+// validate checks the Twilio settings; accountErrs are the twilio.accounts
+// entries Load could not read.
+func (tw Twilio) validate(ps *problemList, accountErrs []string) {
+	ps.required("twilio.account_sid", tw.AccountSID, "")
+	if tw.AccountSID != "" && !accountSIDRE.MatchString(tw.AccountSID) {
+		ps.add("twilio.account_sid", "%q is not an Account SID (AC followed by 32 hex digits)", tw.AccountSID)
+	}
+	ps.required("twilio.auth_token", tw.AuthToken, "")
+	for _, msg := range accountErrs {
+		ps.add("twilio.accounts", "%s (the entry is not shown: it holds a token)", msg)
+	}
+	if _, err := checkURL(tw.APIBaseURL); err != nil {
+		ps.add("twilio.api_base_url", "%v", err)
+	}
+}
+
+func (sv Server) validate(ps *problemList) {
+	if sv.Listen == "" {
+		ps.add("server.listen", "required, e.g. :8080")
+	}
+	if a := sv.AdminListen; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			ps.add("server.admin_listen", "%q is not host:port like 127.0.0.1:9090 (or off)", a)
+		} else if a == sv.Listen && !strings.HasSuffix(a, ":0") {
+			ps.add("server.admin_listen", "%q is server.listen too; the operator endpoints need their own listener", a)
+		}
+	}
+	if sv.PublicURL == "" {
+		ps.add("server.public_url", "required: the https URL Twilio calls this sidecar at")
+	} else if _, err := checkURL(sv.PublicURL); err != nil {
+		ps.add("server.public_url", "%v", err)
+	}
+}
+
+func (st Store) validate(ps *problemList) {
+	// The value is never printed: a PostgreSQL URL holds a password,
+	// and a mistyped one cannot be redacted reliably.
+	const notShown = " (the value is not shown: it may hold a password)"
+	u := st.URL
+	scheme, _, hasScheme := strings.Cut(u, "://")
+	switch {
+	case !hasScheme || !schemeRE.MatchString(scheme):
+		ps.add("store.url", "has no scheme; use sqlite://<path> or postgres://user@host:5432/db"+notShown)
+	case scheme != "sqlite" && scheme != "postgres" && scheme != "postgresql":
+		ps.add("store.url", "scheme %q is not sqlite:// or postgres://"+notShown, scheme)
+	default:
+		if _, err := url.Parse(u); err != nil {
+			ps.add("store.url", "is not a valid URL; write a %% in the password as %%25"+notShown)
+		}
+	}
+}
+
+// validateAlways checks what every command reads: the engine's region,
+// values that did not parse, and logging.
+func (c *Config) validateAlways(ps *problemList) {
+	if !regionRE.MatchString(c.Engine.DefaultRegion) {
+		ps.add("engine.default_region", "%q is not a two-letter country code like US or DE", c.Engine.DefaultRegion)
+	}
+	for _, key := range slices.Sorted(maps.Keys(c.parseErrs)) {
+		ps.add(key, "%s", c.parseErrs[key])
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		ps.add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		ps.add("log.format", "%q is not json or console", c.Log.Format)
+	}
 }
 
 // checkURL accepts https URLs, and http only for loopback hosts (the

@@ -1,8 +1,8 @@
 // Package twilio sends and reads messages through Twilio's Programmable
 // Messaging REST API (github.com/twilio/twilio-go, client and
 // rest/api/v2010 only), classifies its failures for the engine, validates
-// webhook signatures, parses inbound and status webhooks, and counts SMS
-// segments. The wire-level facts it relies on are in
+// webhook signatures, parses inbound and status webhooks, serves them
+// (Webhooks: refuse, check, queue, answer), and counts SMS segments. The wire-level facts it relies on are in
 // shared/reference/twilio.md, cited as "ref §N".
 package twilio
 
@@ -154,9 +154,25 @@ type callState struct {
 }
 
 func (a *Accounts) newCall(ctx context.Context, sid string) (*call, context.CancelFunc, error) {
+	c, cl, cancel, err := a.newClient(ctx, sid, a.base)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.api = openapi.NewApiServiceWithClient(cl)
+	// NewRequestHandler reads TWILIO_EDGE/TWILIO_REGION from the
+	// environment and would rewrite the host (ref §9.1); the base URL is ours.
+	c.api.RequestHandler().Edge, c.api.RequestHandler().Region = "", ""
+	return c, cancel, nil
+}
+
+// newClient builds one call's twilio-go client for account sid, sending
+// to base: the call's deadline is a.timeout, its requests carry the context
+// and record the call's state. The caller wraps the client in the SDK's
+// API service and clears its Edge and Region (see newCall).
+func (a *Accounts) newClient(ctx context.Context, sid string, base *url.URL) (*call, *baseURLClient, context.CancelFunc, error) {
 	acct := a.accounts[sid]
 	if acct == nil {
-		return nil, nil, fmt.Errorf("%w: %s", ErrUnknownAccount, sid)
+		return nil, nil, nil, fmt.Errorf("%w: %s", ErrUnknownAccount, sid)
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	st := &callState{}
@@ -169,11 +185,7 @@ func (a *Accounts) newCall(ctx context.Context, sid string) (*call, context.Canc
 	}
 	c := &client.Client{Credentials: acct.creds, HTTPClient: hc}
 	c.SetAccountSid(sid)
-	svc := openapi.NewApiServiceWithClient(&baseURLClient{Client: c, base: a.base})
-	// NewRequestHandler reads TWILIO_EDGE/TWILIO_REGION from the
-	// environment and would rewrite the host (ref §9.1); the base URL is ours.
-	svc.RequestHandler().Edge, svc.RequestHandler().Region = "", ""
-	return &call{api: svc, state: st, ctx: ctx}, cancel, nil
+	return &call{state: st, ctx: ctx}, &baseURLClient{Client: c, base: base}, cancel, nil
 }
 
 // baseURLClient sends the SDK's requests to the configured base URL instead

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 	messaging "github.com/twilio/twilio-go/rest/messaging/v1"
 
@@ -117,22 +116,13 @@ func (a *Accounts) MessagingService(ctx context.Context, accountSID, serviceSID 
 		err := fmt.Errorf("%q is not a Messaging Service SID (MG followed by 32 hex digits)", serviceSID)
 		return MessagingService{}, &Error{Op: OpFetch, Kind: KindPermanent, Description: err.Error(), Err: err}
 	}
-	acct := a.accounts[accountSID]
-	if acct == nil {
-		return MessagingService{}, unknownAccount(OpFetch, fmt.Errorf("%w: %s", ErrUnknownAccount, accountSID))
+	c, cl, cancel, err := a.newClient(ctx, accountSID, messagingBase(a.base))
+	if err != nil {
+		return MessagingService{}, unknownAccount(OpFetch, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	st := &callState{}
-	hc := &http.Client{
-		Transport:     &callTransport{ctx: ctx, base: a.rt, state: st},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	cl := &client.Client{Credentials: acct.creds, HTTPClient: hc}
-	cl.SetAccountSid(accountSID)
-	svc := messaging.NewApiServiceWithClient(&baseURLClient{Client: cl, base: messagingBase(a.base)})
-	svc.RequestHandler().Edge, svc.RequestHandler().Region = "", ""
-	c := &call{state: st, ctx: ctx}
+	svc := messaging.NewApiServiceWithClient(cl)
+	svc.RequestHandler().Edge, svc.RequestHandler().Region = "", "" // as in newCall
 	s, err := svc.FetchService(serviceSID)
 	if err != nil {
 		return MessagingService{}, lookupError(OpFetch, err, c, "Messaging Service "+serviceSID)

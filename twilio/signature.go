@@ -129,18 +129,29 @@ var ErrBadSignature = errors.New("twilio: webhook signature missing or invalid")
 // account and its X-Twilio-Signature that account's signature for the URL
 // Twilio called, rebuilt from publicBaseURL (server.public_url). It parses
 // r's form and returns the AccountSid. Errors wrap ErrUnknownAccount,
-// ErrBadSignature, or say why the body could not be read.
+// ErrBadSignature, or say why the body could not be read. An unknown
+// account costs the same HMAC as a bad signature, so the answer's timing
+// does not tell which Account SIDs are configured.
 func (a *Accounts) ValidateWebhook(r *http.Request, publicBaseURL string) (string, error) {
 	if err := r.ParseForm(); err != nil {
 		return "", fmt.Errorf("twilio: reading webhook form: %w", err)
 	}
 	sid := r.PostForm.Get("AccountSid")
+	token := unknownAccountToken
 	acct := a.accounts[sid]
+	if acct != nil {
+		token = acct.creds.Password
+	}
+	valid := ValidateRequest(r, publicBaseURL, token)
 	if acct == nil {
 		return sid, fmt.Errorf("%w: %q", ErrUnknownAccount, sid)
 	}
-	if !ValidateRequest(r, publicBaseURL, acct.creds.Password) {
+	if !valid {
 		return sid, ErrBadSignature
 	}
 	return sid, nil
 }
+
+// unknownAccountToken stands in for the token of an Account SID that is not
+// configured (see ValidateWebhook).
+const unknownAccountToken = "00000000000000000000000000000000"

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -281,12 +280,11 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.metrics.watch(m.stream, m.store, m.client, m.engine.Callbacks)
 
-	ws := &webhookServer{
-		publicURL: cfg.Server.PublicURL, accounts: cfg.Twilio.Accounts,
-		queue: webhookStore{m.store}, ready: m.ready, log: m.log.Named("http"), metrics: m.metrics,
-		refusals: newRefusalLog(m.log.Named("http"), m.tun.RefusalLogEvery),
-	}
-	m.httpSrv = newHTTPServer(ws.handler())
+	webhooks := twilio.NewWebhooks(twilio.WebhookOptions{
+		PublicURL: cfg.Server.PublicURL, Accounts: m.tw, Queue: webhookStore{m.store},
+		Log: m.log.Named("http"), RefusalLogEvery: m.tun.RefusalLogEvery, Observe: m.metrics.observeWebhook,
+	})
+	m.httpSrv = newHTTPServer(publicHandler(webhooks))
 	m.ln = m.tun.Listener
 	if m.ln == nil {
 		m.ln, err = net.Listen("tcp", cfg.Server.Listen)
@@ -296,7 +294,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.addr.Store(m.ln.Addr().String())
 	if cfg.Server.AdminListen != "" {
-		m.adminSrv = newHTTPServer(ws.adminHandler())
+		m.adminSrv = newHTTPServer(adminHandler(m.ready, m.metrics))
 		if m.adminLn, err = net.Listen("tcp", cfg.Server.AdminListen); err != nil {
 			return fmt.Errorf("server.admin_listen %s: %w", cfg.Server.AdminListen, err)
 		}
@@ -388,24 +386,9 @@ func (m *Main) handleEvents(ctx context.Context, channel string, events []sfdc.E
 	return m.engine.HandleEvents(ctx, channel, evs)
 }
 
-// webhookStore adapts the store to the webhook server's queue.
-type webhookStore struct{ s *store.Store }
-
-func (w webhookStore) EnqueueWebhook(ctx context.Context, kind, key string, form url.Values) error {
-	b, err := formPayload(form)
-	if err != nil {
-		return err
-	}
-	return w.s.Enqueue(ctx, store.Job{Kind: kind, Key: key, Payload: b})
-}
-
 // decodeInbound reads a queued inbound webhook.
 func decodeInbound(j store.Job) (sbsync.InboundMessage, error) {
-	form, err := formFromPayload(j.Payload)
-	if err != nil {
-		return sbsync.InboundMessage{}, err
-	}
-	msg, err := twilio.ParseInbound(form)
+	msg, err := twilio.DecodeInbound(j.Payload)
 	if err != nil {
 		return sbsync.InboundMessage{}, err
 	}
@@ -414,11 +397,7 @@ func decodeInbound(j store.Job) (sbsync.InboundMessage, error) {
 
 // decodeStatus reads a queued status callback.
 func decodeStatus(j store.Job) (sbsync.StatusUpdate, error) {
-	form, err := formFromPayload(j.Payload)
-	if err != nil {
-		return sbsync.StatusUpdate{}, err
-	}
-	sc, err := twilio.ParseStatus(form)
+	sc, err := twilio.DecodeStatus(j.Payload)
 	if err != nil {
 		return sbsync.StatusUpdate{}, err
 	}

@@ -188,14 +188,9 @@ func (d *doctor) checkChannel(ctx context.Context, ch *sbsync.Channel) {
 				"make sure every number of the service has 'A message comes in' set to "+wantIn+" (HTTP POST), or switch the service to Send a webhook: "+consoleSvc)
 		case svc.UseInboundWebhookOnNumber:
 			numberRouted = true
-		case wantIn == "":
-			d.pass(fmt.Sprintf("%s: Messaging Service %s is in account %s (its webhook is not checked: server.public_url is not usable)", what, ch.MessagingServiceSID, acct))
-		case svc.InboundRequestURL == "":
-			d.fail(what, fmt.Sprintf("Messaging Service %s has no inbound webhook: Twilio drops replies to it", ch.MessagingServiceSID), consoleSvc)
-		case !sameURL(svc.InboundRequestURL, wantIn) || !strings.EqualFold(orPost(svc.InboundMethod), http.MethodPost):
-			d.fail(what, fmt.Sprintf("Messaging Service %s sends inbound messages to %s %s, not to switchboard at POST %s", ch.MessagingServiceSID, orPost(svc.InboundMethod), svc.InboundRequestURL, wantIn), consoleSvc)
 		default:
-			d.pass(fmt.Sprintf("%s: Messaging Service %s in %s sends inbound messages to %s", what, ch.MessagingServiceSID, acct, wantIn))
+			d.checkInboundWebhook(what, "Messaging Service "+ch.MessagingServiceSID, acct, "inbound webhook",
+				svc.InboundRequestURL, svc.InboundMethod, wantIn, consoleSvc)
 		}
 		if !numberRouted && ch.PhoneNumber == "" {
 			return
@@ -224,18 +219,28 @@ func (d *doctor) checkChannel(ctx context.Context, ch *sbsync.Channel) {
 		d.warn(what, fmt.Sprintf("%s has a status callback to %s (call status; switchboard's messages carry their own status URL)", ch.PhoneNumber, n.StatusCallback),
 			"nothing, if that endpoint is meant for calls; otherwise clear it or set it to "+wantStatus)
 	}
-	switch {
-	case wantIn == "":
-		d.pass(fmt.Sprintf("%s: %s is in account %s (its webhook is not checked: server.public_url is not usable)", what, ch.PhoneNumber, acct))
-	case n.SMSApplicationSID != "":
+	if wantIn != "" && n.SMSApplicationSID != "" {
 		d.warn(what, fmt.Sprintf("%s hands messages to TwiML App %s, whose Messaging Request URL doctor does not check", ch.PhoneNumber, n.SMSApplicationSID),
 			"make sure that app's Messaging Request URL is "+wantIn+" (HTTP POST), or set the number itself: "+consoleNumber)
-	case n.SMSURL == "":
-		d.fail(what, fmt.Sprintf("%s has no 'A message comes in' webhook: Twilio drops replies to it", ch.PhoneNumber), consoleNumber)
-	case !sameURL(n.SMSURL, wantIn) || !strings.EqualFold(orPost(n.SMSMethod), http.MethodPost):
-		d.fail(what, fmt.Sprintf("%s sends inbound messages to %s %s, not to switchboard at POST %s", ch.PhoneNumber, orPost(n.SMSMethod), n.SMSURL, wantIn), consoleNumber)
+		return
+	}
+	d.checkInboundWebhook(what, ch.PhoneNumber, acct, "'A message comes in' webhook", n.SMSURL, n.SMSMethod, wantIn, consoleNumber)
+}
+
+// checkInboundWebhook is the one verdict on where a Twilio resource (a
+// Messaging Service or a phone number, named by subject) sends inbound
+// messages: to switchboard's wantIn, by POST. webhook names the setting in
+// Twilio's words; wantIn is empty when server.public_url is not usable.
+func (d *doctor) checkInboundWebhook(what, subject, acct, webhook, gotURL, gotMethod, wantIn, console string) {
+	switch {
+	case wantIn == "":
+		d.pass(fmt.Sprintf("%s: %s is in account %s (its webhook is not checked: server.public_url is not usable)", what, subject, acct))
+	case gotURL == "":
+		d.fail(what, fmt.Sprintf("%s has no %s: Twilio drops replies to it", subject, webhook), console)
+	case !sameURL(gotURL, wantIn) || !strings.EqualFold(orPost(gotMethod), http.MethodPost):
+		d.fail(what, fmt.Sprintf("%s sends inbound messages to %s %s, not to switchboard at POST %s", subject, orPost(gotMethod), gotURL, wantIn), console)
 	default:
-		d.pass(fmt.Sprintf("%s: %s in %s sends inbound messages to %s", what, ch.PhoneNumber, acct, wantIn))
+		d.pass(fmt.Sprintf("%s: %s in %s sends inbound messages to %s", what, subject, acct, wantIn))
 	}
 }
 

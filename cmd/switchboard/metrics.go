@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -213,4 +214,13 @@ func (c countingMessenger) Send(ctx context.Context, accountSID string, out sbsy
 	}
 	c.m.sends.WithLabelValues(result, code).Inc()
 	return s, err
+}
+
+// observeWebhook records one webhook answer; an accepted one (200, 204)
+// also its time to acknowledge, the durable write included.
+func (m *metrics) observeWebhook(kind string, status int, took time.Duration) {
+	m.webhooks.WithLabelValues(kind, strconv.Itoa(status)).Inc()
+	if status == http.StatusOK || status == http.StatusNoContent {
+		m.webhookAck.WithLabelValues(kind).Observe(took.Seconds())
+	}
 }

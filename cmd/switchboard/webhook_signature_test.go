@@ -10,9 +10,9 @@ import (
 
 // Twilio signs the URL it called, as it called it: escapes in the path and
 // the query stay as they were sent (twilio.md §6.1), and the handler checks
-// the signature with twilio.ValidateRequest over twilio.PublicURL, the
-// same function a library user calls. A signature over any other spelling
-// of the URL is refused.
+// the signature with (*twilio.Accounts).ValidateWebhook (ValidateRequest
+// over twilio.PublicURL), the same function a library user calls. A
+// signature over any other spelling of the URL is refused.
 func TestWebhookSignedOverTheURLAsCalled(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	d := startDaemon(t, w, "", e2eTuning())
