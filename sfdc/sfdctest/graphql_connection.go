@@ -80,16 +80,12 @@ func (g *gqlRun) recordQuery(o *object, f *ast.Field, scope expr, path string) (
 		}
 	}
 	q := &query{obj: o, limit: -1}
-	where, err := g.arg(f, "where")
+	where, err := g.objectArg(f, "where", o.Name+"_Filter", path)
 	if err != nil {
 		return nil, err
 	}
 	if where != nil {
-		m, ok := where.(map[string]any)
-		if !ok {
-			return nil, gqlErr("ValidationError", f.Position, "Validation error (WrongType@[%s]) : argument 'where' must be an object of type %s_Filter", path, o.Name)
-		}
-		if q.where, err = g.filter(o, nil, m, path); err != nil {
+		if q.where, err = g.filter(o, nil, where, path); err != nil {
 			return nil, err
 		}
 	}
@@ -100,20 +96,30 @@ func (g *gqlRun) recordQuery(o *object, f *ast.Field, scope expr, path string) (
 			q.where = andExpr{scope, q.where}
 		}
 	}
-	orderBy, err := g.arg(f, "orderBy")
+	orderBy, err := g.objectArg(f, "orderBy", o.Name+"_OrderBy", path)
 	if err != nil {
 		return nil, err
 	}
 	if orderBy != nil {
-		m, ok := orderBy.(map[string]any)
-		if !ok {
-			return nil, gqlErr("ValidationError", f.Position, "Validation error (WrongType@[%s]) : argument 'orderBy' must be an object of type %s_OrderBy", path, o.Name)
-		}
-		if q.order, err = g.orderBy(o, nil, m, path); err != nil {
+		if q.order, err = g.orderBy(o, nil, orderBy, path); err != nil {
 			return nil, err
 		}
 	}
 	return q, nil
+}
+
+// objectArg reads argument name of f, an input object of type typ; nil
+// when the argument is absent.
+func (g *gqlRun) objectArg(f *ast.Field, name, typ, path string) (map[string]any, *gqlError) {
+	v, err := g.arg(f, name)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, gqlErr("ValidationError", f.Position, "Validation error (WrongType@[%s]) : argument '%s' must be an object of type %s", path, name, typ)
+	}
+	return m, nil
 }
 
 // pageArgs reads first (the page size) and after (a cursor; the page
@@ -343,12 +349,7 @@ func (g *gqlRun) parent(o *object, f *ast.Field, r *row, check bool, path string
 		}
 		return skippedField{}, nil
 	}
-	id, _ := r.vals[rel.Name].(string)
-	var tb *table
-	var pr *row
-	if id != "" {
-		tb, pr = g.d.lookup(id)
-	}
+	tb, pr := g.d.parentRecord(r.vals, rel)
 	if pr == nil {
 		return nil, nil
 	}

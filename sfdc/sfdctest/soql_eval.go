@@ -149,11 +149,7 @@ func likeMatch(s []rune, p []patRune) bool {
 // pathValue follows the lookups of p from a record's values.
 func (d *db) pathValue(vals map[string]any, p *fieldPath) any {
 	for _, rel := range p.rels {
-		id, _ := vals[rel.Name].(string)
-		if id == "" {
-			return nil
-		}
-		_, r := d.lookup(id)
+		_, r := d.parentRecord(vals, rel)
 		if r == nil {
 			return nil
 		}
@@ -262,12 +258,7 @@ func (d *db) renderQuery(q *query, r *row, version string) map[string]any {
 	for _, fp := range q.fields {
 		m, vals := out, r.vals
 		for _, rel := range fp.rels {
-			id, _ := vals[rel.Name].(string)
-			var tr *row
-			var tt *table
-			if id != "" {
-				tt, tr = d.lookup(id)
-			}
+			tt, tr := d.parentRecord(vals, rel)
 			if tr == nil {
 				if _, set := m[rel.RelationshipName]; !set {
 					m[rel.RelationshipName] = nil

@@ -126,6 +126,16 @@ func (d *db) lookup(id string) (*table, *row) {
 	return t, r
 }
 
+// parentRecord finds the record that lookup field rel of vals points to; a
+// nil row when the lookup is empty or its record is gone.
+func (d *db) parentRecord(vals map[string]any, rel *field) (*table, *row) {
+	id, _ := vals[rel.Name].(string)
+	if id == "" {
+		return nil, nil
+	}
+	return d.lookup(id)
+}
+
 func (t *table) live() []*row {
 	out := make([]*row, 0, len(t.order)-t.dead)
 	for _, r := range t.order {
