@@ -805,11 +805,7 @@ func TestStreamingUnsubscribeAndDisconnect(t *testing.T) {
 }
 
 func TestStreamingCloseEndsHeldPolls(t *testing.T) {
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer org.Close()
+	org := sfdctest.Start(t)
 	tok := login(t, org)
 	if _, err := org.Insert("PushTopic", map[string]any{"Name": "SwitchboardTasks", "Query": specTasksQuery, "ApiVersion": 62.0}); err != nil {
 		t.Fatal(err)
