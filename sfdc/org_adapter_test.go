@@ -315,10 +315,7 @@ func TestOrgWholeCompositeFailureReachesItsCallers(t *testing.T) {
 // BenchmarkOrgConcurrentQueries prints how many Salesforce calls 1,000
 // concurrent single-record queries take through the adapter.
 func BenchmarkOrgConcurrentQueries(b *testing.B) {
-	org, err := newBenchOrg(b)
-	if err != nil {
-		b.Fatal(err)
-	}
+	org := sfdctest.Start(b)
 	c, err := NewClient(newAuthB(b, org), ClientConfig{HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 	if err != nil {
 		b.Fatal(err)
@@ -337,14 +334,6 @@ func BenchmarkOrgConcurrentQueries(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(org.TotalCalls())/float64(b.N), "sfcalls/query")
-}
-
-func newBenchOrg(b *testing.B) (*sfdctest.Org, error) {
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err == nil {
-		b.Cleanup(org.Close)
-	}
-	return org, err
 }
 
 func newAuthB(b *testing.B, org *sfdctest.Org) *Auth {

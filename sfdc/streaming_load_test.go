@@ -319,9 +319,7 @@ func BenchmarkStreamOrgThroughput(b *testing.B) {
 	done := make(chan struct{})
 	go func() { _ = s.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	for !s.Subscribed() {
-		time.Sleep(time.Millisecond)
-	}
+	sfdctest.Eventually(b, 10*time.Second, "subscribed", s.Subscribed)
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {

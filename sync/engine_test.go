@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/sync/store"
 	"github.com/switchboard/switchboard/twilio"
@@ -33,11 +34,7 @@ func newEngineEnvOver(t *testing.T, opts sbsync.EngineOptions, org func(*simEnv)
 	t.Helper()
 	e := newSimEnv(t)
 	const token = "0123456789abcdef0123456789abcdef"
-	fake, err := twiliotest.New(twiliotest.Options{Accounts: map[string]string{acctSID: token}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
+	fake := twiliotest.Start(t, twiliotest.Options{Accounts: map[string]string{acctSID: token}})
 	if err := fake.AddNumber(acctSID, chanNumber); err != nil {
 		t.Fatal(err)
 	}
@@ -86,15 +83,8 @@ func TestEngineAppliesACallbackParkedBeforeTheSIDWasRecorded(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- e.engine.Outbound.Send(ctx, id) }()
-	var sid string
-	for deadline := time.Now().Add(5 * time.Second); sid == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if ms := e.twilio.Messages(); len(ms) > 0 {
-			sid = ms[0].SID
-		}
-	}
-	if sid == "" {
-		t.Fatal("Twilio never received the create")
-	}
+	sfdctest.Eventually(t, 5*time.Second, "Twilio to receive the create", func() bool { return len(e.twilio.Messages()) > 0 })
+	sid := e.twilio.Messages()[0].SID
 	err := e.engine.Callbacks.Handle(ctx, sbsync.StatusUpdate{SID: sid, AccountSID: acctSID, Status: "delivered", At: time.Now()})
 	var re *sbsync.RetryError
 	if !errors.As(err, &re) {

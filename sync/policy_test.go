@@ -44,15 +44,6 @@ func (l *jobLog) of(kind string) []error {
 	return out
 }
 
-func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(limit); !ok(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-	}
-}
-
 // Over engine.api_budget, the sweep yields: it queues no send; under it,
 // the same Pending Task is sent.
 func TestEngineSweepYieldsOverTheAPIBudget(t *testing.T) {
@@ -67,7 +58,7 @@ func TestEngineSweepYieldsOverTheAPIBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The periodic sweep runs at start.
-	waitFor(t, 10*time.Second, "the start's sweep", func() bool { return len(jobs.of(sbsync.KindSweep)) == 1 })
+	sfdctest.Eventually(t, 10*time.Second, "the start's sweep", func() bool { return len(jobs.of(sbsync.KindSweep)) == 1 })
 	time.Sleep(300 * time.Millisecond)
 	if n := len(jobs.of(sbsync.KindSend)); n != 0 || len(e.twilio.Messages()) != 0 {
 		t.Fatalf("over the budget: %d send jobs, %d messages at Twilio; want none", n, len(e.twilio.Messages()))
@@ -76,7 +67,7 @@ func TestEngineSweepYieldsOverTheAPIBudget(t *testing.T) {
 	if err := e.engine.StartSweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the Task sent once under the budget", func() bool { return len(e.twilio.Messages()) == 1 })
+	sfdctest.Eventually(t, 10*time.Second, "the Task sent once under the budget", func() bool { return len(e.twilio.Messages()) == 1 })
 }
 
 // A Salesforce outage snoozes a job (a *RetryError, no attempt used) and
@@ -96,7 +87,7 @@ func TestEngineOutageSnoozesTheJob(t *testing.T) {
 	if err := e.engine.HandleEvents(ctx, "/topic/SwitchboardConversations", []sbsync.StreamEvent{{ReplayID: 1, Type: "updated", SObject: obj}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "the conversation job to complete", func() bool {
+	sfdctest.Eventually(t, 15*time.Second, "the conversation job to complete", func() bool {
 		runs := jobs.of(sbsync.KindConversation)
 		return len(runs) > 0 && runs[len(runs)-1] == nil
 	})
@@ -110,7 +101,7 @@ func TestEngineOutageSnoozesTheJob(t *testing.T) {
 	if err := e.store.Enqueue(ctx, sbsync.Job{Kind: sbsync.KindConversation, Key: "bad", Payload: []byte(`{}`), MaxAttempts: 1}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the bad job to fail", func() bool {
+	sfdctest.Eventually(t, 10*time.Second, "the bad job to fail", func() bool {
 		for _, err := range jobs.of(sbsync.KindConversation) {
 			if sbsync.IsPermanent(err) {
 				return true
@@ -153,19 +144,19 @@ func TestEngineOutageWhilePreparingASendSnoozesIt(t *testing.T) {
 	if err := e.store.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the start's sweep", func() bool { return len(jobs.of(sbsync.KindSweep)) == 1 })
+	sfdctest.Eventually(t, 10*time.Second, "the start's sweep", func() bool { return len(jobs.of(sbsync.KindSweep)) == 1 })
 	id := e.pendingTask(t, "+14155550100", "hello")
 	job := sbsync.SendJob(id, "test:"+id)
 	job.MaxAttempts = 1 // a failed attempt would be a dead letter
 	if err := e.store.Enqueue(ctx, job); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the send job's first run", func() bool { return len(jobs.of(sbsync.KindSend)) > 0 })
+	sfdctest.Eventually(t, 10*time.Second, "the send job's first run", func() bool { return len(jobs.of(sbsync.KindSend)) > 0 })
 	first := jobs.of(sbsync.KindSend)[0]
 	var re *sbsync.RetryError
 	var ae *sfdc.APIError
 	if !errors.As(first, &re) || !errors.As(first, &ae) || ae.Status != 503 {
 		t.Fatalf("send during the outage: %v; want a RetryError (snoozed) wrapping the org's 503", first)
 	}
-	waitFor(t, 10*time.Second, "the Task sent once Salesforce is back", func() bool { return len(e.twilio.Messages()) == 1 })
+	sfdctest.Eventually(t, 10*time.Second, "the Task sent once Salesforce is back", func() bool { return len(e.twilio.Messages()) == 1 })
 }

@@ -149,7 +149,7 @@ var (
 // uses (ref §1.2–§1.8).
 func (o *Org) serveToken(w http.ResponseWriter, r *http.Request) {
 	o.rest.mu.Lock()
-	fe := o.rest.takeFaultLocked(r)
+	fe := o.rest.takeFaultLocked(r, true)
 	o.rest.mu.Unlock()
 	if fe != nil {
 		writeOAuthError(w, fe.status, oauthError{fe.code, fe.msg})

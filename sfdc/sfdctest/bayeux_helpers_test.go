@@ -141,12 +141,7 @@ func await(t testing.TB, ch <-chan held, what string) []bmsg {
 // waitHeld waits until the org holds n long polls.
 func waitHeld(t testing.TB, org *sfdctest.Org, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); org.HeldConnects() != n; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d held connects, want %d", org.HeldConnects(), n)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	sfdctest.Eventually(t, 10*time.Second, fmt.Sprintf("%d held connects", n), func() bool { return org.HeldConnects() == n })
 }
 
 func (b *bayeux) send(msg map[string]any) (int, []bmsg) {

@@ -21,11 +21,7 @@ func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 
 func clockedOrg(t *testing.T) (*Org, *clock) {
 	t.Helper()
-	org, err := NewOrg(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(org.Close)
+	org := Start(t)
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	org.bayeux.mu.Lock()
 	org.bayeux.now = clk.now

@@ -249,7 +249,7 @@ func (s *restState) runSub(top *request, view *restState, sub compositeSub, refs
 	// Fault knobs apply per subrequest when they carry an error code (a
 	// Salesforce answer); a code-less fault is a gateway's and can only
 	// answer a whole HTTP call.
-	if e := s.takeSubFaultLocked(hr); e != nil {
+	if e := s.takeFaultLocked(hr, false); e != nil {
 		return fail(e)
 	}
 	if isWrite(hr.Method, sr.segs) && s.lockRows > 0 {
@@ -273,20 +273,6 @@ func (s *restState) runSub(top *request, view *restState, sub compositeSub, refs
 		out = nil
 	}
 	return compositeResult{Body: out, HTTPHeaders: headers, HTTPStatusCode: status}
-}
-
-func (s *restState) takeSubFaultLocked(r *http.Request) *sfError {
-	for i, f := range s.faults {
-		if f.code == "" || (f.method != "" && !strings.EqualFold(f.method, r.Method)) || !strings.Contains(r.URL.Path, f.path) {
-			continue
-		}
-		f.n--
-		if f.n <= 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-		}
-		return &sfError{status: f.status, code: f.code, msg: f.msg}
-	}
-	return nil
 }
 
 // plainJSON turns a handler's answer into the generic JSON form references

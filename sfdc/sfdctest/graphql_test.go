@@ -34,35 +34,51 @@ func (a *api) graphql(query string, vars map[string]any) gqlReply {
 	return g
 }
 
+// queryField runs a query that must succeed and decodes the field name
+// (an object, or its alias) of data.uiapi.query into into.
+func (a *api) queryField(t testing.TB, query string, vars map[string]any, name string, into any) gqlReply {
+	t.Helper()
+	g := a.graphql(query, vars)
+	if len(g.Errors) != 0 {
+		t.Fatalf("errors: %+v", g.Errors)
+	}
+	var d struct {
+		UIAPI struct {
+			Query map[string]json.RawMessage `json:"query"`
+		} `json:"uiapi"`
+	}
+	if err := json.Unmarshal(g.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(d.UIAPI.Query[name], into); err != nil {
+		t.Fatalf("data.uiapi.query.%s: %v in %s", name, err, g.Data)
+	}
+	return g
+}
+
 // tasksPage is the connection shape the chat components read.
 type tasksPage struct {
-	UIAPI struct {
-		Query struct {
-			Task struct {
-				Edges []struct {
-					Cursor string `json:"cursor"`
-					Node   struct {
-						ID          string `json:"Id"`
-						Description struct {
-							Value any `json:"value"`
-						} `json:"Description"`
-						Status struct {
-							Value        any `json:"value"`
-							DisplayValue any `json:"displayValue"`
-						} `json:"Message_Status__c"`
-						Conversation *struct {
-							Name struct{ Value string } `json:"Name"`
-						} `json:"Conversation__r"`
-					} `json:"node"`
-				} `json:"edges"`
-				PageInfo struct {
-					HasNextPage bool    `json:"hasNextPage"`
-					EndCursor   *string `json:"endCursor"`
-				} `json:"pageInfo"`
-				TotalCount int `json:"totalCount"`
-			} `json:"Task"`
-		} `json:"query"`
-	} `json:"uiapi"`
+	Edges []struct {
+		Cursor string `json:"cursor"`
+		Node   struct {
+			ID          string `json:"Id"`
+			Description struct {
+				Value any `json:"value"`
+			} `json:"Description"`
+			Status struct {
+				Value        any `json:"value"`
+				DisplayValue any `json:"displayValue"`
+			} `json:"Message_Status__c"`
+			Conversation *struct {
+				Name struct{ Value string } `json:"Name"`
+			} `json:"Conversation__r"`
+		} `json:"node"`
+	} `json:"edges"`
+	PageInfo struct {
+		HasNextPage bool    `json:"hasNextPage"`
+		EndCursor   *string `json:"endCursor"`
+	} `json:"pageInfo"`
+	TotalCount int `json:"totalCount"`
 }
 
 const threadQuery = `query thread($conv: ID, $after: String, $first: Int = 2) {
@@ -98,15 +114,8 @@ func TestGraphQLConnectionWithVariablesOrderAndCursors(t *testing.T) {
 	var bodies []any
 	var after any
 	for page := 0; ; page++ {
-		g := a.graphql(threadQuery, map[string]any{"conv": conv, "after": after})
-		if len(g.Errors) != 0 {
-			t.Fatalf("errors: %+v", g.Errors)
-		}
-		var p tasksPage
-		if err := json.Unmarshal(g.Data, &p); err != nil {
-			t.Fatal(err)
-		}
-		c := p.UIAPI.Query.Task
+		var c tasksPage
+		a.queryField(t, threadQuery, map[string]any{"conv": conv, "after": after}, "Task", &c)
 		if c.TotalCount != 5 {
 			t.Fatalf("totalCount %d, want 5 (the filter, not the page)", c.TotalCount)
 		}
@@ -152,28 +161,16 @@ func TestGraphQLFiltersMatchSOQL(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.where, func(t *testing.T) {
-			g := a.graphql(`{ uiapi { query { Task(where: `+c.where+`, first: 100) { edges { node { Id } } totalCount } } } }`, nil)
-			if len(g.Errors) != 0 {
-				t.Fatalf("errors: %+v", g.Errors)
+			var task struct {
+				Edges []struct {
+					Node struct {
+						ID string `json:"Id"`
+					} `json:"node"`
+				} `json:"edges"`
 			}
-			var p struct {
-				UIAPI struct {
-					Query struct {
-						Task struct {
-							Edges []struct {
-								Node struct {
-									ID string `json:"Id"`
-								} `json:"node"`
-							} `json:"edges"`
-						} `json:"Task"`
-					} `json:"query"`
-				} `json:"uiapi"`
-			}
-			if err := json.Unmarshal(g.Data, &p); err != nil {
-				t.Fatal(err)
-			}
+			a.queryField(t, `{ uiapi { query { Task(where: `+c.where+`, first: 100) { edges { node { Id } } totalCount } } } }`, nil, "Task", &task)
 			var got, want []string
-			for _, e := range p.UIAPI.Query.Task.Edges {
+			for _, e := range task.Edges {
 				got = append(got, e.Node.ID)
 			}
 			for _, r := range a.records("SELECT Id FROM Task WHERE " + c.soql) {
@@ -194,31 +191,19 @@ func TestGraphQLAliasesFragmentsAndDefaultFirst(t *testing.T) {
 	for i := range 12 {
 		a.create("Contact", map[string]any{"LastName": fmt.Sprintf("L%02d", i)})
 	}
-	g := a.graphql(`query { uiapi { query { people: Contact(orderBy: {LastName: {order: ASC}}) {
+	var people struct {
+		Edges []struct {
+			Node struct {
+				Who struct{ Value string } `json:"who"`
+			} `json:"node"`
+		} `json:"edges"`
+		PageInfo struct{ HasNextPage bool } `json:"pageInfo"`
+	}
+	g := a.queryField(t, `query { uiapi { query { people: Contact(orderBy: {LastName: {order: ASC}}) {
 	  edges { node { ...F } } pageInfo { hasNextPage } } } } }
-	fragment F on Contact { Id who: LastName { value } }`, nil)
-	if len(g.Errors) != 0 {
-		t.Fatalf("errors %+v", g.Errors)
-	}
-	var p struct {
-		UIAPI struct {
-			Query struct {
-				People struct {
-					Edges []struct {
-						Node struct {
-							Who struct{ Value string } `json:"who"`
-						} `json:"node"`
-					} `json:"edges"`
-					PageInfo struct{ HasNextPage bool } `json:"pageInfo"`
-				} `json:"people"`
-			} `json:"query"`
-		} `json:"uiapi"`
-	}
-	if err := json.Unmarshal(g.Data, &p); err != nil {
-		t.Fatal(err)
-	}
-	e := p.UIAPI.Query.People.Edges
-	if len(e) != 10 || e[0].Node.Who.Value != "L00" || !p.UIAPI.Query.People.PageInfo.HasNextPage {
+	fragment F on Contact { Id who: LastName { value } }`, nil, "people", &people)
+	e := people.Edges
+	if len(e) != 10 || e[0].Node.Who.Value != "L00" || !people.PageInfo.HasNextPage {
 		t.Fatalf("data %s: first defaults to 10, aliases and fragments apply", g.Data)
 	}
 }
@@ -271,37 +256,25 @@ func TestGraphQLErrors(t *testing.T) {
 func TestGraphQLOrderByRelationshipAndNulls(t *testing.T) {
 	a := newAPI(t)
 	seedThread(t, a)
-	g := a.graphql(`{ uiapi { query { Task(orderBy: {Conversation__r: {Message_Recipient__c: {order: DESC}}, Message_Send_Date__c: {order: ASC, nulls: LAST}}, first: 3) {
-	  edges { node { Description { value } } } pageResultCount totalCount } } } }`, nil)
-	if len(g.Errors) != 0 {
-		t.Fatalf("errors %+v", g.Errors)
+	var task struct {
+		Edges []struct {
+			Node struct {
+				Description struct{ Value string } `json:"Description"`
+			} `json:"node"`
+		} `json:"edges"`
+		PageResultCount int `json:"pageResultCount"`
+		TotalCount      int `json:"totalCount"`
 	}
-	var p struct {
-		UIAPI struct {
-			Query struct {
-				Task struct {
-					Edges []struct {
-						Node struct {
-							Description struct{ Value string } `json:"Description"`
-						} `json:"node"`
-					} `json:"edges"`
-					PageResultCount int `json:"pageResultCount"`
-					TotalCount      int `json:"totalCount"`
-				} `json:"Task"`
-			} `json:"query"`
-		} `json:"uiapi"`
-	}
-	if err := json.Unmarshal(g.Data, &p); err != nil {
-		t.Fatal(err)
-	}
+	a.queryField(t, `{ uiapi { query { Task(orderBy: {Conversation__r: {Message_Recipient__c: {order: DESC}}, Message_Send_Date__c: {order: ASC, nulls: LAST}}, first: 3) {
+	  edges { node { Description { value } } } pageResultCount totalCount } } } }`, nil, "Task", &task)
 	var got []string
-	for _, e := range p.UIAPI.Query.Task.Edges {
+	for _, e := range task.Edges {
 		got = append(got, e.Node.Description.Value)
 	}
 	// +14155550199's one message (no send date) first, then +14155550100's
 	// by send date ascending.
-	if fmt.Sprint(got) != "[elsewhere m0 m1]" || p.UIAPI.Query.Task.PageResultCount != 3 || p.UIAPI.Query.Task.TotalCount != 6 {
-		t.Fatalf("order %v, pageResultCount %d, totalCount %d", got, p.UIAPI.Query.Task.PageResultCount, p.UIAPI.Query.Task.TotalCount)
+	if fmt.Sprint(got) != "[elsewhere m0 m1]" || task.PageResultCount != 3 || task.TotalCount != 6 {
+		t.Fatalf("order %v, pageResultCount %d, totalCount %d", got, task.PageResultCount, task.TotalCount)
 	}
 }
 
@@ -318,38 +291,26 @@ func TestGraphQLChildRelationship(t *testing.T) {
 	a.create("Message_Template_Translation__c", map[string]any{"Message_Template__c": shipped, "Language__c": "fr", "Text_Body__c": "Bonjour"})
 	a.create("Message_Template_Translation__c", map[string]any{"Message_Template__c": shipped, "Language__c": "de", "Text_Body__c": "Hallo"})
 	a.create("Message_Template_Translation__c", map[string]any{"Message_Template__c": other, "Language__c": "es", "Text_Body__c": "Hola"})
-	g := a.graphql(`{ uiapi { query { Message_Template__c(orderBy: {Name: {order: ASC}}) { edges { node { Id Name { value }
-		Translations__r(first: 50, orderBy: {Language__c: {order: ASC}}) { totalCount edges { node { Language__c { value } Text_Body__c { value } } } } } } } } } }`, nil)
-	if len(g.Errors) > 0 {
-		t.Fatalf("errors: %+v", g.Errors)
-	}
-	var d struct {
-		UIAPI struct {
-			Query struct {
-				T struct {
-					Edges []struct {
+	var templates struct {
+		Edges []struct {
+			Node struct {
+				Name struct{ Value string }
+				Tr   struct {
+					TotalCount int
+					Edges      []struct {
 						Node struct {
-							Name struct{ Value string }
-							Tr   struct {
-								TotalCount int
-								Edges      []struct {
-									Node struct {
-										Language__c  struct{ Value string }
-										Text_Body__c struct{ Value string }
-									}
-								}
-							} `json:"Translations__r"`
+							Language__c  struct{ Value string }
+							Text_Body__c struct{ Value string }
 						}
 					}
-				} `json:"Message_Template__c"`
+				} `json:"Translations__r"`
 			}
 		}
 	}
-	if err := json.Unmarshal(g.Data, &d); err != nil {
-		t.Fatal(err)
-	}
+	a.queryField(t, `{ uiapi { query { Message_Template__c(orderBy: {Name: {order: ASC}}) { edges { node { Id Name { value }
+		Translations__r(first: 50, orderBy: {Language__c: {order: ASC}}) { totalCount edges { node { Language__c { value } Text_Body__c { value } } } } } } } } } }`, nil, "Message_Template__c", &templates)
 	var got []string
-	for _, e := range d.UIAPI.Query.T.Edges {
+	for _, e := range templates.Edges {
 		s := e.Node.Name.Value + ":"
 		for _, tr := range e.Node.Tr.Edges {
 			s += " " + tr.Node.Language__c.Value + "=" + tr.Node.Text_Body__c.Value

@@ -32,11 +32,7 @@ func (r *recorder) take() []event {
 
 func newHookedOrg(t *testing.T) (*Org, *recorder) {
 	t.Helper()
-	org, err := NewOrg(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(org.Close)
+	org := Start(t)
 	rec := &recorder{}
 	org.rest.notifyHook = func(channel, typ string, sobject map[string]any) {
 		rec.mu.Lock()

@@ -345,12 +345,7 @@ func (d *db) uiPut(fields map[string]any, vals map[string]any, rels []*field, f 
 		return
 	}
 	rel := rels[0]
-	id, _ := vals[rel.Name].(string)
-	var tb *table
-	var r *row
-	if id != "" {
-		tb, r = d.lookup(id)
-	}
+	tb, r := d.parentRecord(vals, rel)
 	if r == nil {
 		fields[rel.RelationshipName] = map[string]any{"displayValue": nil, "value": nil}
 		return

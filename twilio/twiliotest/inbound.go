@@ -97,18 +97,7 @@ func (s *Server) SendInbound(ctx context.Context, in Inbound) (*InboundResult, e
 	if mg != "" {
 		scope = mg
 	}
-	kw := strings.ToUpper(strings.TrimSpace(in.Body))
-	optType := ""
-	switch {
-	case stopWords[kw]:
-		s.optedOut[optKey{in.From, scope}] = true
-		optType = "STOP"
-	case startWords[kw]:
-		delete(s.optedOut, optKey{in.From, scope})
-		optType = "START"
-	case helpWords[kw]:
-		optType = "HELP"
-	}
+	optType := s.applyKeywordLocked(in.From, scope, in.Body)
 	prefix := "SM"
 	if len(in.MediaURLs) > 0 {
 		prefix = "MM"
@@ -126,32 +115,7 @@ func (s *Server) SendInbound(ctx context.Context, in Inbound) (*InboundResult, e
 	token := a.token
 	s.mu.Unlock()
 
-	p := url.Values{
-		"ToCountry": {"US"}, "ToState": {"CA"}, "ToCity": {"SAN BRUNO"}, "ToZip": {"94030"},
-		// Geo lookups often fail and Twilio still sends the keys, empty (ref §5.3).
-		"FromCountry": {"US"}, "FromState": {"CA"}, "FromCity": {""}, "FromZip": {""},
-		"SmsMessageSid": {m.SID}, "SmsSid": {m.SID}, "MessageSid": {m.SID}, "SmsStatus": {"received"},
-		"NumMedia": {strconv.Itoa(len(in.MediaURLs))}, "NumSegments": {strconv.Itoa(m.NumSegments)},
-		"ReferralNumMedia": {"0"}, "Body": {in.Body}, "To": {in.To}, "From": {in.From},
-		"AccountSid": {acct}, "ApiVersion": {"2010-04-01"},
-	}
-	if mg != "" {
-		p.Set("MessagingServiceSid", mg)
-		if optType != "" {
-			p.Set("OptOutType", optType)
-		}
-	}
-	for i, u := range in.MediaURLs {
-		ct := "image/jpeg"
-		if i < len(in.MediaTypes) && in.MediaTypes[i] != "" {
-			ct = in.MediaTypes[i]
-		}
-		p.Set("MediaUrl"+strconv.Itoa(i), u)
-		p.Set("MediaContentType"+strconv.Itoa(i), ct)
-	}
-	for k, vs := range in.Extra {
-		p[k] = vs
-	}
+	p := inboundParams(in, m, optType)
 	sig := ""
 	if !in.Unsigned {
 		signURL, tok := target, token
@@ -169,4 +133,54 @@ func (s *Server) SendInbound(ctx context.Context, in Inbound) (*InboundResult, e
 	}
 	return &InboundResult{StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: body,
 		MessageSID: m.SID, Params: p, Signature: sig}, nil
+}
+
+// applyKeywordLocked applies Twilio's default keyword handling to body
+// from a customer of scope (a number or Messaging Service): STOP-family
+// opts out, START-family opts back in. It returns the OptOutType.
+func (s *Server) applyKeywordLocked(customer, scope, body string) string {
+	kw := strings.ToUpper(strings.TrimSpace(body))
+	switch {
+	case stopWords[kw]:
+		s.optedOut[optKey{customer, scope}] = true
+		return "STOP"
+	case startWords[kw]:
+		delete(s.optedOut, optKey{customer, scope})
+		return "START"
+	case helpWords[kw]:
+		return "HELP"
+	}
+	return ""
+}
+
+// inboundParams is the webhook's form for the stored inbound message m
+// (ref §5.3).
+func inboundParams(in Inbound, m *message, optType string) url.Values {
+	p := url.Values{
+		"ToCountry": {"US"}, "ToState": {"CA"}, "ToCity": {"SAN BRUNO"}, "ToZip": {"94030"},
+		// Geo lookups often fail and Twilio still sends the keys, empty (ref §5.3).
+		"FromCountry": {"US"}, "FromState": {"CA"}, "FromCity": {""}, "FromZip": {""},
+		"SmsMessageSid": {m.SID}, "SmsSid": {m.SID}, "MessageSid": {m.SID}, "SmsStatus": {"received"},
+		"NumMedia": {strconv.Itoa(len(in.MediaURLs))}, "NumSegments": {strconv.Itoa(m.NumSegments)},
+		"ReferralNumMedia": {"0"}, "Body": {in.Body}, "To": {in.To}, "From": {in.From},
+		"AccountSid": {m.AccountSID}, "ApiVersion": {"2010-04-01"},
+	}
+	if mg := m.MessagingServiceSID; mg != "" {
+		p.Set("MessagingServiceSid", mg)
+		if optType != "" {
+			p.Set("OptOutType", optType)
+		}
+	}
+	for i, u := range in.MediaURLs {
+		ct := "image/jpeg"
+		if i < len(in.MediaTypes) && in.MediaTypes[i] != "" {
+			ct = in.MediaTypes[i]
+		}
+		p.Set("MediaUrl"+strconv.Itoa(i), u)
+		p.Set("MediaContentType"+strconv.Itoa(i), ct)
+	}
+	for k, vs := range in.Extra {
+		p[k] = vs
+	}
+	return p
 }

@@ -14,111 +14,6 @@ import (
 	mrand "math/rand/v2"
 )
 
-// Message is a message as the simulator holds it.
-type Message struct {
-	SID                 string
-	AccountSID          string
-	Direction           string // "outbound-api" or "inbound"
-	To, From            string
-	MessagingServiceSID string
-	Body                string
-	MediaURLs           []string
-	Status              string
-	ErrorCode           int
-	StatusCallback      string
-	NumSegments         int
-	DateCreated         time.Time
-	DateSent            time.Time // zero until the message is sent
-	DateUpdated         time.Time
-}
-
-type message struct {
-	Message
-	seq int64
-}
-
-func (m *message) snapshot() Message {
-	c := m.Message
-	c.MediaURLs = append([]string(nil), m.MediaURLs...)
-	return c
-}
-
-// apiMessage is the wire shape; the types are the real API's, which
-// twilio-go decodes strictly: num_segments, num_media and price are
-// strings, error_code an int or null, dates RFC 2822 (ref §0.3, §2.1).
-type apiMessage struct {
-	AccountSid          string            `json:"account_sid"`
-	APIVersion          string            `json:"api_version"`
-	Body                string            `json:"body"`
-	DateCreated         string            `json:"date_created"`
-	DateSent            *string           `json:"date_sent"`
-	DateUpdated         string            `json:"date_updated"`
-	Direction           string            `json:"direction"`
-	ErrorCode           *int              `json:"error_code"`
-	ErrorMessage        *string           `json:"error_message"`
-	From                *string           `json:"from"`
-	MessagingServiceSid *string           `json:"messaging_service_sid"`
-	NumMedia            string            `json:"num_media"`
-	NumSegments         string            `json:"num_segments"`
-	Price               *string           `json:"price"`
-	PriceUnit           string            `json:"price_unit"`
-	Sid                 string            `json:"sid"`
-	Status              string            `json:"status"`
-	SubresourceUris     map[string]string `json:"subresource_uris"`
-	To                  string            `json:"to"`
-	URI                 string            `json:"uri"`
-}
-
-func rfc2822(t time.Time) string { return t.UTC().Format(time.RFC1123Z) }
-
-func (m *message) api() apiMessage {
-	base := "/2010-04-01/Accounts/" + m.AccountSID + "/Messages/" + m.SID
-	a := apiMessage{
-		AccountSid:      m.AccountSID,
-		APIVersion:      "2010-04-01",
-		Body:            m.Body,
-		DateCreated:     rfc2822(m.DateCreated),
-		DateUpdated:     rfc2822(m.DateUpdated),
-		Direction:       m.Direction,
-		NumMedia:        strconv.Itoa(len(m.MediaURLs)),
-		NumSegments:     strconv.Itoa(m.NumSegments),
-		PriceUnit:       "USD",
-		Sid:             m.SID,
-		Status:          m.Status,
-		SubresourceUris: map[string]string{"media": base + "/Media.json"},
-		To:              m.To,
-		URI:             base + ".json",
-	}
-	if !m.DateSent.IsZero() {
-		d := rfc2822(m.DateSent)
-		a.DateSent = &d
-	}
-	if m.From != "" {
-		f := m.From
-		a.From = &f
-	}
-	if m.MessagingServiceSID != "" {
-		mg := m.MessagingServiceSID
-		a.MessagingServiceSid = &mg
-	}
-	if m.ErrorCode != 0 {
-		c, msg := m.ErrorCode, errorTitles[m.ErrorCode]
-		a.ErrorCode, a.ErrorMessage = &c, &msg
-	}
-	return a
-}
-
-var errorTitles = map[int]string{
-	30001: "Queue overflow",
-	30003: "Unreachable destination handset",
-	30004: "Message blocked",
-	30005: "Unknown destination handset",
-	30006: "Landline or unreachable carrier",
-	30007: "Message filtered",
-	30008: "Unknown error",
-	21610: "Attempt to send to unsubscribed recipient",
-}
-
 type apiError struct {
 	Code     int    `json:"code"`
 	Message  string `json:"message"`
@@ -240,104 +135,6 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pathAcct stri
 	return true
 }
 
-// injectFault answers the request with a pending 429 or 5xx fault.
-func (s *Server) injectFault(w http.ResponseWriter) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.fail429 > 0:
-		s.fail429--
-		s.stats.Faults++
-		if s.retryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((s.retryAfter+time.Second-1)/time.Second)))
-		}
-		// "An API Request that receives an error 429 response is never
-		// processed" (ref §3.2, errors/20429).
-		writeError(w, http.StatusTooManyRequests, 20429, "Too Many Requests")
-		return true
-	case s.fail5xx > 0:
-		s.fail5xx--
-		s.stats.Faults++
-		if s.fail5xxHTML {
-			// What a load balancer in front of Twilio sends during an
-			// incident (ref §3.2, twilio-go issues #130, #229).
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprint(w, "<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n")
-			return true
-		}
-		writeError(w, http.StatusInternalServerError, 20500, "Internal Server Error")
-		return true
-	}
-	return false
-}
-
-// Fail429 makes the next n API requests fail with 429 / 20429, with a
-// Retry-After header (see SetRetryAfter).
-func (s *Server) Fail429(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fail429 = max(n, 0)
-}
-
-// SetRetryAfter sets the Retry-After sent with 429s (rounded up to whole
-// seconds); 0 sends none. Default 1 s.
-func (s *Server) SetRetryAfter(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.retryAfter = d
-}
-
-// Fail5xx makes the next n API requests fail without being processed:
-// 503 with an HTML body if htmlBody, else 500 with Twilio's JSON (20500).
-func (s *Server) Fail5xx(n int, htmlBody bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fail5xx, s.fail5xxHTML = max(n, 0), htmlBody
-}
-
-// CreatedBut500 makes the next n creates create the message (it is listed,
-// its lifecycle runs) and then answer 500: the ambiguous case (ref §3.2).
-func (s *Server) CreatedBut500(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.created500 = max(n, 0)
-}
-
-// DropAfterCreate makes the next n creates create the message and then
-// close the connection without a response.
-func (s *Server) DropAfterCreate(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.dropCreate = max(n, 0)
-}
-
-// SetLatency delays every API response by d (the request's context still
-// ends it early).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency, s.latencyHi = d, 0
-}
-
-// SetLatencyRange delays every API response by a random time in [lo, hi],
-// as a real API's latency varies.
-func (s *Server) SetLatencyRange(lo, hi time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency, s.latencyHi = lo, max(hi, lo)
-}
-
-// HoldAfterCreate makes the next n creates create the message (it is
-// listed, its lifecycle runs) and then wait d before answering: the window
-// in which a client that dies has a message at Twilio and no SID. The
-// client's own timeout or a closed connection still ends the wait.
-func (s *Server) HoldAfterCreate(n int, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.holdCreate, s.holdFor = max(n, 0), d
-}
-
 func (s *Server) reject(w http.ResponseWriter, status, code int, msg string) {
 	s.mu.Lock()
 	s.stats.Rejected++
@@ -345,143 +142,34 @@ func (s *Server) reject(w http.ResponseWriter, status, code int, msg string) {
 	writeError(w, status, code, msg)
 }
 
+// create is POST Messages: the form is checked, the sender chosen and the
+// recipient checked in the order the real API reports them (ref §11,
+// §3.2); an accepted message is stored, starts its lifecycle, and is
+// answered (or not, under a fault knob).
 func (s *Server) create(w http.ResponseWriter, r *http.Request, acct string) {
 	if err := r.ParseForm(); err != nil {
 		s.reject(w, http.StatusBadRequest, 20001, "Invalid request body: "+err.Error())
 		return
 	}
 	f := r.PostForm
-	to, from, mg, body := f.Get("To"), f.Get("From"), f.Get("MessagingServiceSid"), f.Get("Body")
-	media := f["MediaUrl"]
-	// Checks in the order the real API reports them (ref §11, §3.2).
-	switch {
-	case to == "":
-		s.reject(w, 400, 21604, "A 'To' phone number is required.")
-		return
-	case !validAddress(to):
-		s.reject(w, 400, 21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", to))
-		return
-	case from == "" && mg == "":
-		// 21603 is UNVERIFIED (ref §11).
-		s.reject(w, 400, 21603, "A 'From' phone number is required.")
-		return
-	case body == "" && len(media) == 0 && f.Get("ContentSid") == "":
-		s.reject(w, 400, 21602, "Message body is required.")
-		return
-	case utf8.RuneCountInString(body) > 1600:
-		s.reject(w, 400, 21617, "The concatenated message body exceeds the 1600 character limit.")
-		return
-	case len(media) > 10:
-		s.reject(w, 400, 21623, "The number of media files exceeds the limit of 10.")
+	if no := checkCreateForm(f); no != nil {
+		s.reject(w, 400, no.code, no.msg)
 		return
 	}
+	to, mg := f.Get("To"), f.Get("MessagingServiceSid")
 	s.mu.Lock()
-	if mg != "" {
-		svc := s.services[mg]
-		if svc == nil || svc.account != acct {
-			s.mu.Unlock()
-			// Code per the integrator's brief; the reference lists none for an
-			// unknown Messaging Service (UNVERIFIED).
-			s.reject(w, 400, 21703, fmt.Sprintf("The Messaging Service Sid %s is invalid.", mg))
-			return
-		}
-		if from == "" {
-			if len(svc.numbers) == 0 {
-				s.mu.Unlock()
-				s.reject(w, 400, 21703, "The Messaging Service does not have a phone number available to send a message.")
-				return
-			}
-			from = svc.numbers[svc.next%len(svc.numbers)]
-			svc.next++
-		}
-	}
-	// WhatsApp (ref §10.1): both addresses carry "whatsapp:". Every number
-	// of the account is taken to be a registered WhatsApp sender, and a
-	// Messaging Service picks its sender in the To's channel.
-	toWA := strings.HasPrefix(to, waPrefix)
-	if mg != "" && toWA && !strings.HasPrefix(from, waPrefix) && f.Get("From") == "" {
-		from = waPrefix + from
-	}
-	if toWA != strings.HasPrefix(from, waPrefix) {
-		s.mu.Unlock()
-		s.reject(w, 400, 21910, "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel")
-		return
-	}
-	if owner := s.numOwner[strings.TrimPrefix(from, waPrefix)]; owner != acct {
-		s.mu.Unlock()
-		if toWA {
-			s.reject(w, 400, 63007, "Twilio could not find a Channel with the specified From address")
-			return
-		}
-		s.reject(w, 400, 21606, fmt.Sprintf("The From phone number %s is not a valid, SMS-capable inbound phone number or short code for your account.", from))
-		return
-	}
-	scope := strings.TrimPrefix(from, waPrefix)
-	if mg != "" {
-		scope = mg
-	} else if svc, ok := s.numSvc[strings.TrimPrefix(from, waPrefix)]; ok {
-		scope = svc
-	}
-	optedOut := s.optedOut[optKey{to, scope}]
-	landline := s.landline[to]
-	blocked := false
-	for _, p := range s.blocked {
-		blocked = blocked || strings.HasPrefix(strings.TrimPrefix(to, "whatsapp:"), p)
+	from, no := s.senderLocked(acct, f)
+	if no == nil {
+		no = s.recipientRefusalLocked(to, from, mg)
 	}
 	s.mu.Unlock()
-	switch {
-	case blocked:
-		s.reject(w, 400, 21408, fmt.Sprintf("Permission to send an SMS has not been enabled for the region indicated by the 'To' number: %s.", to))
-		return
-	case landline:
-		s.reject(w, 400, 21614, fmt.Sprintf("'To' number %s is not a valid mobile number", to))
-		return
-	case optedOut:
-		s.reject(w, 400, 21610, "Attempt to send to unsubscribed recipient")
+	if no != nil {
+		s.reject(w, 400, no.code, no.msg)
 		return
 	}
-
-	now := s.now()
-	m := &message{Message: Message{
-		AccountSID: acct, Direction: "outbound-api", To: to, From: from, MessagingServiceSID: mg,
-		Body: body, MediaURLs: append([]string(nil), media...), StatusCallback: f.Get("StatusCallback"),
-		DateCreated: now, DateUpdated: now, NumSegments: segments(body),
-	}}
-	prefix := "SM"
-	if len(media) > 0 {
-		prefix = "MM"
-	}
-	m.SID = s.newSID(prefix)
-	// Ref §2.1: a Messaging Service send starts "accepted" with
-	// num_segments "0" (the sender is not chosen yet); a plain one "queued".
-	m.Status = "queued"
-	if mg != "" {
-		m.Status, m.NumSegments = "accepted", 0
-	}
-	resp := m.api()
-	m.NumSegments = segments(body)
-
+	m, resp := s.newOutbound(acct, from, f)
 	s.mu.Lock()
-	s.seq++
-	m.seq = s.seq
-	s.messages = append(s.messages, m)
-	s.bySID[m.SID] = m
-	s.stats.Created++
-	fault := ""
-	var hold time.Duration
-	if s.holdCreate > 0 {
-		s.holdCreate--
-		hold = s.holdFor
-	}
-	if s.dropCreate > 0 {
-		s.dropCreate--
-		s.stats.Faults++
-		fault = "drop"
-	} else if s.created500 > 0 {
-		s.created500--
-		s.stats.Faults++
-		fault = "500"
-	}
+	fault, hold := s.storeCreatedLocked(m)
 	s.startLifecycleLocked(m)
 	s.mu.Unlock()
 
@@ -502,6 +190,150 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, acct string) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, resp)
+}
+
+// refusal is a create answered 400 with a Twilio error code.
+type refusal struct {
+	code int
+	msg  string
+}
+
+// checkCreateForm checks the create form on its own, before any account
+// state is read.
+func checkCreateForm(f url.Values) *refusal {
+	to, from, mg, body := f.Get("To"), f.Get("From"), f.Get("MessagingServiceSid"), f.Get("Body")
+	media := f["MediaUrl"]
+	switch {
+	case to == "":
+		return &refusal{21604, "A 'To' phone number is required."}
+	case !validAddress(to):
+		return &refusal{21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", to)}
+	case from == "" && mg == "":
+		// 21603 is UNVERIFIED (ref §11).
+		return &refusal{21603, "A 'From' phone number is required."}
+	case body == "" && len(media) == 0 && f.Get("ContentSid") == "":
+		return &refusal{21602, "Message body is required."}
+	case utf8.RuneCountInString(body) > 1600:
+		return &refusal{21617, "The concatenated message body exceeds the 1600 character limit."}
+	case len(media) > 10:
+		return &refusal{21623, "The number of media files exceeds the limit of 10."}
+	}
+	return nil
+}
+
+// senderLocked returns the From the message goes out with: the form's, or
+// the Messaging Service's next number; it must be a number of acct in the
+// To's channel.
+func (s *Server) senderLocked(acct string, f url.Values) (string, *refusal) {
+	to, from, mg := f.Get("To"), f.Get("From"), f.Get("MessagingServiceSid")
+	if mg != "" {
+		svc := s.services[mg]
+		if svc == nil || svc.account != acct {
+			// Code per the integrator's brief; the reference lists none for an
+			// unknown Messaging Service (UNVERIFIED).
+			return "", &refusal{21703, fmt.Sprintf("The Messaging Service Sid %s is invalid.", mg)}
+		}
+		if from == "" {
+			if len(svc.numbers) == 0 {
+				return "", &refusal{21703, "The Messaging Service does not have a phone number available to send a message."}
+			}
+			from = svc.numbers[svc.next%len(svc.numbers)]
+			svc.next++
+		}
+	}
+	// WhatsApp (ref §10.1): both addresses carry "whatsapp:". Every number
+	// of the account is taken to be a registered WhatsApp sender, and a
+	// Messaging Service picks its sender in the To's channel.
+	toWA := strings.HasPrefix(to, waPrefix)
+	if mg != "" && toWA && !strings.HasPrefix(from, waPrefix) && f.Get("From") == "" {
+		from = waPrefix + from
+	}
+	if toWA != strings.HasPrefix(from, waPrefix) {
+		return "", &refusal{21910, "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel"}
+	}
+	if owner := s.numOwner[strings.TrimPrefix(from, waPrefix)]; owner != acct {
+		if toWA {
+			return "", &refusal{63007, "Twilio could not find a Channel with the specified From address"}
+		}
+		return "", &refusal{21606, fmt.Sprintf("The From phone number %s is not a valid, SMS-capable inbound phone number or short code for your account.", from)}
+	}
+	return from, nil
+}
+
+// recipientRefusalLocked refuses a To in a blocked region, a landline, or
+// one opted out of the sender's scope (its Messaging Service, if any).
+func (s *Server) recipientRefusalLocked(to, from, mg string) *refusal {
+	scope := strings.TrimPrefix(from, waPrefix)
+	if mg != "" {
+		scope = mg
+	} else if svc, ok := s.numSvc[strings.TrimPrefix(from, waPrefix)]; ok {
+		scope = svc
+	}
+	optedOut := s.optedOut[optKey{to, scope}]
+	landline := s.landline[to]
+	blocked := false
+	for _, p := range s.blocked {
+		blocked = blocked || strings.HasPrefix(strings.TrimPrefix(to, "whatsapp:"), p)
+	}
+	switch {
+	case blocked:
+		return &refusal{21408, fmt.Sprintf("Permission to send an SMS has not been enabled for the region indicated by the 'To' number: %s.", to)}
+	case landline:
+		return &refusal{21614, fmt.Sprintf("'To' number %s is not a valid mobile number", to)}
+	case optedOut:
+		return &refusal{21610, "Attempt to send to unsubscribed recipient"}
+	}
+	return nil
+}
+
+// newOutbound builds the accepted message and the answer to its create.
+func (s *Server) newOutbound(acct, from string, f url.Values) (*message, apiMessage) {
+	body, media, mg := f.Get("Body"), f["MediaUrl"], f.Get("MessagingServiceSid")
+	now := s.now()
+	m := &message{Message: Message{
+		AccountSID: acct, Direction: "outbound-api", To: f.Get("To"), From: from, MessagingServiceSID: mg,
+		Body: body, MediaURLs: append([]string(nil), media...), StatusCallback: f.Get("StatusCallback"),
+		DateCreated: now, DateUpdated: now, NumSegments: segments(body),
+	}}
+	prefix := "SM"
+	if len(media) > 0 {
+		prefix = "MM"
+	}
+	m.SID = s.newSID(prefix)
+	// Ref §2.1: a Messaging Service send starts "accepted" with
+	// num_segments "0" (the sender is not chosen yet); a plain one "queued".
+	m.Status = "queued"
+	if mg != "" {
+		m.Status, m.NumSegments = "accepted", 0
+	}
+	resp := m.api()
+	m.NumSegments = segments(body)
+	return m, resp
+}
+
+// storeCreatedLocked stores m and takes the create fault knobs: how long to
+// hold the answer, and whether to drop the connection ("drop") or answer
+// 500 ("500") instead.
+func (s *Server) storeCreatedLocked(m *message) (fault string, hold time.Duration) {
+	s.seq++
+	m.seq = s.seq
+	s.messages = append(s.messages, m)
+	s.bySID[m.SID] = m
+	s.stats.Created++
+	if s.holdCreate > 0 {
+		s.holdCreate--
+		hold = s.holdFor
+	}
+	if s.dropCreate > 0 {
+		s.dropCreate--
+		s.stats.Faults++
+		fault = "drop"
+	} else if s.created500 > 0 {
+		s.created500--
+		s.stats.Faults++
+		fault = "500"
+	}
+	return fault, hold
 }
 
 func (s *Server) fetch(w http.ResponseWriter, r *http.Request, acct, sid string) {
@@ -533,6 +365,8 @@ func parseDateFilter(v string) (lo, hi time.Time, err error) {
 	return t, t, nil
 }
 
+// list is GET Messages: newest first, filtered by To, From and date sent,
+// in pages (ref §2.5).
 func (s *Server) list(w http.ResponseWriter, r *http.Request, acct string) {
 	q := r.URL.Query() // decodes the percent-encoded "DateSent%3E" keys
 	pageSize := 50
@@ -544,60 +378,22 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, acct string) {
 		}
 		pageSize = n
 	}
-	var after, before, onLo, onHi time.Time
-	for key, dst := range map[string]*time.Time{"DateSent>": &after, "DateSent<": &before, "DateSent": &onLo} {
-		v := q.Get(key)
-		if v == "" {
-			continue
-		}
-		lo, hi, err := parseDateFilter(v)
-		if err != nil {
-			writeError(w, 400, 20001, "Invalid "+key+": "+err.Error())
-			return
-		}
-		switch key {
-		case "DateSent>":
-			*dst = lo
-		case "DateSent<":
-			*dst = hi
-		default:
-			onLo, onHi = lo, hi
-		}
+	filter, bad := parseListFilter(q)
+	if bad != "" {
+		writeError(w, 400, 20001, bad)
+		return
 	}
-	dateFiltered := !after.IsZero() || !before.IsZero() || !onLo.IsZero()
 	page, _ := strconv.Atoi(q.Get("Page"))
-	token := q.Get("PageToken")
 
 	s.mu.Lock()
 	s.stats.Lists++
 	var match []*message
 	for _, m := range sortedNewestFirst(s.messages) {
-		if m.AccountSID != acct || (q.Get("To") != "" && m.To != q.Get("To")) || (q.Get("From") != "" && m.From != q.Get("From")) {
-			continue
+		if m.AccountSID == acct && filter.keeps(m) {
+			match = append(match, m)
 		}
-		if dateFiltered {
-			// Twilio filters on date_sent; a message not sent yet has none.
-			ds := m.DateSent.Truncate(time.Second)
-			if m.DateSent.IsZero() || (!after.IsZero() && ds.Before(after)) || (!before.IsZero() && ds.After(before)) ||
-				(!onLo.IsZero() && (ds.Before(onLo) || ds.After(onHi))) {
-				continue
-			}
-		}
-		match = append(match, m)
 	}
-	start := 0
-	if strings.HasPrefix(token, "PA") {
-		// PageToken "PA<sid>": the page after that SID (ref §2.5: Twilio's style).
-		for i, m := range match {
-			if m.SID == token[2:] {
-				start = i + 1
-				break
-			}
-		}
-	} else if page > 0 {
-		start = page * pageSize
-	}
-	start = min(start, len(match))
+	start := pageStart(match, q.Get("PageToken"), page, pageSize)
 	end := min(start+pageSize, len(match))
 	items := make([]apiMessage, 0, end-start)
 	for _, m := range match[start:end] {
@@ -605,25 +401,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, acct string) {
 	}
 	s.mu.Unlock()
 
-	base := "/2010-04-01/Accounts/" + acct + "/Messages.json"
-	filters := url.Values{}
-	for _, k := range []string{"To", "From", "DateSent", "DateSent<", "DateSent>"} {
-		if v := q.Get(k); v != "" {
-			filters.Set(k, v)
-		}
-	}
-	filters.Set("PageSize", strconv.Itoa(pageSize))
-	pageURI := func(p int, tok string) string {
-		v := url.Values{}
-		for k, vs := range filters {
-			v[k] = vs
-		}
-		v.Set("Page", strconv.Itoa(p))
-		if tok != "" {
-			v.Set("PageToken", tok)
-		}
-		return base + "?" + v.Encode()
-	}
+	pageURI := listPageURI(acct, q, pageSize)
 	var next *string
 	if end < len(match) {
 		n := pageURI(page+1, "PA"+match[end-1].SID)
@@ -645,4 +423,89 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, acct string) {
 		"uri":               r.URL.RequestURI(),
 		"messages":          items,
 	})
+}
+
+// listFilter is what a list keeps: To, From, and date sent after, before
+// or on a day (zero times filter nothing).
+type listFilter struct {
+	to, from                  string
+	after, before, onLo, onHi time.Time
+}
+
+// parseListFilter reads the list filters of q, or says which is invalid.
+func parseListFilter(q url.Values) (listFilter, string) {
+	lf := listFilter{to: q.Get("To"), from: q.Get("From")}
+	for key, dst := range map[string]*time.Time{"DateSent>": &lf.after, "DateSent<": &lf.before, "DateSent": &lf.onLo} {
+		v := q.Get(key)
+		if v == "" {
+			continue
+		}
+		lo, hi, err := parseDateFilter(v)
+		if err != nil {
+			return listFilter{}, "Invalid " + key + ": " + err.Error()
+		}
+		switch key {
+		case "DateSent>":
+			*dst = lo
+		case "DateSent<":
+			*dst = hi
+		default:
+			lf.onLo, lf.onHi = lo, hi
+		}
+	}
+	return lf, ""
+}
+
+func (lf listFilter) keeps(m *message) bool {
+	if (lf.to != "" && m.To != lf.to) || (lf.from != "" && m.From != lf.from) {
+		return false
+	}
+	if lf.after.IsZero() && lf.before.IsZero() && lf.onLo.IsZero() {
+		return true
+	}
+	// Twilio filters on date_sent; a message not sent yet has none.
+	ds := m.DateSent.Truncate(time.Second)
+	return !(m.DateSent.IsZero() || (!lf.after.IsZero() && ds.Before(lf.after)) || (!lf.before.IsZero() && ds.After(lf.before)) ||
+		(!lf.onLo.IsZero() && (ds.Before(lf.onLo) || ds.After(lf.onHi))))
+}
+
+// pageStart is where in match the requested page starts: after the SID of
+// PageToken "PA<sid>" (ref §2.5: Twilio's style), else at Page × PageSize.
+func pageStart(match []*message, token string, page, pageSize int) int {
+	start := 0
+	if strings.HasPrefix(token, "PA") {
+		for i, m := range match {
+			if m.SID == token[2:] {
+				start = i + 1
+				break
+			}
+		}
+	} else if page > 0 {
+		start = page * pageSize
+	}
+	return min(start, len(match))
+}
+
+// listPageURI returns the URI of a page of the same list: its filters and
+// page size, with page p and token tok.
+func listPageURI(acct string, q url.Values, pageSize int) func(p int, tok string) string {
+	base := "/2010-04-01/Accounts/" + acct + "/Messages.json"
+	filters := url.Values{}
+	for _, k := range []string{"To", "From", "DateSent", "DateSent<", "DateSent>"} {
+		if v := q.Get(k); v != "" {
+			filters.Set(k, v)
+		}
+	}
+	filters.Set("PageSize", strconv.Itoa(pageSize))
+	return func(p int, tok string) string {
+		v := url.Values{}
+		for k, vs := range filters {
+			v[k] = vs
+		}
+		v.Set("Page", strconv.Itoa(p))
+		if tok != "" {
+			v.Set("PageToken", tok)
+		}
+		return base + "?" + v.Encode()
+	}
 }

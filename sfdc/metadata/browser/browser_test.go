@@ -88,11 +88,7 @@ func (c *orgClient) create(object string, fields map[string]any) string {
 }
 
 func TestOrgProxyAddsTheSessionAndKeepsTokensAway(t *testing.T) {
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer org.Close()
+	org := sfdctest.Start(t)
 	u, _ := url.Parse(org.URL())
 	srv := httptest.NewServer(browser.OrgProxy(u, func(ctx context.Context) (string, error) { return login(ctx, org.URL()) }))
 	defer srv.Close()
@@ -189,11 +185,7 @@ SwitchboardLWC.mount('c-fixture-admin', document.getElementById('admin'), {conta
 // SB_LWC_SCREENSHOTS=dir saves the page as fixture.png there.
 func TestFixtureComponentInChromium(t *testing.T) {
 	exe := chromium(t)
-	org, err := sfdctest.NewOrg(sfdctest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer org.Close()
+	org := sfdctest.Start(t)
 	org.SetHoldTimeout(5 * time.Second)
 	tok, err := login(context.Background(), org.URL())
 	if err != nil {
