@@ -5,8 +5,8 @@ import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import CHANNEL_TYPE_OBJECT from '@salesforce/schema/Channel_Type__c';
 import PROVIDER_FIELD from '@salesforce/schema/Channel_Type__c.Provider__c';
-import { errorMessage, format, recordFields, rows, validateChannel, validateChannelType } from 'c/switchboardAdminRules';
-import { pickValues, readQuery, refreshQuery, saveForm } from 'c/switchboardAdminTab';
+import { format, recordFields, rows, validateChannel, validateChannelType } from 'c/switchboardAdminRules';
+import { pickValues, readQuery, refreshQuery, saveForm, writeRow } from 'c/switchboardAdminTab';
 import CHANNEL_TYPES from '@salesforce/label/c.SB_Admin_Channel_Types';
 import CHANNELS from '@salesforce/label/c.SB_Admin_Channels';
 import NEW_CHANNEL_TYPE from '@salesforce/label/c.SB_Admin_New_Channel_Type';
@@ -186,14 +186,12 @@ export default class SwitchboardAdminChannels extends LightningElement {
         }
     }
 
-    async setActive(row, active) {
-        try {
-            await updateRecord({ fields: { Id: row.Id, Active__c: active } });
-            this.toast('success', format(active ? ACTIVATED : DEACTIVATED, row.Name));
-            await refreshQuery(this);
-        } catch (error) {
-            this.toast('error', errorMessage(error));
-        }
+    setActive(row, active) {
+        return writeRow(this, {
+            write: () => updateRecord({ fields: { Id: row.Id, Active__c: active } }),
+            doneMessage: format(active ? ACTIVATED : DEACTIVATED, row.Name),
+            afterWrite: () => refreshQuery(this)
+        });
     }
 
     handleCancel() {

@@ -1,11 +1,9 @@
 import { LightningElement, wire } from 'lwc';
 import { gql, graphql } from 'lightning/graphql';
-import { createRecord, deleteRecord } from 'lightning/uiRecordApi';
+import { createRecord } from 'lightning/uiRecordApi';
 import { getObjectInfos } from 'lightning/uiObjectInfoApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
-import LightningConfirm from 'lightning/confirm';
 import {
-    errorMessage,
     externalChannelName,
     format,
     isDefaultExternalChannel,
@@ -16,7 +14,7 @@ import {
     rows,
     validateExternalChannel
 } from 'c/switchboardAdminRules';
-import { pickValues, readQuery, refreshQuery, saveForm } from 'c/switchboardAdminTab';
+import { confirmAndDelete, pickValues, readQuery, refreshQuery, saveForm } from 'c/switchboardAdminTab';
 import TITLE from '@salesforce/label/c.SB_Admin_External_Channels';
 import NEW_EXTERNAL from '@salesforce/label/c.SB_Admin_New_External_Channel';
 import CLONE_EXTERNAL from '@salesforce/label/c.SB_Admin_Clone_External_Channel';
@@ -29,7 +27,6 @@ import CLONE from '@salesforce/label/c.SB_Admin_Clone';
 import DELETE from '@salesforce/label/c.SB_Admin_Delete';
 import CONFIRM_DELETE from '@salesforce/label/c.SB_Admin_Confirm_Delete_External_Channel';
 import DEFAULT_NOT_DELETABLE from '@salesforce/label/c.SB_Admin_Default_Not_Deletable';
-import DELETED from '@salesforce/label/c.SB_Admin_Deleted';
 
 const QUERY = gql`
     query switchboardAdminExternalChannels {
@@ -180,15 +177,12 @@ export default class SwitchboardAdminExternalChannels extends LightningElement {
             this.toast('error', format(DEFAULT_NOT_DELETABLE, row.Name));
             return;
         }
-        const ok = await LightningConfirm.open({ message: format(CONFIRM_DELETE, row.Name), variant: 'header', label: DELETE, theme: 'warning' });
-        if (!ok) return;
-        try {
-            await deleteRecord(row.Id);
-            this.toast('success', format(DELETED, row.Name));
-            await refreshQuery(this);
-        } catch (error) {
-            this.toast('error', errorMessage(error));
-        }
+        await confirmAndDelete(this, {
+            recordId: row.Id,
+            name: row.Name,
+            confirmMessage: format(CONFIRM_DELETE, row.Name),
+            afterDelete: () => refreshQuery(this)
+        });
     }
 
     handleCancel() {

@@ -1,13 +1,17 @@
 // What every part of the Administration tab does with its query and its
-// form, in one place. The functions work on the component (`host`) that
+// form and its rows, in one place. The functions work on the component (`host`) that
 // calls them, through these fields and methods:
 //   refreshResult   the GraphQL wire's refresh function
 //   loadError       the query's errors as text, shown above the table
 //   form            the open form ({ heading, fields, values, errors, … })
 //   saving          true while a save is under way (the form's Save is off)
 //   toast(variant, message)
+import { deleteRecord } from 'lightning/uiRecordApi';
+import LightningConfirm from 'lightning/confirm';
 import SAVED from '@salesforce/label/c.SB_Admin_Saved';
 import NOT_SAVED from '@salesforce/label/c.SB_Admin_Not_Saved';
+import DELETE from '@salesforce/label/c.SB_Admin_Delete';
+import DELETED from '@salesforce/label/c.SB_Admin_Deleted';
 import { errorMessage, fieldErrors, format } from 'c/switchboardAdminRules';
 
 /**
@@ -65,4 +69,25 @@ export async function saveForm(host, { values, errors, write, savedName, afterSa
     } finally {
         host.saving = false;
     }
+}
+
+/**
+ * A write from a row's action (activate, delete): says `doneMessage` and
+ * runs `afterWrite` (a refresh), or says why Salesforce refused.
+ */
+export async function writeRow(host, { write, doneMessage, afterWrite }) {
+    try {
+        await write();
+        host.toast('success', doneMessage);
+        await afterWrite();
+    } catch (error) {
+        host.toast('error', errorMessage(error));
+    }
+}
+
+/** Deletes a record once the admin confirms `confirmMessage`; "`name` deleted", then `afterDelete`. */
+export async function confirmAndDelete(host, { recordId, name, confirmMessage, afterDelete }) {
+    const ok = await LightningConfirm.open({ message: confirmMessage, variant: 'header', label: DELETE, theme: 'warning' });
+    if (!ok) return;
+    await writeRow(host, { write: () => deleteRecord(recordId), doneMessage: format(DELETED, name), afterWrite: afterDelete });
 }

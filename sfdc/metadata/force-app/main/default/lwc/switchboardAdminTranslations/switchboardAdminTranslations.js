@@ -1,9 +1,8 @@
 import { LightningElement, api } from 'lwc';
-import { createRecord, deleteRecord, updateRecord } from 'lightning/uiRecordApi';
+import { createRecord, updateRecord } from 'lightning/uiRecordApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
-import LightningConfirm from 'lightning/confirm';
-import { errorMessage, format, recordFields, validateTranslation } from 'c/switchboardAdminRules';
-import { pickValues, saveForm } from 'c/switchboardAdminTab';
+import { format, recordFields, validateTranslation } from 'c/switchboardAdminRules';
+import { confirmAndDelete, pickValues, saveForm } from 'c/switchboardAdminTab';
 import TRANSLATIONS_OF from '@salesforce/label/c.SB_Admin_Translations_Of';
 import NEW_TRANSLATION from '@salesforce/label/c.SB_Admin_New_Translation';
 import EDIT_TRANSLATION from '@salesforce/label/c.SB_Admin_Edit_Translation';
@@ -15,7 +14,6 @@ import MERGE_HELP from '@salesforce/label/c.SB_Admin_Help_Merge_Fields';
 import EDIT from '@salesforce/label/c.SB_Admin_Edit';
 import DELETE from '@salesforce/label/c.SB_Admin_Delete';
 import CONFIRM_DELETE from '@salesforce/label/c.SB_Admin_Confirm_Delete_Translation';
-import DELETED from '@salesforce/label/c.SB_Admin_Deleted';
 import TITLE from '@salesforce/label/c.SB_Admin_Templates';
 
 const FIELDS = ['Language__c', 'Text_Body__c'];
@@ -95,15 +93,12 @@ export default class SwitchboardAdminTranslations extends LightningElement {
     async handleDelete(event) {
         const t = this.messageTemplate.translations.find((x) => x.Id === event.target.dataset.id);
         const name = `${this.messageTemplate.Name} (${t.Language__c})`;
-        const ok = await LightningConfirm.open({ message: format(CONFIRM_DELETE, name), variant: 'header', label: DELETE, theme: 'warning' });
-        if (!ok) return;
-        try {
-            await deleteRecord(t.Id);
-            this.toast('success', format(DELETED, name));
-            this.dispatchEvent(new CustomEvent('changed'));
-        } catch (error) {
-            this.toast('error', errorMessage(error));
-        }
+        await confirmAndDelete(this, {
+            recordId: t.Id,
+            name,
+            confirmMessage: format(CONFIRM_DELETE, name),
+            afterDelete: () => this.dispatchEvent(new CustomEvent('changed'))
+        });
     }
 
     toast(variant, message) {

@@ -1,4 +1,8 @@
-import { pickValues, readQuery, refreshQuery, saveForm } from 'c/switchboardAdminTab';
+import { deleteRecord } from 'lightning/uiRecordApi';
+import LightningConfirm from 'lightning/confirm';
+import { confirmAndDelete, pickValues, readQuery, refreshQuery, saveForm, writeRow } from 'c/switchboardAdminTab';
+
+jest.mock('lightning/confirm', () => ({ __esModule: true, default: { open: jest.fn() } }));
 
 const refused = { body: { message: 'Refused', output: { errors: [], fieldErrors: { Name: [{ message: 'Taken' }] } } } };
 
@@ -58,5 +62,32 @@ describe('c/switchboardAdminTab', () => {
         expect(host.form).toEqual({ heading: 'New', values: { Name: 'A' }, errors: { Name: 'Taken' } });
         expect(host.saving).toBe(false);
         expect(host.toasts).toEqual([['error', 'Taken']]);
+    });
+
+    it('reports a row write, or why Salesforce refused it', async () => {
+        const host = tab();
+        const afterWrite = jest.fn();
+        await writeRow(host, { write: () => Promise.resolve(), doneMessage: 'Done', afterWrite });
+        await writeRow(host, { write: () => Promise.reject({ body: { message: 'No access' } }), doneMessage: 'Done', afterWrite });
+        expect(afterWrite).toHaveBeenCalledTimes(1);
+        expect(host.toasts).toEqual([
+            ['success', 'Done'],
+            ['error', 'No access']
+        ]);
+    });
+
+    it('deletes only what the admin confirms', async () => {
+        const host = tab();
+        const afterDelete = jest.fn();
+        LightningConfirm.open.mockResolvedValueOnce(false);
+        await confirmAndDelete(host, { recordId: 'a01', name: 'Old', confirmMessage: 'Delete Old?', afterDelete });
+        expect(deleteRecord).not.toHaveBeenCalled();
+        LightningConfirm.open.mockResolvedValueOnce(true);
+        deleteRecord.mockResolvedValueOnce(undefined);
+        await confirmAndDelete(host, { recordId: 'a01', name: 'Old', confirmMessage: 'Delete Old?', afterDelete });
+        expect(LightningConfirm.open).toHaveBeenLastCalledWith({ message: 'Delete Old?', variant: 'header', label: 'c.SB_Admin_Delete', theme: 'warning' });
+        expect(deleteRecord).toHaveBeenCalledWith('a01');
+        expect(afterDelete).toHaveBeenCalledTimes(1);
+        expect(host.toasts).toEqual([['success', 'c.SB_Admin_Deleted']]);
     });
 });
