@@ -5,15 +5,8 @@ import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import CHANNEL_TYPE_OBJECT from '@salesforce/schema/Channel_Type__c';
 import PROVIDER_FIELD from '@salesforce/schema/Channel_Type__c.Provider__c';
-import {
-    errorMessage,
-    fieldErrors,
-    format,
-    recordFields,
-    rows,
-    validateChannel,
-    validateChannelType
-} from 'c/switchboardAdminRules';
+import { format, recordFields, rows, validateChannel, validateChannelType } from 'c/switchboardAdminRules';
+import { pickValues, readQuery, refreshQuery, saveForm, writeRow } from 'c/switchboardAdminTab';
 import CHANNEL_TYPES from '@salesforce/label/c.SB_Admin_Channel_Types';
 import CHANNELS from '@salesforce/label/c.SB_Admin_Channels';
 import NEW_CHANNEL_TYPE from '@salesforce/label/c.SB_Admin_New_Channel_Type';
@@ -35,8 +28,6 @@ import ACTIVE from '@salesforce/label/c.SB_Admin_Field_Active';
 import EDIT from '@salesforce/label/c.SB_Admin_Edit';
 import ACTIVATE from '@salesforce/label/c.SB_Admin_Activate';
 import DEACTIVATE from '@salesforce/label/c.SB_Admin_Deactivate';
-import SAVED from '@salesforce/label/c.SB_Admin_Saved';
-import NOT_SAVED from '@salesforce/label/c.SB_Admin_Not_Saved';
 import ACTIVATED from '@salesforce/label/c.SB_Admin_Channel_Activated';
 import DEACTIVATED from '@salesforce/label/c.SB_Admin_Channel_Deactivated';
 
@@ -115,17 +106,13 @@ export default class SwitchboardAdminChannels extends LightningElement {
 
     @wire(graphql, { query: QUERY })
     wired(result) {
-        this.refreshResult = result.refresh;
-        if (result.errors) {
-            this.loadError = errorMessage(result.errors);
-        } else if (result.data) {
-            this.loadError = undefined;
-            this.channelTypes = rows(result.data.uiapi.query.Channel_Type__c);
-            this.channels = rows(result.data.uiapi.query.Channel__c).map((c) => ({
-                ...c,
-                channelTypeName: c.Channel_Type__r && c.Channel_Type__r.Name ? c.Channel_Type__r.Name.value : ''
-            }));
-        }
+        const query = readQuery(this, result);
+        if (!query) return;
+        this.channelTypes = rows(query.Channel_Type__c);
+        this.channels = rows(query.Channel__c).map((c) => ({
+            ...c,
+            channelTypeName: c.Channel_Type__r && c.Channel_Type__r.Name ? c.Channel_Type__r.Name.value : ''
+        }));
     }
 
     @wire(getObjectInfo, { objectApiName: CHANNEL_TYPE_OBJECT })
@@ -199,14 +186,12 @@ export default class SwitchboardAdminChannels extends LightningElement {
         }
     }
 
-    async setActive(row, active) {
-        try {
-            await updateRecord({ fields: { Id: row.Id, Active__c: active } });
-            this.toast('success', format(active ? ACTIVATED : DEACTIVATED, row.Name));
-            await this.refresh();
-        } catch (error) {
-            this.toast('error', errorMessage(error));
-        }
+    setActive(row, active) {
+        return writeRow(this, {
+            write: () => updateRecord({ fields: { Id: row.Id, Active__c: active } }),
+            doneMessage: format(active ? ACTIVATED : DEACTIVATED, row.Name),
+            afterWrite: () => refreshQuery(this)
+        });
     }
 
     handleCancel() {
@@ -216,35 +201,16 @@ export default class SwitchboardAdminChannels extends LightningElement {
     async handleSave(event) {
         const { kind, recordId } = this.form;
         const values = event.detail.values;
-        const errors = kind === 'type' ? validateChannelType(values) : validateChannel(values);
-        if (Object.keys(errors).length) {
-            this.form = { ...this.form, errors };
-            this.toast('error', NOT_SAVED);
-            return;
-        }
         const apiName = kind === 'type' ? 'Channel_Type__c' : 'Channel__c';
-        const picked = {};
-        (kind === 'type' ? TYPE_FIELDS : CHANNEL_FIELDS).forEach((f) => {
-            picked[f] = values[f];
-        });
+        const picked = pickValues(values, kind === 'type' ? TYPE_FIELDS : CHANNEL_FIELDS);
         const fields = recordFields(picked, { numbers: ['Max_Message_Length__c'], create: !recordId });
-        this.saving = true;
-        try {
-            if (recordId) await updateRecord({ fields: { Id: recordId, ...fields } });
-            else await createRecord({ apiName, fields });
-            this.toast('success', format(SAVED, fields.Name));
-            this.form = undefined;
-            await this.refresh();
-        } catch (error) {
-            this.form = { ...this.form, errors: fieldErrors(error) };
-            this.toast('error', errorMessage(error));
-        } finally {
-            this.saving = false;
-        }
-    }
-
-    refresh() {
-        return this.refreshResult ? this.refreshResult() : Promise.resolve();
+        await saveForm(this, {
+            values,
+            errors: kind === 'type' ? validateChannelType(values) : validateChannel(values),
+            write: () => (recordId ? updateRecord({ fields: { Id: recordId, ...fields } }) : createRecord({ apiName, fields })),
+            savedName: fields.Name,
+            afterSave: () => refreshQuery(this)
+        });
     }
 
     toast(variant, message) {

@@ -1,13 +1,10 @@
 import { LightningElement, wire } from 'lwc';
 import { gql, graphql } from 'lightning/graphql';
-import { createRecord, deleteRecord } from 'lightning/uiRecordApi';
+import { createRecord } from 'lightning/uiRecordApi';
 import { getObjectInfos } from 'lightning/uiObjectInfoApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
-import LightningConfirm from 'lightning/confirm';
 import {
-    errorMessage,
     externalChannelName,
-    fieldErrors,
     format,
     isDefaultExternalChannel,
     objectChoices,
@@ -17,6 +14,7 @@ import {
     rows,
     validateExternalChannel
 } from 'c/switchboardAdminRules';
+import { confirmAndDelete, pickValues, readQuery, refreshQuery, saveForm } from 'c/switchboardAdminTab';
 import TITLE from '@salesforce/label/c.SB_Admin_External_Channels';
 import NEW_EXTERNAL from '@salesforce/label/c.SB_Admin_New_External_Channel';
 import CLONE_EXTERNAL from '@salesforce/label/c.SB_Admin_Clone_External_Channel';
@@ -29,9 +27,6 @@ import CLONE from '@salesforce/label/c.SB_Admin_Clone';
 import DELETE from '@salesforce/label/c.SB_Admin_Delete';
 import CONFIRM_DELETE from '@salesforce/label/c.SB_Admin_Confirm_Delete_External_Channel';
 import DEFAULT_NOT_DELETABLE from '@salesforce/label/c.SB_Admin_Default_Not_Deletable';
-import DELETED from '@salesforce/label/c.SB_Admin_Deleted';
-import SAVED from '@salesforce/label/c.SB_Admin_Saved';
-import NOT_SAVED from '@salesforce/label/c.SB_Admin_Not_Saved';
 
 const QUERY = gql`
     query switchboardAdminExternalChannels {
@@ -86,18 +81,14 @@ export default class SwitchboardAdminExternalChannels extends LightningElement {
 
     @wire(graphql, { query: QUERY })
     wired(result) {
-        this.refreshResult = result.refresh;
-        if (result.errors) {
-            this.loadError = errorMessage(result.errors);
-        } else if (result.data) {
-            this.loadError = undefined;
-            this.externalChannels = rows(result.data.uiapi.query.External_Channel__c).map((r) => ({
-                ...r,
-                channelTypeName: r.Channel_Type__r && r.Channel_Type__r.Name ? r.Channel_Type__r.Name.value : '',
-                isDefault: isDefaultExternalChannel(r.Object_API_Name__c, r.Field_API_Name__c)
-            }));
-            this.channelTypes = rows(result.data.uiapi.query.Channel_Type__c);
-        }
+        const query = readQuery(this, result);
+        if (!query) return;
+        this.externalChannels = rows(query.External_Channel__c).map((r) => ({
+            ...r,
+            channelTypeName: r.Channel_Type__r && r.Channel_Type__r.Name ? r.Channel_Type__r.Name.value : '',
+            isDefault: isDefaultExternalChannel(r.Object_API_Name__c, r.Field_API_Name__c)
+        }));
+        this.channelTypes = rows(query.Channel_Type__c);
     }
 
     get objectApiNames() {
@@ -186,15 +177,12 @@ export default class SwitchboardAdminExternalChannels extends LightningElement {
             this.toast('error', format(DEFAULT_NOT_DELETABLE, row.Name));
             return;
         }
-        const ok = await LightningConfirm.open({ message: format(CONFIRM_DELETE, row.Name), variant: 'header', label: DELETE, theme: 'warning' });
-        if (!ok) return;
-        try {
-            await deleteRecord(row.Id);
-            this.toast('success', format(DELETED, row.Name));
-            await this.refresh();
-        } catch (error) {
-            this.toast('error', errorMessage(error));
-        }
+        await confirmAndDelete(this, {
+            recordId: row.Id,
+            name: row.Name,
+            confirmMessage: format(CONFIRM_DELETE, row.Name),
+            afterDelete: () => refreshQuery(this)
+        });
     }
 
     handleCancel() {
@@ -203,33 +191,14 @@ export default class SwitchboardAdminExternalChannels extends LightningElement {
 
     async handleSave(event) {
         const values = event.detail.values;
-        const errors = validateExternalChannel(values);
-        if (Object.keys(errors).length) {
-            this.form = { ...this.form, values, errors };
-            this.toast('error', NOT_SAVED);
-            return;
-        }
-        const picked = {};
-        FIELDS.forEach((f) => {
-            picked[f] = values[f];
+        const fields = recordFields(pickValues(values, FIELDS), { create: true });
+        await saveForm(this, {
+            values,
+            errors: validateExternalChannel(values),
+            write: () => createRecord({ apiName: 'External_Channel__c', fields }),
+            savedName: fields.Name,
+            afterSave: () => refreshQuery(this)
         });
-        const fields = recordFields(picked, { create: true });
-        this.saving = true;
-        try {
-            await createRecord({ apiName: 'External_Channel__c', fields });
-            this.toast('success', format(SAVED, fields.Name));
-            this.form = undefined;
-            await this.refresh();
-        } catch (error) {
-            this.form = { ...this.form, values, errors: fieldErrors(error) };
-            this.toast('error', errorMessage(error));
-        } finally {
-            this.saving = false;
-        }
-    }
-
-    refresh() {
-        return this.refreshResult ? this.refreshResult() : Promise.resolve();
     }
 
     toast(variant, message) {

@@ -11,6 +11,7 @@ import {
     parseChecks,
     rows
 } from 'c/switchboardAdminRules';
+import { readQuery, refreshQuery } from 'c/switchboardAdminTab';
 import TITLE from '@salesforce/label/c.SB_Admin_Status_Title';
 import REFRESH from '@salesforce/label/c.SB_Admin_Refresh';
 import INSTANCES from '@salesforce/label/c.SB_Admin_Status_Instances';
@@ -119,13 +120,8 @@ export default class SwitchboardAdminStatus extends LightningElement {
 
     @wire(graphql, { query: STATUS_QUERY })
     wiredStatus(result) {
-        this.refreshResult = result.refresh;
-        if (result.errors) {
-            this.loadError = errorMessage(result.errors);
-        } else if (result.data) {
-            this.loadError = undefined;
-            this.data = result.data.uiapi.query;
-        }
+        const query = readQuery(this, result);
+        if (query) this.data = query;
     }
 
     get instances() {
@@ -189,7 +185,7 @@ export default class SwitchboardAdminStatus extends LightningElement {
     }
 
     handleRefresh() {
-        return this.refreshResult ? this.refreshResult() : undefined;
+        return refreshQuery(this);
     }
 
     // Creates exactly the defaults no row covers, one record each, so a

@@ -4,8 +4,6 @@ import { createRecord, updateRecord } from 'lightning/uiRecordApi';
 import { getObjectInfos } from 'lightning/uiObjectInfoApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import {
-    errorMessage,
-    fieldErrors,
     format,
     objectChoices,
     objectInfosByName,
@@ -14,6 +12,7 @@ import {
     rows,
     validateTemplate
 } from 'c/switchboardAdminRules';
+import { pickValues, readQuery, refreshQuery, saveForm } from 'c/switchboardAdminTab';
 import TITLE from '@salesforce/label/c.SB_Admin_Templates';
 import NEW_TEMPLATE from '@salesforce/label/c.SB_Admin_New_Template';
 import EDIT_TEMPLATE from '@salesforce/label/c.SB_Admin_Edit_Template';
@@ -24,8 +23,6 @@ import MERGE_HELP from '@salesforce/label/c.SB_Admin_Help_Merge_Fields';
 import LANGUAGES from '@salesforce/label/c.SB_Admin_Field_Languages';
 import EDIT from '@salesforce/label/c.SB_Admin_Edit';
 import TRANSLATIONS from '@salesforce/label/c.SB_Admin_Translations';
-import SAVED from '@salesforce/label/c.SB_Admin_Saved';
-import NOT_SAVED from '@salesforce/label/c.SB_Admin_Not_Saved';
 
 const QUERY = gql`
     query switchboardAdminTemplates {
@@ -86,23 +83,19 @@ export default class SwitchboardAdminTemplates extends LightningElement {
 
     @wire(graphql, { query: QUERY })
     wired(result) {
-        this.refreshResult = result.refresh;
-        if (result.errors) {
-            this.loadError = errorMessage(result.errors);
-        } else if (result.data) {
-            this.loadError = undefined;
-            this.templates = rows(result.data.uiapi.query.Message_Template__c).map((t) => {
-                const translations = rows(t.Translations__r);
-                return {
-                    Id: t.Id,
-                    Name: t.Name,
-                    SObject_API_Name__c: t.SObject_API_Name__c,
-                    Message_Text__c: t.Message_Text__c,
-                    translations,
-                    languages: ['en', ...translations.map((x) => x.Language__c)].join(', ')
-                };
-            });
-        }
+        const query = readQuery(this, result);
+        if (!query) return;
+        this.templates = rows(query.Message_Template__c).map((t) => {
+            const translations = rows(t.Translations__r);
+            return {
+                Id: t.Id,
+                Name: t.Name,
+                SObject_API_Name__c: t.SObject_API_Name__c,
+                Message_Text__c: t.Message_Text__c,
+                translations,
+                languages: ['en', ...translations.map((x) => x.Language__c)].join(', ')
+            };
+        });
     }
 
     get objectApiNames() {
@@ -151,11 +144,7 @@ export default class SwitchboardAdminTemplates extends LightningElement {
     handleRowAction(event) {
         const { action, row } = event.detail;
         if (action.name === 'edit') {
-            const values = {};
-            FIELDS.forEach((f) => {
-                values[f] = row[f];
-            });
-            this.openForm(format(EDIT_TEMPLATE, row.Name), values, row.Id);
+            this.openForm(format(EDIT_TEMPLATE, row.Name), pickValues(row, FIELDS), row.Id);
         } else if (action.name === 'translations') {
             this.selectedId = row.Id;
         }
@@ -171,43 +160,27 @@ export default class SwitchboardAdminTemplates extends LightningElement {
 
     async handleSave(event) {
         const { recordId } = this.form;
-        const values = {};
-        FIELDS.forEach((f) => {
-            values[f] = event.detail.values[f];
-        });
-        const errors = validateTemplate(values, this.objectInfos[values.SObject_API_Name__c]);
-        if (Object.keys(errors).length) {
-            this.form = { ...this.form, values, errors };
-            this.toast('error', NOT_SAVED);
-            return;
-        }
+        const values = pickValues(event.detail.values, FIELDS);
         const fields = recordFields(values, { create: !recordId });
-        this.saving = true;
-        try {
-            if (recordId) {
-                await updateRecord({ fields: { Id: recordId, ...fields } });
-            } else {
-                const record = await createRecord({ apiName: 'Message_Template__c', fields });
-                // English first, then its translations: open them for the new template.
-                this.selectedId = record.id;
-            }
-            this.toast('success', format(SAVED, fields.Name));
-            this.form = undefined;
-            await this.refresh();
-        } catch (error) {
-            this.form = { ...this.form, values, errors: fieldErrors(error) };
-            this.toast('error', errorMessage(error));
-        } finally {
-            this.saving = false;
-        }
+        await saveForm(this, {
+            values,
+            errors: validateTemplate(values, this.objectInfos[values.SObject_API_Name__c]),
+            write: async () => {
+                if (recordId) {
+                    await updateRecord({ fields: { Id: recordId, ...fields } });
+                } else {
+                    const record = await createRecord({ apiName: 'Message_Template__c', fields });
+                    // English first, then its translations: open them for the new template.
+                    this.selectedId = record.id;
+                }
+            },
+            savedName: fields.Name,
+            afterSave: () => refreshQuery(this)
+        });
     }
 
     handleChanged() {
-        return this.refresh();
-    }
-
-    refresh() {
-        return this.refreshResult ? this.refreshResult() : Promise.resolve();
+        return refreshQuery(this);
     }
 
     toast(variant, message) {

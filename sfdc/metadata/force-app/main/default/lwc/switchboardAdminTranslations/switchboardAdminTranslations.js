@@ -1,8 +1,8 @@
 import { LightningElement, api } from 'lwc';
-import { createRecord, deleteRecord, updateRecord } from 'lightning/uiRecordApi';
+import { createRecord, updateRecord } from 'lightning/uiRecordApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
-import LightningConfirm from 'lightning/confirm';
-import { errorMessage, fieldErrors, format, recordFields, validateTranslation } from 'c/switchboardAdminRules';
+import { format, recordFields, validateTranslation } from 'c/switchboardAdminRules';
+import { confirmAndDelete, pickValues, saveForm } from 'c/switchboardAdminTab';
 import TRANSLATIONS_OF from '@salesforce/label/c.SB_Admin_Translations_Of';
 import NEW_TRANSLATION from '@salesforce/label/c.SB_Admin_New_Translation';
 import EDIT_TRANSLATION from '@salesforce/label/c.SB_Admin_Edit_Translation';
@@ -14,10 +14,9 @@ import MERGE_HELP from '@salesforce/label/c.SB_Admin_Help_Merge_Fields';
 import EDIT from '@salesforce/label/c.SB_Admin_Edit';
 import DELETE from '@salesforce/label/c.SB_Admin_Delete';
 import CONFIRM_DELETE from '@salesforce/label/c.SB_Admin_Confirm_Delete_Translation';
-import SAVED from '@salesforce/label/c.SB_Admin_Saved';
-import NOT_SAVED from '@salesforce/label/c.SB_Admin_Not_Saved';
-import DELETED from '@salesforce/label/c.SB_Admin_Deleted';
 import TITLE from '@salesforce/label/c.SB_Admin_Templates';
+
+const FIELDS = ['Language__c', 'Text_Body__c'];
 
 // Writes a template's translations and fires `changed` so the parent
 // refreshes its query; the list itself comes from the parent.
@@ -73,48 +72,33 @@ export default class SwitchboardAdminTranslations extends LightningElement {
 
     async handleSave(event) {
         const { recordId } = this.form;
-        const values = { Language__c: event.detail.values.Language__c, Text_Body__c: event.detail.values.Text_Body__c };
+        const values = pickValues(event.detail.values, FIELDS);
         const taken = this.messageTemplate.translations.filter((t) => t.Id !== recordId).map((t) => t.Language__c);
-        const errors = validateTranslation(values, this.objectInfo, taken);
-        if (Object.keys(errors).length) {
-            this.form = { ...this.form, values, errors };
-            this.toast('error', NOT_SAVED);
-            return;
-        }
         const fields = recordFields(values, { create: !recordId });
-        this.saving = true;
-        try {
-            if (recordId) {
-                await updateRecord({ fields: { Id: recordId, ...fields } });
-            } else {
-                await createRecord({
+        await saveForm(this, {
+            values,
+            errors: validateTranslation(values, this.objectInfo, taken),
+            write: () => {
+                if (recordId) return updateRecord({ fields: { Id: recordId, ...fields } });
+                return createRecord({
                     apiName: 'Message_Template_Translation__c',
                     fields: { Message_Template__c: this.messageTemplate.Id, ...fields }
                 });
-            }
-            this.toast('success', format(SAVED, `${this.messageTemplate.Name} (${fields.Language__c})`));
-            this.form = undefined;
-            this.dispatchEvent(new CustomEvent('changed'));
-        } catch (error) {
-            this.form = { ...this.form, values, errors: fieldErrors(error) };
-            this.toast('error', errorMessage(error));
-        } finally {
-            this.saving = false;
-        }
+            },
+            savedName: `${this.messageTemplate.Name} (${fields.Language__c})`,
+            afterSave: () => this.dispatchEvent(new CustomEvent('changed'))
+        });
     }
 
     async handleDelete(event) {
         const t = this.messageTemplate.translations.find((x) => x.Id === event.target.dataset.id);
         const name = `${this.messageTemplate.Name} (${t.Language__c})`;
-        const ok = await LightningConfirm.open({ message: format(CONFIRM_DELETE, name), variant: 'header', label: DELETE, theme: 'warning' });
-        if (!ok) return;
-        try {
-            await deleteRecord(t.Id);
-            this.toast('success', format(DELETED, name));
-            this.dispatchEvent(new CustomEvent('changed'));
-        } catch (error) {
-            this.toast('error', errorMessage(error));
-        }
+        await confirmAndDelete(this, {
+            recordId: t.Id,
+            name,
+            confirmMessage: format(CONFIRM_DELETE, name),
+            afterDelete: () => this.dispatchEvent(new CustomEvent('changed'))
+        });
     }
 
     toast(variant, message) {

@@ -6,7 +6,6 @@ import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import TITLE from '@salesforce/label/c.SB_Chat_Title';
 import PHONE_OPTION from '@salesforce/label/c.SB_Phone_Option';
 import NO_PHONE from '@salesforce/label/c.SB_No_Phone';
-import LOADING from '@salesforce/label/c.SB_Loading';
 import THREAD_EMPTY from '@salesforce/label/c.SB_Thread_Empty';
 import CLOSE_CONVERSATION from '@salesforce/label/c.SB_Close_Conversation';
 import CONVERSATION_CLOSED from '@salesforce/label/c.SB_Conversation_Closed';
@@ -21,7 +20,7 @@ export default class SwitchboardChat extends LightningElement {
     @api recordId;
     @api objectApiName;
 
-    labels = { title: TITLE, noPhone: NO_PHONE, loading: LOADING, close: CLOSE_CONVERSATION, empty: THREAD_EMPTY };
+    labels = { title: TITLE, noPhone: NO_PHONE, close: CLOSE_CONVERSATION, empty: THREAD_EMPTY };
     externalChannels = [];
     conversations = [];
     conversationsResult;

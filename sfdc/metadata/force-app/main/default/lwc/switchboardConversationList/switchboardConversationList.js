@@ -27,7 +27,6 @@ import { LightningElement, api, wire } from 'lwc';
 import { gql, graphql } from 'lightning/graphql';
 import LIST_LABEL from '@salesforce/label/c.SB_Inbox_List_Label';
 import EMPTY from '@salesforce/label/c.SB_Inbox_Empty';
-import LOADING from '@salesforce/label/c.SB_Loading';
 import COUNT from '@salesforce/label/c.SB_Inbox_Count';
 import COUNT_AT_LEAST from '@salesforce/label/c.SB_Inbox_Count_At_Least';
 import SUMMARY from '@salesforce/label/c.SB_Inbox_Summary';
@@ -47,7 +46,7 @@ export const TASK_PAGE = 2000;
 export default class SwitchboardConversationList extends LightningElement {
     @api selectedId;
 
-    labels = { list: LIST_LABEL, empty: EMPTY, loading: LOADING };
+    labels = { list: LIST_LABEL, empty: EMPTY };
     conversations = [];
     conversationsLoaded = false;
     conversationsResult;
@@ -159,6 +158,10 @@ export default class SwitchboardConversationList extends LightningElement {
         this.syncSubscription();
     }
 
+    // The listed conversations' Tasks in switchboardThread's order (newest
+    // first, Id breaking ties), so an item's last message is the one its
+    // thread ends with. A query of its own: it reads only the fields an item
+    // shows, all the conversations' Tasks in one page.
     @wire(graphql, {
         query: gql`
             query switchboardInboxTasks($listedIds: [ID], $first: Int) {

@@ -27,7 +27,6 @@ import MESSAGE_STATUS_FIELD from '@salesforce/schema/Task.Message_Status__c';
 import THREAD_LABEL from '@salesforce/label/c.SB_Thread_Label';
 import THREAD_EMPTY from '@salesforce/label/c.SB_Thread_Empty';
 import LOAD_OLDER from '@salesforce/label/c.SB_Load_Older';
-import LOADING from '@salesforce/label/c.SB_Loading';
 import INBOUND from '@salesforce/label/c.SB_Inbound';
 import OUTBOUND from '@salesforce/label/c.SB_Outbound';
 import NEW_MESSAGE from '@salesforce/label/c.SB_New_Message';
@@ -87,7 +86,7 @@ const TASKS_QUERY = gql`
 `;
 
 export default class SwitchboardThread extends LightningElement {
-    labels = { thread: THREAD_LABEL, empty: THREAD_EMPTY, loadOlder: LOAD_OLDER, loading: LOADING, retry: RETRY };
+    labels = { thread: THREAD_LABEL, empty: THREAD_EMPTY, loadOlder: LOAD_OLDER, retry: RETRY };
     messagesById = new Map();
     statusLabels = {};
     recentResult;

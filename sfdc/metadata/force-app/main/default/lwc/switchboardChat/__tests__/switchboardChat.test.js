@@ -232,7 +232,7 @@ describe('c-switchboard-chat', () => {
         expect(panel.errors).toHaveLength(1);
         expect(panel.errors[0].body).toEqual({ message: "You don't have access to this record." });
         expect($(element, 'c-switchboard-composer')).toBeNull();
-        expect($(element, 'lightning-spinner')).toBeNull();
+        expect($(element, 'c-switchboard-loading')).toBeNull();
         await expect(element).toBeAccessible();
     });
 
@@ -243,7 +243,7 @@ describe('c-switchboard-chat', () => {
         expect($(element, 'c-switchboard-error-panel').errors).toEqual([
             { message: 'Cannot query field "External_Channel__c" on type "RecordQuery".' }
         ]);
-        expect($(element, 'lightning-spinner')).toBeNull();
+        expect($(element, 'c-switchboard-loading')).toBeNull();
         await expect(element).toBeAccessible();
     });
 });

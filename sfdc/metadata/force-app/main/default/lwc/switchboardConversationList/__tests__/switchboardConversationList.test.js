@@ -261,7 +261,7 @@ describe('c-switchboard-conversation-list', () => {
         expect(element.shadowRoot.querySelector('c-switchboard-error-panel').errors).toEqual([
             { message: "Cannot query field 'Record_Id__c' on type 'Conversation__c'." }
         ]);
-        expect(element.shadowRoot.querySelector('lightning-spinner')).toBeNull();
+        expect(element.shadowRoot.querySelector('c-switchboard-loading')).toBeNull();
         await expect(element).toBeAccessible();
     });
 });
