@@ -120,3 +120,31 @@ func OptInKey(customerE164, channelID string) string { return customerE164 + "|"
 
 // sfTime formats a time as Salesforce accepts it in JSON bodies.
 func sfTime(t time.Time) string { return soql.RecordTime(t) }
+
+// parseOrgTime reads a datetime from a query result; "" and garbage give
+// the zero time.
+func parseOrgTime(s string) time.Time {
+	t, _ := soql.ParseTime(s)
+	return t
+}
+
+// whoPrefixes are the key prefixes of the objects a Task's WhoId can name
+// (Contact, Lead); any other record goes in WhatId.
+var whoPrefixes = map[string]bool{"003": true, "00Q": true}
+
+// looksLikeID accepts 15- and 18-character Salesforce Ids (alphanumeric),
+// the only thing Record_Id__c may splice into a lookup field.
+func looksLikeID(s string) bool {
+	if len(s) != 15 && len(s) != 18 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// isWhoID reports whether id names a Contact or Lead.
+func isWhoID(id string) bool { return len(id) >= 3 && whoPrefixes[id[:3]] }

@@ -544,16 +544,6 @@ func (o *Outbound) sendNow(ctx context.Context, log *zap.Logger, key string, own
 	}
 }
 
-// RetryError asks the queue to run the job again after After without
-// counting it as a failed attempt (throttling, outages).
-type RetryError struct {
-	After time.Duration
-	Err   error
-}
-
-func (e *RetryError) Error() string { return fmt.Sprintf("retry in %s: %v", e.After, e.Err) }
-func (e *RetryError) Unwrap() error { return e.Err }
-
 func dedupe(ss []string) []string {
 	seen := make(map[string]bool, len(ss))
 	out := ss[:0:0]
