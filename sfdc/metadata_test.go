@@ -1,14 +1,16 @@
 package sfdc
 
 // The tests in this file keep sfdc/metadata — the SFDX source admins deploy
-// with `sf project deploy start` — in agreement with SpecSchema (the code's
-// copy of SPEC §1 that `switchboard setup` checks an org against) and with
+// with `sf project deploy start` — in agreement with SpecSchema (the
+// contract of SPEC §1 in sfdc/schema, which `switchboard setup` checks an org
+// against and the simulated org is built from) and with
 // SPEC §1 itself, and check the XML against the Metadata API formats
 // (CustomObject, CustomField, PermissionSet, Package) closely enough that a
 // typo fails here rather than in an admin's deploy.
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -925,6 +927,9 @@ func compareWithSpecSchema(p *mdProject, want []ObjectSpec) []string {
 			bad("%s: object missing from sfdc/metadata (want objects/%s/)", obj.Name, metadataDirFor(obj.Name))
 			continue
 		}
+		if o.Def != nil && (o.Def.NameField.Type == "AutoNumber") != (obj.NameFormat != "") || o.Def != nil && o.Def.NameField.DisplayFormat != obj.NameFormat {
+			bad("%s.Name: metadata %s %q, SpecSchema NameFormat %q", obj.Name, o.Def.NameField.Type, o.Def.NameField.DisplayFormat, obj.NameFormat)
+		}
 		specFields := map[string]bool{}
 		for _, fs := range obj.Fields {
 			specFields[fs.Name] = true
@@ -961,7 +966,42 @@ func compareWithSpecSchema(p *mdProject, want []ObjectSpec) []string {
 					bad("%s.%s: picklist values differ: %s", obj.Name, fs.Name, d)
 				}
 			}
+			out = append(out, compareFieldDetails(obj.Name, fs, f)...)
 		}
+	}
+	return out
+}
+
+// compareFieldDetails compares what the simulated org builds from the
+// contract beyond what setup checks: Text length, the child relationship,
+// Master-Detail and the default on create.
+func compareFieldDetails(object string, fs FieldSpec, f *mdField) []string {
+	var out []string
+	bad := func(format string, args ...any) {
+		out = append(out, fmt.Sprintf("%s.%s: ", object, fs.Name)+fmt.Sprintf(format, args...))
+	}
+	if f.Type == "Text" && f.Length != fs.Length {
+		bad("length: metadata Text(%d), SpecSchema %d", f.Length, fs.Length)
+	}
+	if f.RelationshipName != fs.ChildRelationship {
+		bad("child relationship: metadata %q, SpecSchema %q", f.RelationshipName, fs.ChildRelationship)
+	}
+	if fs.MasterDetail != (f.Type == "MasterDetail") {
+		bad("metadata type %s, SpecSchema MasterDetail=%t", f.Type, fs.MasterDetail)
+	}
+	def := f.DefaultValue
+	if f.ValueSet != nil && f.ValueSet.Definition != nil {
+		for _, v := range f.ValueSet.Definition.Values {
+			if v.Default {
+				def = v.FullName
+			}
+		}
+	}
+	if f.Type == "Checkbox" && def == "false" {
+		def = "" // every Checkbox starts false
+	}
+	if want := fmt.Sprint(cmp.Or(fs.Default, any(""))); def != want {
+		bad("default: metadata %q, SpecSchema %q", def, want)
 	}
 	return out
 }
@@ -1418,7 +1458,8 @@ func compareWithSpecDoc(p *mdProject, spec []*specObject) []string {
 
 // compareSpecSchemaWithSpecDoc reports where the code's copy of SPEC §1
 // disagrees with SPEC.md. Problems are disagreements; notes are types SPEC
-// fixes that SpecSchema leaves open (so setup does not check them).
+// fixes that SpecSchema leaves open or marks AnyType (so setup does not
+// check them).
 func compareSpecSchemaWithSpecDoc(schema []ObjectSpec, spec []*specObject) (problems, notes []string) {
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	byName := map[string]ObjectSpec{}
@@ -1456,9 +1497,13 @@ func compareSpecSchemaWithSpecDoc(schema []ObjectSpec, spec []*specObject) (prob
 			where := so.Name + "." + fs.Name
 			docType := describeType(sf.MetaType)
 			switch {
+			case fs.Name == "Name" && sf.MetaType == "AutoNumber":
+				if obj.NameFormat == "" {
+					bad("%s: SPEC says %q, SpecSchema has no NameFormat", where, sf.TypeText)
+				}
 			case docType != "" && fs.Type != "" && docType != fs.Type:
 				bad("%s: SPEC says %q (describes as %s), SpecSchema says %s", where, sf.TypeText, docType, fs.Type)
-			case docType != "" && fs.Type == "":
+			case docType != "" && (fs.Type == "" || fs.AnyType):
 				notes = append(notes, fmt.Sprintf("%s: SPEC fixes the type (%q) but SpecSchema leaves it open", where, sf.TypeText))
 			}
 			if sf.Ref != "" && fs.ReferenceTo != sf.Ref {
@@ -2004,6 +2049,24 @@ func TestMetadataChecksReportMistakes(t *testing.T) {
 			func(p *mdProject) { delete(p.Objects["Activity"].Fields, "Message_Sid__c") },
 			func(p *mdProject) []string { return compareWithSpecSchema(p, SpecSchema()) },
 			[]string{"Task.Message_Sid__c", "missing from sfdc/metadata"}},
+		{"text length differs",
+			func(p *mdProject) { p.Objects["Opt_In__c"].Fields["Keyword__c"].Length = 20 },
+			func(p *mdProject) []string { return compareWithSpecSchema(p, SpecSchema()) },
+			[]string{"Opt_In__c.Keyword__c", "length: metadata Text(20), SpecSchema 40"}},
+		{"child relationship renamed",
+			func(p *mdProject) {
+				p.Objects["Message_Template_Translation__c"].Fields["Message_Template__c"].RelationshipName = "Texts"
+			},
+			func(p *mdProject) []string { return compareWithSpecSchema(p, SpecSchema()) },
+			[]string{"Message_Template_Translation__c.Message_Template__c", `child relationship: metadata "Texts", SpecSchema "Translations"`}},
+		{"default differs",
+			func(p *mdProject) { p.Objects["Channel_Type__c"].Fields["Max_Message_Length__c"].DefaultValue = "160" },
+			func(p *mdProject) []string { return compareWithSpecSchema(p, SpecSchema()) },
+			[]string{"Channel_Type__c.Max_Message_Length__c", `default: metadata "160", SpecSchema "1600"`}},
+		{"auto-number format differs",
+			func(p *mdProject) { p.Objects["Conversation__c"].Def.NameField.DisplayFormat = "CV-{0000}" },
+			func(p *mdProject) []string { return compareWithSpecSchema(p, SpecSchema()) },
+			[]string{"Conversation__c.Name", `"CV-{0000}", SpecSchema NameFormat "C-{000000}"`}},
 		{"object missing",
 			func(p *mdProject) { delete(p.Objects, "Opt_In__c") },
 			func(p *mdProject) []string { return compareWithSpecSchema(p, SpecSchema()) },

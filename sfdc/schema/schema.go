@@ -111,7 +111,7 @@ func Objects() []Object {
 			anyType(text("Account_Sid__c", 34)),
 			anyType(typed("Callback_Url__c", tURL)),
 			{Name: "Max_Message_Length__c", Type: tDouble, Default: float64(1600)},
-			pick("Provider__c", "Twilio SMS", "Twilio WhatsApp"),
+			{Name: "Provider__c", Type: tPicklist, Picklist: []string{"Twilio SMS", "Twilio WhatsApp"}, Default: "Twilio SMS"},
 		}},
 		{Name: "Channel__c", Fields: []Field{
 			{Name: "Name"},
