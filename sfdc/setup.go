@@ -224,9 +224,9 @@ func SpecTopicNames() []string {
 }
 
 func setupPushTopics(ctx context.Context, c *Client, rep *Report) error {
-	version, err := strconv.ParseFloat(c.APIVersion(), 64)
+	version, err := strconv.ParseFloat(c.version, 64)
 	if err != nil {
-		return fmt.Errorf("sfdc: API version %q: %w", c.APIVersion(), err)
+		return fmt.Errorf("sfdc: API version %q: %w", c.version, err)
 	}
 	existing, err := ListPushTopics(ctx, c, SpecTopicNames()...)
 	if err != nil {
@@ -356,7 +356,7 @@ func setupExternalChannels(ctx context.Context, c *Client, rep *Report) error {
 	if len(create) == 0 {
 		return nil
 	}
-	results, err := c.CreateMany(ctx, "External_Channel__c", create, true)
+	results, err := c.createMany(ctx, "External_Channel__c", create, true)
 	if err != nil {
 		return fmt.Errorf("sfdc: create External Channels: %w", err)
 	}
