@@ -162,9 +162,6 @@ func (a *Auth) Reauthenticate(ctx context.Context, stale Credentials) (Credentia
 	return a.login(ctx, stale)
 }
 
-// Logins counts successful token requests, for metrics and tests.
-func (a *Auth) Logins() int64 { return a.logins.Load() }
-
 func (a *Auth) login(ctx context.Context, stale Credentials) (Credentials, error) {
 	if err := ctx.Err(); err != nil {
 		return Credentials{}, err

@@ -121,9 +121,6 @@ func NewClient(auth TokenSource, cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
-// APIVersion is the pinned REST version, e.g. "62.0".
-func (c *Client) APIVersion() string { return c.version }
-
 // Calls counts HTTP requests the client has sent, retries and replays
 // included (Versions too, though Salesforce does not count that one).
 func (c *Client) Calls() int64 { return c.calls.Load() }

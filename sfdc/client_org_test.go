@@ -291,7 +291,7 @@ func TestQueryFollowsPagesAndEscapesLiterals(t *testing.T) {
 	}
 	calls := c.Calls()
 	var pages, total int
-	err := c.QueryPages(ctx, "SELECT Id, Subject FROM Task", func(p QueryPage) error {
+	err := c.queryPages(ctx, "SELECT Id, Subject FROM Task", func(p queryPage) error {
 		pages++
 		total += len(p.Records)
 		if p.TotalSize != 250 {
@@ -300,7 +300,7 @@ func TestQueryFollowsPagesAndEscapesLiterals(t *testing.T) {
 		return nil
 	})
 	if err != nil || pages != 2 || total != 250 || c.Calls()-calls != 2 {
-		t.Fatalf("QueryPages: err %v, %d pages, %d records, %d requests; want 2 pages, 250 records, 2 requests", err, pages, total, c.Calls()-calls)
+		t.Fatalf("queryPages: err %v, %d pages, %d records, %d requests; want 2 pages, 250 records, 2 requests", err, pages, total, c.Calls()-calls)
 	}
 	var rows []taskRow
 	if err := c.Query(ctx, "SELECT Id, Subject FROM Task", &rows); err != nil || len(rows) != 250 {
@@ -404,9 +404,9 @@ func TestCollectionsChunkAndReportPerRecord(t *testing.T) {
 		recs[i] = map[string]any{"Subject": fmt.Sprintf("bulk %03d", i)}
 	}
 	calls := c.Calls()
-	res, err := c.CreateMany(ctx, "Task", recs, false)
+	res, err := c.createMany(ctx, "Task", recs, false)
 	if err != nil || len(res) != 450 || c.Calls()-calls != 3 || org.Calls()["POST composite/sobjects"] != 3 {
-		t.Fatalf("CreateMany 450: err %v, %d results, %d requests (org saw %v); want 450 results in 3 requests", err, len(res), c.Calls()-calls, org.Calls())
+		t.Fatalf("createMany 450: err %v, %d results, %d requests (org saw %v); want 450 results in 3 requests", err, len(res), c.Calls()-calls, org.Calls())
 	}
 	ids := make([]string, len(res))
 	for i, r := range res {
@@ -420,9 +420,9 @@ func TestCollectionsChunkAndReportPerRecord(t *testing.T) {
 		t.Fatalf("results out of input order: %v %v", got, err)
 	}
 
-	// A record with a bad Id fails alone without allOrNone...
-	upd := []map[string]any{{"Id": ids[0], "Subject": "u0"}, {"Id": "00T000000000000BAD", "Subject": "bad"}, {"Id": ids[2], "Subject": "u2"}}
-	res, err = c.UpdateMany(ctx, "Task", upd, false)
+	// A record with a bad value fails alone without allOrNone...
+	bad := []map[string]any{{"Subject": "u0"}, {"Subject": "bad", "Message_Status__c": "Bogus"}, {"Subject": "u2"}}
+	res, err = c.createMany(ctx, "Task", bad, false)
 	if err != nil || !res[0].Success || res[1].Success || !res[2].Success || len(res[1].Errors) == 0 {
 		t.Fatalf("partial failure: %v %+v", err, res)
 	}
@@ -431,23 +431,24 @@ func TestCollectionsChunkAndReportPerRecord(t *testing.T) {
 		t.Fatalf("failed item error %v", res[1].Err())
 	}
 	// ...and takes its request down with allOrNone.
-	upd[0]["Subject"], upd[2]["Subject"] = "v0", "v2"
-	res, err = c.UpdateMany(ctx, "Task", upd, true)
+	bad[0]["Subject"], bad[2]["Subject"] = "v0", "v2"
+	res, err = c.createMany(ctx, "Task", bad, true)
 	if err != nil || res[0].Success || res[1].Success || res[2].Success {
 		t.Fatalf("allOrNone: %v %+v", err, res)
 	}
-	if err := c.Get(ctx, "Task", ids[0], []string{"Subject"}, &got); err != nil || got["Subject"] != "u0" {
-		t.Fatalf("allOrNone committed a record: %v", got)
+	var committed []map[string]any
+	if err := c.Query(ctx, "SELECT Id FROM Task WHERE Subject IN ('v0', 'v2')", &committed); err != nil || len(committed) != 0 {
+		t.Fatalf("allOrNone committed a record: %v %v", committed, err)
 	}
 
 	// With allOrNone, a failing chunk stops the later ones.
 	big := make([]map[string]any, 450)
 	for i := range big {
-		big[i] = map[string]any{"Id": ids[i], "Subject": "w"}
+		big[i] = map[string]any{"Subject": "w"}
 	}
-	big[10]["Id"] = "00T000000000000BAD"
+	big[10]["Message_Status__c"] = "Bogus"
 	calls = c.Calls()
-	res, err = c.UpdateMany(ctx, "Task", big, true)
+	res, err = c.createMany(ctx, "Task", big, true)
 	if err != nil || len(res) != 450 || c.Calls()-calls != 1 {
 		t.Fatalf("allOrNone over chunks: err %v, %d results, %d requests; want 450 results, 1 request", err, len(res), c.Calls()-calls)
 	}
@@ -455,26 +456,8 @@ func TestCollectionsChunkAndReportPerRecord(t *testing.T) {
 		t.Fatalf("unsent record result %+v", res[300])
 	}
 
-	ups := []map[string]any{{"UniqueId__c": "k1", "Keyword__c": "START"}, {"UniqueId__c": "k2", "Keyword__c": "START"}}
-	res, err = c.UpsertMany(ctx, "Opt_In__c", "UniqueId__c", ups, false)
-	if err != nil || !res[0].Created || !res[1].Created {
-		t.Fatalf("UpsertMany create: %v %+v", err, res)
-	}
-	res, err = c.UpsertMany(ctx, "Opt_In__c", "UniqueId__c", ups, false)
-	if err != nil || res[0].Created || !res[0].Success {
-		t.Fatalf("UpsertMany update: %v %+v", err, res)
-	}
-	if _, err := c.UpsertMany(ctx, "Opt_In__c", "UniqueId__c", []map[string]any{{"Keyword__c": "x"}}, false); err == nil {
-		t.Fatal("UpsertMany without the external ID value accepted")
-	}
-
-	calls = c.Calls()
-	res, err = c.DeleteMany(ctx, ids, false)
-	if err != nil || len(res) != 450 || c.Calls()-calls != 3 || !res[449].Success {
-		t.Fatalf("DeleteMany 450: %v, %d results, %d requests", err, len(res), c.Calls()-calls)
-	}
-	if _, err := c.CreateMany(ctx, "Task", "not a slice", false); err == nil {
-		t.Fatal("CreateMany of a string accepted")
+	if _, err := c.createMany(ctx, "Task", "not a slice", false); err == nil {
+		t.Fatal("createMany of a string accepted")
 	}
 }
 
@@ -635,8 +618,8 @@ func TestReauthenticateLogsInOnlyForTheCurrentToken(t *testing.T) {
 			if err != nil || again != second || org.Issued() != before {
 				t.Fatalf("Reauthenticate(stale) logged in again or returned %v, %v", again, err)
 			}
-			if cur, _ := a.Credentials(ctx); cur != second || a.Logins() != 2 {
-				t.Fatalf("Credentials = %v after %d logins", cur, a.Logins())
+			if cur, _ := a.Credentials(ctx); cur != second || a.logins.Load() != 2 {
+				t.Fatalf("Credentials = %v after %d logins", cur, a.logins.Load())
 			}
 			canceled, cancel := context.WithCancel(ctx)
 			cancel()

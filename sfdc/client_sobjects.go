@@ -16,25 +16,25 @@ import (
 // carry (ref §2.6).
 const collectionLimit = 200
 
-// QueryPage is one page of a SOQL result. TotalSize is the size of the whole
+// queryPage is one page of a SOQL result. TotalSize is the size of the whole
 // result on every page (ref §2.2).
-type QueryPage struct {
+type queryPage struct {
 	TotalSize int               `json:"totalSize"`
 	Done      bool              `json:"done"`
 	Records   []json.RawMessage `json:"records"`
 	NextURL   string            `json:"nextRecordsUrl"`
 }
 
-// QueryPages runs soql and calls fn with each page, following
+// queryPages runs soql and calls fn with each page, following
 // nextRecordsUrl until done (ref §2.2). fn's error stops the iteration and
 // is returned.
-func (c *Client) QueryPages(ctx context.Context, soql string, fn func(QueryPage) error) error {
+func (c *Client) queryPages(ctx context.Context, soql string, fn func(queryPage) error) error {
 	if strings.TrimSpace(soql) == "" {
 		return errors.New("sfdc: empty SOQL query")
 	}
 	r := request{method: http.MethodGet, path: c.dataPath("query"), query: url.Values{"q": {soql}}}
 	for {
-		var page QueryPage
+		var page queryPage
 		if _, err := c.doJSON(ctx, r, nil, &page); err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func (c *Client) Query(ctx context.Context, soql string, dst any) error {
 	if err != nil {
 		return err
 	}
-	return c.QueryPages(ctx, soql, func(p QueryPage) error { return add(p.Records) })
+	return c.queryPages(ctx, soql, func(p queryPage) error { return add(p.Records) })
 }
 
 // recordAppender empties dst, a pointer to a slice, and returns a function
@@ -84,20 +84,6 @@ func recordAppender(dst any) (func([]json.RawMessage) error, error) {
 		}
 		return nil
 	}, nil
-}
-
-// Get reads one record into dst (a pointer to a struct or map). fields
-// limits the columns; nil reads all.
-func (c *Client) Get(ctx context.Context, object, id string, fields []string, dst any) error {
-	if err := need("Get", "object", object, "id", id); err != nil {
-		return err
-	}
-	r := request{method: http.MethodGet, path: c.dataPath("sobjects", object, id)}
-	if len(fields) > 0 {
-		r.query = url.Values{"fields": {strings.Join(fields, ",")}}
-	}
-	_, err := c.doJSON(ctx, r, nil, dst)
-	return err
 }
 
 // SaveResult is the outcome of one record write (ref §2.3, §2.6). Created is
@@ -152,15 +138,6 @@ func (c *Client) Update(ctx context.Context, object, id string, record any) erro
 	delete(fields, "Id")
 	delete(fields, "id")
 	_, err = c.doJSON(ctx, request{method: http.MethodPatch, path: c.dataPath("sobjects", object, id)}, fields, nil)
-	return err
-}
-
-// Delete moves one record to the recycle bin.
-func (c *Client) Delete(ctx context.Context, object, id string) error {
-	if err := need("Delete", "object", object, "id", id); err != nil {
-		return err
-	}
-	_, err := c.doJSON(ctx, request{method: http.MethodDelete, path: c.dataPath("sobjects", object, id)}, nil, nil)
 	return err
 }
 
@@ -240,7 +217,7 @@ func matchIDs(body []byte) []string {
 	return ids
 }
 
-// CreateMany inserts records (a slice of maps or structs, none with an Id)
+// createMany inserts records (a slice of maps or structs, none with an Id)
 // through sObject Collections, 200 per request, and returns one SaveResult
 // per record in input order (ref §2.6).
 //
@@ -249,81 +226,12 @@ func matchIDs(body []byte) []string {
 // records only, earlier requests stay committed, and later ones are not sent
 // (their results carry CodeNotAttempted). The error is non-nil only when a
 // request as a whole failed; per-record failures are in the results.
-func (c *Client) CreateMany(ctx context.Context, object string, records any, allOrNone bool) ([]SaveResult, error) {
-	objs, err := collectionRecords(object, records, func(i int, f map[string]json.RawMessage) error {
-		if hasID(f) {
-			return fmt.Errorf("sfdc: CreateMany record %d must not carry an Id", i)
-		}
-		return nil
-	})
+func (c *Client) createMany(ctx context.Context, object string, records any, allOrNone bool) ([]SaveResult, error) {
+	objs, err := collectionRecords(object, records, createCheck)
 	if err != nil {
 		return nil, err
 	}
 	return c.collection(ctx, request{method: http.MethodPost, path: c.dataPath("composite", "sobjects"), create: true}, objs, allOrNone)
-}
-
-// UpdateMany updates records that each carry their Id, like CreateMany.
-func (c *Client) UpdateMany(ctx context.Context, object string, records any, allOrNone bool) ([]SaveResult, error) {
-	objs, err := collectionRecords(object, records, func(i int, f map[string]json.RawMessage) error {
-		if !hasID(f) {
-			return fmt.Errorf("sfdc: UpdateMany record %d has no Id", i)
-		}
-		return nil
-	})
-	if err == nil {
-		err = distinctIDs("UpdateMany", objs)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return c.collection(ctx, request{method: http.MethodPatch, path: c.dataPath("composite", "sobjects")}, objs, allOrNone)
-}
-
-// UpsertMany upserts records of one object on extField, which each record
-// must carry (and no Id), like CreateMany. SaveResult.Created tells inserts
-// from updates.
-func (c *Client) UpsertMany(ctx context.Context, object, extField string, records any, allOrNone bool) ([]SaveResult, error) {
-	if err := need("UpsertMany", "external ID field", extField); err != nil {
-		return nil, err
-	}
-	objs, err := collectionRecords(object, records, func(i int, f map[string]json.RawMessage) error {
-		if hasID(f) {
-			return fmt.Errorf("sfdc: UpsertMany record %d must not carry an Id", i)
-		}
-		if v, ok := f[extField]; !ok || string(v) == "null" || string(v) == `""` {
-			return fmt.Errorf("sfdc: UpsertMany record %d has no %s value", i, extField)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return c.collection(ctx, request{method: http.MethodPatch, path: c.dataPath("composite", "sobjects", object, extField)}, objs, allOrNone)
-}
-
-// DeleteMany deletes records by Id, 200 per request, like CreateMany.
-func (c *Client) DeleteMany(ctx context.Context, ids []string, allOrNone bool) ([]SaveResult, error) {
-	for i, id := range ids {
-		if id == "" {
-			return nil, fmt.Errorf("sfdc: DeleteMany id %d is empty", i)
-		}
-	}
-	results := make([]SaveResult, 0, len(ids))
-	for start := 0; start < len(ids); start += collectionLimit {
-		chunk := ids[start:min(start+collectionLimit, len(ids))]
-		r := request{method: http.MethodDelete, path: c.dataPath("composite", "sobjects"), query: url.Values{
-			"ids": {strings.Join(chunk, ",")}, "allOrNone": {fmt.Sprint(allOrNone)},
-		}}
-		var res []SaveResult
-		_, err := c.doJSON(ctx, r, nil, &res)
-		if err == nil && len(res) != len(chunk) {
-			err = fmt.Errorf("sfdc: collection delete returned %d results for %d ids", len(res), len(chunk))
-		}
-		if stop, err := appendChunk(&results, res, err, len(ids), allOrNone); stop {
-			return results, err
-		}
-	}
-	return results, nil
 }
 
 func (c *Client) collection(ctx context.Context, r request, objs []map[string]json.RawMessage, allOrNone bool) ([]SaveResult, error) {
@@ -407,31 +315,6 @@ func recordObject(record any) (map[string]json.RawMessage, error) {
 		return nil, fmt.Errorf("sfdc: record must marshal to a JSON object, got %T", record)
 	}
 	return f, nil
-}
-
-// distinctIDs refuses records that update one record twice: Salesforce
-// refuses such a collection whole ("Duplicate id in list", sfdctest's
-// duplicateID), and which of the two should win is the caller's to say
-// (the engine's Save merges them, coalesceUpdates).
-func distinctIDs(op string, objs []map[string]json.RawMessage) error {
-	at := make(map[string]int, len(objs))
-	for i, f := range objs {
-		for _, k := range []string{"Id", "id"} {
-			var id string
-			if json.Unmarshal(f[k], &id) != nil {
-				continue
-			}
-			key, ok := idKey(id)
-			if !ok {
-				continue
-			}
-			if j, seen := at[key]; seen && j != i {
-				return fmt.Errorf("sfdc: %s records %d and %d both update %s; Salesforce refuses a collection that names a record twice, so merge them first", op, j, i, id)
-			}
-			at[key] = i
-		}
-	}
-	return nil
 }
 
 func hasID(f map[string]json.RawMessage) bool {

@@ -14,17 +14,12 @@ import (
 // Composite limits (ref §2.7): at most 25 subrequests in one call, and at
 // most 5 of them sObject Collections or query/queryAll requests.
 const (
-	MaxSubrequests      = 25
-	MaxHeavySubrequests = 5
+	maxSubrequests      = 25
+	maxHeavySubrequests = 5
 )
 
-// CodeProcessingHalted is the code of a subrequest Salesforce did not run
-// or rolled back because another one failed, or whose @{reference} could
-// not be resolved (ref §2.7).
-const CodeProcessingHalted = "PROCESSING_HALTED"
-
-// Subrequest is one request of a /composite call (ref §2.7).
-type Subrequest struct {
+// subrequest is one request of a /composite call (ref §2.7).
+type subrequest struct {
 	Method string // GET, POST, PATCH, PUT or DELETE
 	// URL is from the instance root and already escaped, e.g.
 	// /services/data/v62.0/query?q=SELECT+Id+FROM+Task. It may hold
@@ -35,7 +30,7 @@ type Subrequest struct {
 }
 
 // heavy reports whether s counts against the limit of 5.
-func (s Subrequest) heavy() bool {
+func (s subrequest) heavy() bool {
 	p := s.URL
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
@@ -53,9 +48,9 @@ func (s Subrequest) heavy() bool {
 	return false
 }
 
-// SubResponse is the outcome of one subrequest. Err is set, from the REST
+// subResponse is the outcome of one subrequest. Err is set, from the REST
 // error array in Body (ref §2.8), when Status is 400 or more.
-type SubResponse struct {
+type subResponse struct {
 	ReferenceID string
 	Status      int
 	Body        json.RawMessage
@@ -63,39 +58,10 @@ type SubResponse struct {
 	Err         *APIError
 }
 
-// Halted reports a subrequest that failed only because another one did
-// (allOrNone rollback, or a reference to a failed subrequest).
-func (r SubResponse) Halted() bool { return r.Err != nil && r.Err.Code == CodeProcessingHalted }
-
-// QueryPage decodes the body of a successful query subrequest.
-func (r SubResponse) QueryPage() (QueryPage, error) {
-	if r.Err != nil {
-		return QueryPage{}, r.Err
-	}
-	var p QueryPage
-	if err := json.Unmarshal(r.Body, &p); err != nil {
-		return QueryPage{}, fmt.Errorf("sfdc: decode query subrequest %s: %w", r.ReferenceID, err)
-	}
-	return p, nil
-}
-
-// SaveResults decodes the body of a successful sObject Collections
-// subrequest: one SaveResult per record, in order (ref §2.6).
-func (r SubResponse) SaveResults() ([]SaveResult, error) {
-	if r.Err != nil {
-		return nil, r.Err
-	}
-	var res []SaveResult
-	if err := json.Unmarshal(r.Body, &res); err != nil {
-		return nil, fmt.Errorf("sfdc: decode collection subrequest %s: %w", r.ReferenceID, err)
-	}
-	return res, nil
-}
-
 var referenceIDRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
 // Composite sends subs in one POST /composite, which Salesforce counts as
-// one API call (ref §2.7), and returns one SubResponse per subrequest, in
+// one API call (ref §2.7), and returns one subResponse per subrequest, in
 // the order of subs.
 //
 // The call as a whole is sent like any other: re-authenticated on a 401
@@ -103,13 +69,13 @@ var referenceIDRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 // request, a network error). If any subrequest is a POST, a failure that
 // may have reached Salesforce is not replayed (ErrOutcomeUnknown, as for
 // Create). A failed subrequest is not retried: its error is in its
-// SubResponse for its owner to judge, and the top-level error is nil.
-func (c *Client) Composite(ctx context.Context, allOrNone bool, subs []Subrequest) ([]SubResponse, error) {
+// subResponse for its owner to judge, and the top-level error is nil.
+func (c *Client) composite(ctx context.Context, allOrNone bool, subs []subrequest) ([]subResponse, error) {
 	if len(subs) == 0 {
 		return nil, errors.New("sfdc: Composite needs at least one subrequest")
 	}
-	if len(subs) > MaxSubrequests {
-		return nil, fmt.Errorf("sfdc: Composite got %d subrequests; Salesforce allows %d", len(subs), MaxSubrequests)
+	if len(subs) > maxSubrequests {
+		return nil, fmt.Errorf("sfdc: Composite got %d subrequests; Salesforce allows %d", len(subs), maxSubrequests)
 	}
 	type wireSub struct {
 		Method      string `json:"method"`
@@ -144,8 +110,8 @@ func (c *Client) Composite(ctx context.Context, allOrNone bool, subs []Subreques
 		create = create || s.Method == http.MethodPost
 		wire[i] = wireSub{s.Method, s.URL, s.ReferenceID, s.Body}
 	}
-	if heavy > MaxHeavySubrequests {
-		return nil, fmt.Errorf("sfdc: Composite got %d query and collection subrequests; Salesforce allows %d", heavy, MaxHeavySubrequests)
+	if heavy > maxHeavySubrequests {
+		return nil, fmt.Errorf("sfdc: Composite got %d query and collection subrequests; Salesforce allows %d", heavy, maxHeavySubrequests)
 	}
 	// collateSubrequests=false: results are mapped back by referenceId
 	// either way, but in-order execution keeps a caller's implicit
@@ -167,14 +133,14 @@ func (c *Client) Composite(ctx context.Context, allOrNone bool, subs []Subreques
 	for i, cr := range out.CompositeResponse {
 		byRef[cr.ReferenceID] = i
 	}
-	res := make([]SubResponse, len(subs))
+	res := make([]subResponse, len(subs))
 	for i, s := range subs {
 		j, ok := byRef[s.ReferenceID]
 		if !ok {
 			return nil, fmt.Errorf("sfdc: composite response has no result for subrequest %s (%d results for %d subrequests)", s.ReferenceID, len(out.CompositeResponse), len(subs))
 		}
 		cr := out.CompositeResponse[j]
-		sr := SubResponse{ReferenceID: s.ReferenceID, Status: cr.HTTPStatusCode, Body: cr.Body, Headers: cr.HTTPHeaders}
+		sr := subResponse{ReferenceID: s.ReferenceID, Status: cr.HTTPStatusCode, Body: cr.Body, Headers: cr.HTTPHeaders}
 		if cr.HTTPStatusCode >= 400 {
 			sr.Err = parseAPIError(s.Method, subPath(s.URL), cr.HTTPStatusCode, cr.Body)
 		}
@@ -192,60 +158,14 @@ func subPath(u string) string {
 	return u
 }
 
-// QuerySubrequest builds a query subrequest: the SOQL travels URL-encoded
+// querySubrequest builds a query subrequest: the SOQL travels URL-encoded
 // in the subrequest's url, inside the composite body, so the 16 KB URI
 // limit of a plain GET (ref §2.1, §2.9) does not apply to it.
-func (c *Client) QuerySubrequest(referenceID, soql string) (Subrequest, error) {
+func (c *Client) querySubrequest(referenceID, soql string) (subrequest, error) {
 	if strings.TrimSpace(soql) == "" {
-		return Subrequest{}, errors.New("sfdc: empty SOQL query")
+		return subrequest{}, errors.New("sfdc: empty SOQL query")
 	}
-	return Subrequest{Method: http.MethodGet, URL: c.dataPath("query") + "?" + url.Values{"q": {soql}}.Encode(), ReferenceID: referenceID}, nil
-}
-
-// CreateSubrequest builds an sObject Collections create of up to 200
-// records (none with an Id), as CreateMany sends them.
-func (c *Client) CreateSubrequest(referenceID, object string, records any, allOrNone bool) (Subrequest, error) {
-	objs, err := collectionRecords(object, records, createCheck)
-	if err != nil {
-		return Subrequest{}, err
-	}
-	return c.collectionSub(referenceID, http.MethodPost, c.dataPath("composite", "sobjects"), objs, allOrNone)
-}
-
-// UpdateSubrequest builds an sObject Collections update of up to 200
-// records that each carry their Id.
-func (c *Client) UpdateSubrequest(referenceID, object string, records any, allOrNone bool) (Subrequest, error) {
-	objs, err := collectionRecords(object, records, updateCheck)
-	if err == nil {
-		err = distinctIDs("UpdateSubrequest", objs)
-	}
-	if err != nil {
-		return Subrequest{}, err
-	}
-	return c.collectionSub(referenceID, http.MethodPatch, c.dataPath("composite", "sobjects"), objs, allOrNone)
-}
-
-// UpsertSubrequest builds an sObject Collections upsert on extField of up
-// to 200 records of one object, each carrying extField and no Id.
-func (c *Client) UpsertSubrequest(referenceID, object, extField string, records any, allOrNone bool) (Subrequest, error) {
-	if err := need("UpsertSubrequest", "external ID field", extField); err != nil {
-		return Subrequest{}, err
-	}
-	objs, err := collectionRecords(object, records, upsertCheck(extField))
-	if err != nil {
-		return Subrequest{}, err
-	}
-	return c.collectionSub(referenceID, http.MethodPatch, c.dataPath("composite", "sobjects", object, extField), objs, allOrNone)
-}
-
-func (c *Client) collectionSub(referenceID, method, path string, objs []map[string]json.RawMessage, allOrNone bool) (Subrequest, error) {
-	if len(objs) == 0 {
-		return Subrequest{}, errors.New("sfdc: a collection subrequest needs at least one record")
-	}
-	if len(objs) > collectionLimit {
-		return Subrequest{}, fmt.Errorf("sfdc: a collection subrequest carries at most %d records, got %d", collectionLimit, len(objs))
-	}
-	return Subrequest{Method: method, URL: path, ReferenceID: referenceID, Body: collectionBody{allOrNone, objs}}, nil
+	return subrequest{Method: http.MethodGet, URL: c.dataPath("query") + "?" + url.Values{"q": {soql}}.Encode(), ReferenceID: referenceID}, nil
 }
 
 type collectionBody struct {
@@ -253,7 +173,7 @@ type collectionBody struct {
 	Records   []map[string]json.RawMessage `json:"records"`
 }
 
-// The record checks of CreateMany, UpdateMany and UpsertMany.
+// The record checks of createMany and of the engine's Save.
 func createCheck(i int, f map[string]json.RawMessage) error {
 	if hasID(f) {
 		return fmt.Errorf("sfdc: create record %d must not carry an Id", i)

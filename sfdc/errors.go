@@ -22,7 +22,7 @@ const (
 	CodeRolledBack           = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 
 	// CodeNotAttempted marks collection items the client never sent because
-	// an earlier chunk of an allOrNone request failed (see CreateMany).
+	// an earlier chunk of an allOrNone request failed (see createMany).
 	// It is switchboard's own code, not Salesforce's.
 	CodeNotAttempted = "NOT_ATTEMPTED_BY_SWITCHBOARD"
 )

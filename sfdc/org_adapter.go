@@ -14,8 +14,8 @@ import (
 	sbsync "github.com/switchboard/switchboard/sync"
 )
 
-// OrgOptions tune the adapter Org returns. Zero values select the defaults.
-type OrgOptions struct {
+// orgOptions tune the adapter Org returns. Zero values select the defaults.
+type orgOptions struct {
 	// Window is how long the first waiting call waits for company before
 	// it goes out (2 ms by default): short enough that a lone call is not
 	// noticeably delayed, long enough for the engine's batchers, which
@@ -46,10 +46,10 @@ type OrgOptions struct {
 // collection subrequests). Each caller gets its own result or error; a
 // failed subrequest fails only its owner. Each Org value multiplexes only
 // its own callers, so the engine should share one.
-func (c *Client) Org() sbsync.Org { return c.OrgWith(OrgOptions{}) }
+func (c *Client) Org() sbsync.Org { return c.orgWith(orgOptions{}) }
 
-// OrgWith is Org with tuning.
-func (c *Client) OrgWith(opts OrgOptions) sbsync.Org {
+// orgWith is Org with tuning.
+func (c *Client) orgWith(opts orgOptions) sbsync.Org {
 	o := &engineOrg{c: c, window: opts.Window, pace: opts.Pace, maxInFlight: opts.MaxInFlight}
 	if o.window <= 0 {
 		o.window = 2 * time.Millisecond
@@ -64,7 +64,7 @@ func (c *Client) OrgWith(opts OrgOptions) sbsync.Org {
 }
 
 // engineOrg is the multiplexer: the smart batching of sync.Batcher, one
-// level down, across batchers. A flush takes up to MaxHeavySubrequests
+// level down, across batchers. A flush takes up to maxHeavySubrequests
 // waiting calls when a slot is free and the batch is full or its oldest
 // call has waited the window.
 type engineOrg struct {
@@ -87,7 +87,7 @@ type engineOrg struct {
 // its form as a composite subrequest, plain as a REST call of its own.
 type muxCall struct {
 	ctx   context.Context
-	sub   Subrequest
+	sub   subrequest
 	plain request
 	done  chan muxResult
 }
@@ -109,7 +109,7 @@ type muxResult struct {
 // transient reason (a row lock, ref §2.8) is queued again after a backoff,
 // as send would retry a plain call; a create only when Salesforce provably
 // wrote nothing. Any other subrequest error is its owner's answer.
-func (o *engineOrg) do(ctx context.Context, sub Subrequest, plain request) (json.RawMessage, error) {
+func (o *engineOrg) do(ctx context.Context, sub subrequest, plain request) (json.RawMessage, error) {
 	return o.await(ctx, o.enqueue(ctx, sub, plain))
 }
 
@@ -141,11 +141,11 @@ func (o *engineOrg) await(ctx context.Context, first *muxCall) (json.RawMessage,
 	}
 }
 
-func (o *engineOrg) enqueue(ctx context.Context, sub Subrequest, plain request) *muxCall {
+func (o *engineOrg) enqueue(ctx context.Context, sub subrequest, plain request) *muxCall {
 	return o.enqueueAll(newMuxCall(ctx, sub, plain))[0]
 }
 
-func newMuxCall(ctx context.Context, sub Subrequest, plain request) *muxCall {
+func newMuxCall(ctx context.Context, sub subrequest, plain request) *muxCall {
 	return &muxCall{ctx: ctx, sub: sub, plain: plain, done: make(chan muxResult, 1)}
 }
 
@@ -181,7 +181,7 @@ func (o *engineOrg) timerFired() {
 }
 
 // startLocked starts flushes while a slot is free and a batch is due: full
-// (MaxHeavySubrequests waiting), or its oldest call has waited the window
+// (maxHeavySubrequests waiting), or its oldest call has waited the window
 // and, when busy, the previous flush started at least the pace ago.
 // Otherwise it arms the timer for the moment the batch becomes due.
 func (o *engineOrg) startLocked() {
@@ -191,11 +191,11 @@ func (o *engineOrg) startLocked() {
 		if paced := o.lastStart.Add(o.pace); o.busy && paced.After(dueAt) {
 			dueAt = paced
 		}
-		if len(o.pending) < MaxHeavySubrequests && now.Before(dueAt) {
+		if len(o.pending) < maxHeavySubrequests && now.Before(dueAt) {
 			o.armLocked(dueAt.Sub(now))
 			return
 		}
-		n := min(len(o.pending), MaxHeavySubrequests)
+		n := min(len(o.pending), maxHeavySubrequests)
 		batch := o.pending[:n:n]
 		o.pending = append([]*muxCall(nil), o.pending[n:]...)
 		o.lastStart = now
@@ -245,7 +245,7 @@ func (o *engineOrg) flush(batch []*muxCall) {
 		// where the 16 KB URI limit does not apply (ref §2.1, §2.9).
 		fallthrough
 	default:
-		subs := make([]Subrequest, len(live))
+		subs := make([]subrequest, len(live))
 		for i, c := range live {
 			subs[i] = c.sub
 			subs[i].ReferenceID = fmt.Sprintf("r%d", i)
@@ -253,7 +253,7 @@ func (o *engineOrg) flush(batch []*muxCall) {
 		// Its own context, as sync.Batcher's flushes: one impatient caller
 		// must not cancel the other four. The client's HTTP timeout bounds it.
 		// allOrNone=false: the engine's writes are independent of each other.
-		res, err := o.c.Composite(context.Background(), false, subs)
+		res, err := o.c.composite(context.Background(), false, subs)
 		for i, c := range live {
 			if err != nil {
 				c.done <- muxResult{err: err}
@@ -280,7 +280,7 @@ func (o *engineOrg) Query(ctx context.Context, soql string, dst any) error {
 	if err != nil {
 		return err
 	}
-	sub, err := o.c.QuerySubrequest("q", soql)
+	sub, err := o.c.querySubrequest("q", soql)
 	if err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func (o *engineOrg) Query(ctx context.Context, soql string, dst any) error {
 		return err
 	}
 	for {
-		var page QueryPage
+		var page queryPage
 		if err := json.Unmarshal(body, &page); err != nil {
 			return fmt.Errorf("sfdc: decode query response: %w", err)
 		}
@@ -299,7 +299,7 @@ func (o *engineOrg) Query(ctx context.Context, soql string, dst any) error {
 		if page.Done || page.NextURL == "" {
 			return nil
 		}
-		// Instance-relative, as in QueryPages: never send the token elsewhere.
+		// Instance-relative, as in queryPages: never send the token elsewhere.
 		if !strings.HasPrefix(page.NextURL, "/services/data/") {
 			return fmt.Errorf("sfdc: unexpected nextRecordsUrl %q", page.NextURL)
 		}
@@ -359,7 +359,7 @@ func (o *engineOrg) Save(ctx context.Context, op sbsync.SaveOp, object string, r
 		if err != nil {
 			return nil, fmt.Errorf("sfdc: encode %s records: %w", object, err)
 		}
-		sub := Subrequest{Method: method, URL: path, ReferenceID: "s", Body: json.RawMessage(b)}
+		sub := subrequest{Method: method, URL: path, ReferenceID: "s", Body: json.RawMessage(b)}
 		calls[k] = newMuxCall(ctx, sub, request{method: method, path: path, body: b, create: create})
 	}
 	o.enqueueAll(calls...)

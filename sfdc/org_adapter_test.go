@@ -39,7 +39,7 @@ func TestOrgMultiplexesConcurrentCallers(t *testing.T) {
 	if err := org.Delete("Task", gone); err != nil {
 		t.Fatal(err)
 	}
-	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond, Pace: -1})
+	eng := c.orgWith(orgOptions{Window: 20 * time.Millisecond, Pace: -1})
 	org.ResetCalls()
 
 	errs := make([]error, n)
@@ -195,7 +195,7 @@ func TestOrgBigSaveIsSeveralSubrequestsOfOneCall(t *testing.T) {
 func TestOrgQueryPagesAfterAComposite(t *testing.T) {
 	org := sfdctest.Start(t)
 	c := newClient(t, org)
-	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond})
+	eng := c.orgWith(orgOptions{Window: 20 * time.Millisecond})
 	for i := range 450 {
 		if _, err := org.Insert("Account", map[string]any{"Name": fmt.Sprint("acc ", i)}); err != nil {
 			t.Fatal(err)
@@ -231,7 +231,7 @@ func TestOrgQueryPagesAfterAComposite(t *testing.T) {
 func TestOrgRetriesALockedSubrequest(t *testing.T) {
 	org := sfdctest.Start(t)
 	c := newClient(t, org)
-	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond})
+	eng := c.orgWith(orgOptions{Window: 20 * time.Millisecond})
 	a, _ := org.Insert("Task", map[string]any{"Subject": "a"})
 	b, _ := org.Insert("Task", map[string]any{"Subject": "b"})
 	org.LockRows(1)
@@ -261,7 +261,7 @@ func TestOrgRetriesALockedSubrequest(t *testing.T) {
 func TestOrgCancelledCallerLeavesOthersAlone(t *testing.T) {
 	org := sfdctest.Start(t)
 	c := newClient(t, org)
-	eng := c.OrgWith(OrgOptions{Window: 50 * time.Millisecond})
+	eng := c.orgWith(orgOptions{Window: 50 * time.Millisecond})
 	id, _ := org.Insert("Task", map[string]any{"Subject": "x"})
 	org.ResetCalls()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -293,7 +293,7 @@ func TestOrgCancelledCallerLeavesOthersAlone(t *testing.T) {
 func TestOrgWholeCompositeFailureReachesItsCallers(t *testing.T) {
 	org := sfdctest.Start(t)
 	c := newClient(t, org, func(cfg *ClientConfig) { cfg.MaxRetries = -1 })
-	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond})
+	eng := c.orgWith(orgOptions{Window: 20 * time.Millisecond})
 	org.FailNext(http.MethodPost, "/composite", 1, 503, "SERVER_UNAVAILABLE", "down for maintenance")
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -372,7 +372,7 @@ func TestOrgLongLoneQueryTravelsInAComposite(t *testing.T) {
 func TestOrgAmbiguousCompositeFailureRetriesOnlyIdempotentCalls(t *testing.T) {
 	org := sfdctest.Start(t)
 	c := newClient(t, org)
-	eng := c.OrgWith(OrgOptions{Window: 20 * time.Millisecond})
+	eng := c.orgWith(orgOptions{Window: 20 * time.Millisecond})
 	org.FailNext(http.MethodPost, "/composite", 1, 504, "", "gateway timeout")
 	var wg sync.WaitGroup
 	var createErr, queryErr error
@@ -446,19 +446,5 @@ func TestOrgSaveWritesOneRecordOnce(t *testing.T) {
 	}
 	if recs[2]["Subject"] != "a2" || len(recs[0]) != 3 {
 		t.Errorf("Save changed its caller's records: %v", recs)
-	}
-
-	// The client's own collection calls refuse what Salesforce would,
-	// before sending it, and name the records.
-	org.ResetCalls()
-	_, err = c.UpdateMany(ctx, "Task", []map[string]any{{"Id": a, "Subject": "x"}, {"Id": a[:15], "Subject": "y"}}, false)
-	if err == nil || !strings.Contains(err.Error(), "records 0 and 1") {
-		t.Errorf("UpdateMany with one Id twice: %v, want an error naming records 0 and 1", err)
-	}
-	if _, err := c.UpdateSubrequest("u", "Task", []map[string]any{{"Id": b}, {"Id": a}, {"Id": b}}, false); err == nil || !strings.Contains(err.Error(), "records 0 and 2") {
-		t.Errorf("UpdateSubrequest with one Id twice: %v, want an error naming records 0 and 2", err)
-	}
-	if n := org.TotalCalls(); n != 0 {
-		t.Errorf("%d calls for refused input", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboard/switchboard/sfdc/schema"
 	"github.com/switchboard/switchboard/sfdc/soql"
 	sbsync "github.com/switchboard/switchboard/sync"
 	"go.uber.org/zap"
@@ -27,97 +28,18 @@ const (
 	QueryChat          = "SELECT Id, Conversation__c, Message_Type__c, Message_Status__c FROM Task WHERE Conversation__c != null"
 )
 
-// FieldSpec is one field SPEC §1 requires. Type is the describe type
-// ("picklist", "reference", "datetime", …) where SPEC fixes it, empty where
-// any type will do (standard fields, free text).
-type FieldSpec struct {
-	Name        string
-	Type        string
-	ReferenceTo string
-	ExternalID  bool     // also requires Unique
-	Picklist    []string // values that must exist
-}
-
-// ObjectSpec is one object of SPEC §1 with the fields switchboard uses.
-type ObjectSpec struct {
-	Name   string
-	Fields []FieldSpec
-}
+// FieldSpec is one field SPEC §1 requires, ObjectSpec one object: the
+// contract's types, in the leaf package sfdc/schema that the simulated org
+// reads too.
+type (
+	FieldSpec  = schema.Field
+	ObjectSpec = schema.Object
+)
 
 // SpecSchema returns the schema of SPEC §1 and of the parts of §1a that
-// sfdc/metadata has (a fresh copy each call), for
-// Setup, `doctor` and the metadata tests.
-func SpecSchema() []ObjectSpec {
-	text := func(names ...string) []FieldSpec {
-		fs := make([]FieldSpec, len(names))
-		for i, n := range names {
-			fs[i] = FieldSpec{Name: n}
-		}
-		return fs
-	}
-	ref := func(name, to string) FieldSpec { return FieldSpec{Name: name, Type: "reference", ReferenceTo: to} }
-	typed := func(name, typ string) FieldSpec { return FieldSpec{Name: name, Type: typ} }
-	pick := func(name string, values ...string) FieldSpec {
-		return FieldSpec{Name: name, Type: "picklist", Picklist: values}
-	}
-	return []ObjectSpec{
-		{Name: "Task", Fields: slices.Concat(text("Description", "Subject", "WhoId", "WhatId"), []FieldSpec{
-			{Name: "Status", Picklist: []string{"Completed"}},
-			ref("Conversation__c", "Conversation__c"),
-			pick("Message_Type__c", "Outbound", "Inbound"),
-			// Draft (SPEC §1a) is in the org for the chat's composer; the
-			// sidecar never writes it and never sends a Draft Task.
-			pick("Message_Status__c", "Pending", "Queued", "Sending", "Sent", "Delivered", "Undelivered", "Failed", "Read", "Received", "Error", "Canceled", "Draft"),
-			{Name: "Message_Sid__c", Type: "string", ExternalID: true},
-			typed("Message_Send_Date__c", "datetime"),
-			typed("Message_Status_Check_Date__c", "datetime"),
-			typed("Error_Description__c", "textarea"),
-		})},
-		{Name: "Conversation__c", Fields: slices.Concat(text("Name", "OwnerId"), []FieldSpec{
-			pick("Status__c", "Open", "Closed"),
-			ref("Channel__c", "Channel__c"),
-			typed("Message_Recipient__c", "phone"),
-			typed("Record_Id__c", "string"),
-			ref("External_Channel__c", "External_Channel__c"),
-		})},
-		{Name: "Channel_Type__c", Fields: slices.Concat(text("Name", "Account_Sid__c", "Callback_Url__c"), []FieldSpec{
-			typed("Max_Message_Length__c", "double"),
-			pick("Provider__c", "Twilio SMS", "Twilio WhatsApp"),
-		})},
-		{Name: "Channel__c", Fields: slices.Concat(text("Name", "Phone_Number__c", "Messaging_Service_Sid__c", "Queue_Name__c"), []FieldSpec{
-			ref("Channel_Type__c", "Channel_Type__c"),
-			typed("Active__c", "boolean"),
-		})},
-		{Name: "External_Channel__c", Fields: slices.Concat(text("Name", "Object_API_Name__c", "Field_API_Name__c"), []FieldSpec{
-			ref("Channel_Type__c", "Channel_Type__c"),
-		})},
-		{Name: "Message_Template__c", Fields: text("Name", "SObject_API_Name__c", "Message_Text__c")},
-		{Name: "Message_Template_Translation__c", Fields: slices.Concat([]FieldSpec{
-			ref("Message_Template__c", "Message_Template__c"),
-		}, text("Language__c", "Text_Body__c"))},
-		{Name: "Opt_In__c", Fields: slices.Concat([]FieldSpec{
-			{Name: "UniqueId__c", Type: "string", ExternalID: true},
-			ref("Channel__c", "Channel__c"),
-			typed("Active__c", "boolean"),
-			typed("Opt_In_Date_Time__c", "datetime"),
-			typed("Opt_Out_Date_Time__c", "datetime"),
-		}, text("Phone_Number__c", "Keyword__c"))},
-		// SPEC §1a: the heartbeat's row (heartbeat.go).
-		{Name: StatusObject, Fields: []FieldSpec{
-			typed("Name", "string"),
-			{Name: "Instance__c", Type: "string", ExternalID: true},
-			typed("Version__c", "string"),
-			typed("Started_At__c", "datetime"),
-			typed("Last_Heartbeat__c", "datetime"),
-			typed("Heartbeat_Interval_Seconds__c", "double"),
-			typed("Stream_Subscribed__c", "boolean"),
-			typed("Queue_Backlog__c", "double"),
-			typed("Dead_Letters__c", "double"),
-			typed("Public_Url__c", "url"),
-			typed("Checks__c", "textarea"),
-		}},
-	}
-}
+// sfdc/metadata has (a fresh copy each call), for Setup, `doctor` and the
+// metadata tests.
+func SpecSchema() []ObjectSpec { return schema.Objects() }
 
 // DefaultExternalChannels are the phone fields `setup` registers (SPEC §1),
 // as object and field API names.
@@ -244,7 +166,7 @@ func compareObject(want ObjectSpec, d *ObjectDescribe) []Problem {
 			continue
 		}
 		miss := func(detail string) { out = append(out, Problem{Object: want.Name, Field: fs.Name, Detail: detail}) }
-		if fs.Type != "" && !strings.EqualFold(f.Type, fs.Type) {
+		if fs.Type != "" && !fs.AnyType && !strings.EqualFold(f.Type, fs.Type) {
 			miss(fmt.Sprintf("is %s, want %s", f.Type, fs.Type))
 		}
 		if fs.ReferenceTo != "" && len(f.ReferenceTo) > 0 && !slices.ContainsFunc(f.ReferenceTo, func(s string) bool { return strings.EqualFold(s, fs.ReferenceTo) }) {
@@ -302,9 +224,9 @@ func SpecTopicNames() []string {
 }
 
 func setupPushTopics(ctx context.Context, c *Client, rep *Report) error {
-	version, err := strconv.ParseFloat(c.APIVersion(), 64)
+	version, err := strconv.ParseFloat(c.version, 64)
 	if err != nil {
-		return fmt.Errorf("sfdc: API version %q: %w", c.APIVersion(), err)
+		return fmt.Errorf("sfdc: API version %q: %w", c.version, err)
 	}
 	existing, err := ListPushTopics(ctx, c, SpecTopicNames()...)
 	if err != nil {
@@ -434,7 +356,7 @@ func setupExternalChannels(ctx context.Context, c *Client, rep *Report) error {
 	if len(create) == 0 {
 		return nil
 	}
-	results, err := c.CreateMany(ctx, "External_Channel__c", create, true)
+	results, err := c.createMany(ctx, "External_Channel__c", create, true)
 	if err != nil {
 		return fmt.Errorf("sfdc: create External Channels: %w", err)
 	}

@@ -203,9 +203,9 @@ func TestStreamOrgTenThousandEvents(t *testing.T) {
 		sameReplayIDs(t, "file "+ch, got[ch], ids) // exactly once: dedupe within the process
 	}
 	st := s.Stats()
-	t.Logf("%d events in %v; stats %+v; logins %d; server handshakes %d", total, elapsed.Round(time.Millisecond), st, auth.Logins(), org.Handshakes())
-	if st.Reconnects[CauseAuth] != 1 || auth.Logins() != 2 {
-		t.Errorf("auth reconnects %d, logins %d: want one re-authentication", st.Reconnects[CauseAuth], auth.Logins())
+	t.Logf("%d events in %v; stats %+v; logins %d; server handshakes %d", total, elapsed.Round(time.Millisecond), st, auth.logins.Load(), org.Handshakes())
+	if st.Reconnects[CauseAuth] != 1 || auth.logins.Load() != 2 {
+		t.Errorf("auth reconnects %d, logins %d: want one re-authentication", st.Reconnects[CauseAuth], auth.logins.Load())
 	}
 	if st.Reconnects[CauseUnknownClient] != 2 || st.Handshakes != 4 || len(st.Reconnects) != 2 {
 		t.Errorf("reconnects %v, handshakes %d: want unknown_client 2 (expiry and restart), auth 1, 4 sessions", st.Reconnects, st.Handshakes)
@@ -286,8 +286,8 @@ func TestStreamOrgBusyOnHandshakeAndConnect(t *testing.T) {
 	sfdctest.Eventually(t, 5*time.Second, "events after busy connect", func() bool { return rec.count(topicTasks) == 4 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
 	st := s.Stats()
-	if st.Reconnects[CauseBusy] != 2 || st.Reconnects[CauseAuth] != 0 || auth.Logins() != 1 {
-		t.Errorf("reconnects %v, logins %d: want 2 busy and no re-auth", st.Reconnects, auth.Logins())
+	if st.Reconnects[CauseBusy] != 2 || st.Reconnects[CauseAuth] != 0 || auth.logins.Load() != 1 {
+		t.Errorf("reconnects %v, logins %d: want 2 busy and no re-auth", st.Reconnects, auth.logins.Load())
 	}
 }
 

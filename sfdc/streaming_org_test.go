@@ -73,7 +73,7 @@ func TestStreamOrgTokenRevokedMidStream(t *testing.T) {
 	want = append(want, orgPublish(org, topicTasks, 5)...)
 	sfdctest.Eventually(t, 5*time.Second, "10 events", func() bool { return rec.count(topicTasks) == 10 })
 	sameReplayIDs(t, topicTasks, rec.ids(topicTasks), want)
-	if n := auth.Logins(); n != 2 {
+	if n := auth.logins.Load(); n != 2 {
 		t.Errorf("logins = %d, want 2 (start + one re-authentication)", n)
 	}
 	if n := org.Handshakes(); n != 2 {
@@ -106,8 +106,8 @@ func TestStreamOrgServerForgetsClient(t *testing.T) {
 	if st := s.Stats(); st.Reconnects[CauseUnknownClient] != 1 || st.Handshakes != 2 {
 		t.Errorf("stats %+v, want one unknown_client reconnect and 2 handshakes", st)
 	}
-	if auth.Logins() != 1 {
-		t.Errorf("logins = %d: an unknown client keeps its token", auth.Logins())
+	if auth.logins.Load() != 1 {
+		t.Errorf("logins = %d: an unknown client keeps its token", auth.logins.Load())
 	}
 	if org.Subscribers(topicConvs) != 1 || org.Subscribers(topicTasks) != 1 {
 		t.Errorf("subscribers after re-handshake: tasks %d, conversations %d, want 1 each",

@@ -17,17 +17,21 @@ const module = "github.com/switchboard/switchboard/"
 // non-test code may import. Leaves — rules and helpers with no project
 // dependency — may be imported by anyone listed with them.
 var (
-	leaves  = []string{"sfdc/soql", "internal/endpoint", "internal/jitter"}
+	leaves  = []string{"sfdc/soql", "sfdc/schema", "internal/endpoint", "internal/jitter"}
 	allowed = map[string][]string{
-		"sync":                  leaves,
-		"sfdc":                  append([]string{"sync"}, leaves...),
-		"twilio":                append([]string{"sync"}, leaves...),
-		"sync/store":            append([]string{"sync", "config"}, leaves...),
-		"config":                leaves,
-		"sfdc/sfdctest":         nil, // the simulators play the services: none of the client's code
+		"sync":       leaves,
+		"sfdc":       append([]string{"sync"}, leaves...),
+		"twilio":     append([]string{"sync"}, leaves...),
+		"sync/store": append([]string{"sync", "config"}, leaves...),
+		"config":     leaves,
+		// The simulators play the services: none of the client's code. The
+		// simulated org reads the contract (SPEC §1), as a real org has it
+		// deployed.
+		"sfdc/sfdctest":         {"sfdc/schema"},
 		"twilio/twiliotest":     nil,
 		"sfdc/metadata/browser": nil,
 		"sfdc/soql":             nil,
+		"sfdc/schema":           nil,
 		"internal/endpoint":     nil,
 		"internal/jitter":       nil,
 		"internal/testclock":    nil, // for tests: not a leaf, so no listed package's code may import it

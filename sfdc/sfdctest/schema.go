@@ -1,7 +1,10 @@
 package sfdctest
 
 import (
+	"slices"
 	"strings"
+
+	"github.com/switchboard/switchboard/sfdc/schema"
 )
 
 // Field types as a describe call names them.
@@ -142,29 +145,23 @@ func lookup(name, rel string, to ...string) *field {
 	return f
 }
 
-// child names the lookup's child relationship on the parent object.
-func child(f *field, name string) *field { f.ChildRelationship = name; return f }
-
 func readOnly(f *field) *field { f.Createable, f.Updateable = false, false; return f }
 
-// defaultSchema is the SPEC §1 schema plus the standard objects and fields
-// switchboard reads. Custom objects get key prefixes from the a0X range, as
-// a real org assigns them in creation order.
+// defaultSchema is the schema of an org with sfdc/metadata deployed: the
+// SPEC's custom objects and the custom fields of Task, built from the
+// contract (sfdc/schema), plus the standard objects and fields switchboard
+// reads, as the platform has them.
 func defaultSchema() []*object {
+	spec := schema.Objects()
 	whatTo := []string{"Account", "Conversation__c", "Channel__c", "Opt_In__c"}
 	objs := []*object{
-		newObject("Task", "Task", "00T", false, true,
+		newObject("Task", "Task", "00T", false, true, slices.Concat([]*field{
 			typed("Subject", tCombobox), typed("Description", tTextarea),
 			withDefault(required(picklist("Status", "Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")), "Not Started"),
 			withDefault(required(picklist("Priority", "High", "Normal", "Low")), "Normal"),
 			lookup("WhoId", "Who", "Contact", "Lead"), lookup("WhatId", "What", whatTo...),
 			lookup("OwnerId", "Owner", "User"), typed("ActivityDate", tDate),
-			lookup("Conversation__c", "Conversation__r", "Conversation__c"),
-			picklist("Message_Type__c", "Outbound", "Inbound"),
-			picklist("Message_Status__c", "Pending", "Queued", "Sending", "Sent", "Delivered", "Undelivered", "Failed", "Read", "Received", "Error", "Canceled", "Draft"),
-			extID(text("Message_Sid__c", 34)),
-			typed("Message_Send_Date__c", tDatetime), typed("Message_Status_Check_Date__c", tDatetime),
-			typed("Error_Description__c", tTextarea)),
+		}, customFields(specObject(spec, "Task")))...),
 		newObject("Contact", "Contact", "003", false, true,
 			text("FirstName", 40), required(text("LastName", 80)), readOnly(text("Name", 121)),
 			typed("Phone", tPhone), typed("MobilePhone", tPhone), lookup("AccountId", "Account", "Account"),
@@ -182,44 +179,13 @@ func defaultSchema() []*object {
 		newObject("User", "User", "005", false, false,
 			required(text("Username", 80)), text("FirstName", 40), required(text("LastName", 80)), readOnly(text("Name", 121)),
 			typed("Email", tEmail), withDefault(typed("IsActive", tBoolean), true)),
-		newObject("Conversation__c", "Conversation", "a0X", true, true,
-			autoNumber("Name", "C-{000000}"),
-			withDefault(picklist("Status__c", "Open", "Closed"), "Open"),
-			lookup("Channel__c", "Channel__r", "Channel__c"), typed("Message_Recipient__c", tPhone),
-			text("Record_Id__c", 18), lookup("External_Channel__c", "External_Channel__r", "External_Channel__c"),
-			lookup("OwnerId", "Owner", "User", "Group")),
-		newObject("Channel_Type__c", "Channel Type", "a0Y", true, true,
-			text("Name", 80), text("Account_Sid__c", 34), typed("Callback_Url__c", tURL),
-			withDefault(typed("Max_Message_Length__c", tDouble), float64(1600)),
-			picklist("Provider__c", "Twilio SMS", "Twilio WhatsApp"), lookup("OwnerId", "Owner", "User", "Group")),
-		newObject("Channel__c", "Channel", "a0Z", true, true,
-			text("Name", 80), typed("Phone_Number__c", tPhone), text("Messaging_Service_Sid__c", 34),
-			text("Queue_Name__c", 80), lookup("Channel_Type__c", "Channel_Type__r", "Channel_Type__c"),
-			withDefault(typed("Active__c", tBoolean), true), lookup("OwnerId", "Owner", "User", "Group")),
-		newObject("External_Channel__c", "External Channel", "a10", true, true,
-			text("Name", 80), text("Object_API_Name__c", 80), text("Field_API_Name__c", 80),
-			lookup("Channel_Type__c", "Channel_Type__r", "Channel_Type__c"), lookup("OwnerId", "Owner", "User", "Group")),
-		newObject("Message_Template__c", "Message Template", "a11", true, true,
-			text("Name", 80), text("SObject_API_Name__c", 80), typed("Message_Text__c", tTextarea),
-			lookup("OwnerId", "Owner", "User", "Group")),
-		newObject("Message_Template_Translation__c", "Message Template Translation", "a12", true, true,
-			autoNumber("Name", "MTT-{000000}"),
-			// relationshipName Translations (objects/Message_Template_Translation__c/fields/Message_Template__c).
-			required(child(lookup("Message_Template__c", "Message_Template__r", "Message_Template__c"), "Translations__r")),
-			text("Language__c", 10), typed("Text_Body__c", tTextarea)),
-		newObject("Opt_In__c", "Opt In", "a13", true, true,
-			autoNumber("Name", "OI-{000000}"),
-			extID(text("UniqueId__c", 255)), typed("Phone_Number__c", tPhone),
-			lookup("Channel__c", "Channel__r", "Channel__c"), typed("Active__c", tBoolean),
-			text("Keyword__c", 40), typed("Opt_In_Date_Time__c", tDatetime), typed("Opt_Out_Date_Time__c", tDatetime),
-			lookup("OwnerId", "Owner", "User", "Group")),
-		newObject("Switchboard_Status__c", "Switchboard Status", "a14", true, true,
-			text("Name", 80), extID(text("Instance__c", 255)), text("Version__c", 40),
-			typed("Started_At__c", tDatetime), typed("Last_Heartbeat__c", tDatetime),
-			typed("Heartbeat_Interval_Seconds__c", tDouble), typed("Stream_Subscribed__c", tBoolean),
-			typed("Queue_Backlog__c", tDouble), typed("Dead_Letters__c", tDouble),
-			typed("Public_Url__c", tURL), typed("Checks__c", tTextarea),
-			lookup("OwnerId", "Owner", "User", "Group")),
+	}
+	for _, so := range spec {
+		if strings.HasSuffix(so.Name, "__c") {
+			objs = append(objs, customObject(so))
+		}
+	}
+	objs = append(objs,
 		// UserRecordAccess is read-only and answered from the sharing
 		// model (sharing.go); it holds no rows of its own.
 		newObject("UserRecordAccess", "User Record Access", "", false, false,
@@ -236,8 +202,7 @@ func defaultSchema() []*object {
 			withDefault(typed("NotifyForOperationUpdate", tBoolean), true),
 			withDefault(typed("NotifyForOperationDelete", tBoolean), true),
 			withDefault(typed("NotifyForOperationUndelete", tBoolean), true),
-			text("Description", 400)),
-	}
+			text("Description", 400)))
 	for _, o := range objs {
 		// PushTopic.Query is a 1,300-character textarea (ref §4.1).
 		if f := o.field("Query"); o.Name == "PushTopic" && f != nil {
@@ -245,6 +210,73 @@ func defaultSchema() []*object {
 		}
 	}
 	return objs
+}
+
+// customKeyPrefixes are the key prefixes of the SPEC's custom objects, from
+// the a0X range as a real org assigns them in creation order.
+var customKeyPrefixes = map[string]string{
+	"Conversation__c": "a0X", "Channel_Type__c": "a0Y", "Channel__c": "a0Z", "External_Channel__c": "a10",
+	"Message_Template__c": "a11", "Message_Template_Translation__c": "a12", "Opt_In__c": "a13",
+	"Switchboard_Status__c": "a14",
+}
+
+func specObject(spec []schema.Object, name string) schema.Object {
+	i := slices.IndexFunc(spec, func(o schema.Object) bool { return o.Name == name })
+	if i < 0 {
+		return schema.Object{Name: name}
+	}
+	return spec[i]
+}
+
+// customObject builds a custom object as the platform does: a Name field
+// (Text(80) or auto-number), the object's custom fields, and an owner
+// unless a Master-Detail field makes it the detail of another record.
+func customObject(so schema.Object) *object {
+	name := text("Name", 80)
+	if so.NameFormat != "" {
+		name = autoNumber("Name", so.NameFormat)
+	}
+	fields := append([]*field{name}, customFields(so)...)
+	if !slices.ContainsFunc(so.Fields, func(f schema.Field) bool { return f.MasterDetail }) {
+		fields = append(fields, lookup("OwnerId", "Owner", "User", "Group"))
+	}
+	return newObject(so.Name, labelOf(so.Name), customKeyPrefixes[so.Name], true, true, fields...)
+}
+
+// customFields builds the custom fields of a contract object; its standard
+// fields are the platform's, which the simulated org defines itself.
+func customFields(so schema.Object) []*field {
+	var out []*field
+	for _, sf := range so.Fields {
+		if !strings.HasSuffix(sf.Name, "__c") {
+			continue
+		}
+		var f *field
+		switch sf.Type {
+		case tString:
+			f = text(sf.Name, sf.Length)
+		case tPicklist:
+			f = picklist(sf.Name, sf.Picklist...)
+		case tReference:
+			f = lookup(sf.Name, strings.TrimSuffix(sf.Name, "__c")+"__r", sf.ReferenceTo)
+			if sf.ChildRelationship != "" {
+				f.ChildRelationship = sf.ChildRelationship + "__r"
+			}
+			if sf.MasterDetail {
+				required(f)
+			}
+		default:
+			f = typed(sf.Name, sf.Type)
+		}
+		if sf.ExternalID {
+			extID(f)
+		}
+		if sf.Default != nil {
+			withDefault(f, sf.Default)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func autoNumber(name, format string) *field {
