@@ -504,7 +504,7 @@ func TestPushTopicValidation(t *testing.T) {
 		"unsupported obj": {topic("Grp2", "SELECT Id, Name FROM Group"), "INVALID_FIELD", "not supported"},
 		"bad SOQL":        {topic("Bad", "SELECT Id FRM Task"), "MALFORMED_QUERY", "unexpected token"},
 		"unknown field":   {topic("Unk", "SELECT Id, Nope__c FROM Task"), "INVALID_FIELD", "No such column"},
-		"bad notify":      {topic("Nf", q, "NotifyForFields", "Some"), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "NotifyForFields"},
+		"bad notify":      {topic("Nf", q, "NotifyForFields", "Some"), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "Notify For Fields"},
 		"select needs":    {topic("Sel", "SELECT Id FROM Task WHERE Subject = 'x'", "NotifyForFields", "Select"), "INVALID_FIELD", "SELECT"},
 		"referenced only": {topic("Ref", "SELECT Id FROM Task"), "INVALID_FIELD", "Referenced"},
 		"where needs":     {topic("Wh", "SELECT Id, Subject FROM Task", "NotifyForFields", "Where"), "INVALID_FIELD", "WHERE"},

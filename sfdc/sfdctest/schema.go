@@ -293,24 +293,28 @@ func newObject(name, label, prefix string, custom, pushTopicable bool, fields ..
 	o.addField(id)
 	for _, f := range fields {
 		f.Custom = strings.HasSuffix(f.Name, "__c")
-		if f.Label == "" {
-			f.Label = labelOf(f.Name)
-		}
 		o.addField(f)
 	}
 	o.addField(readOnly(typed("IsDeleted", tBoolean)))
 	for _, f := range []*field{typed("CreatedDate", tDatetime), lookup("CreatedById", "CreatedBy", "User"),
 		typed("LastModifiedDate", tDatetime), lookup("LastModifiedById", "LastModifiedBy", "User"),
 		typed("SystemModstamp", tDatetime)} {
-		f.Label, f.Nillable = labelOf(f.Name), false
+		f.Nillable = false
 		o.addField(readOnly(f))
 	}
-	id.Label = labelOf(name) + " ID"
+	for _, f := range o.fields {
+		if f.Custom {
+			f.Label = labelOf(f.Name)
+		} else {
+			f.Label = standardLabel(o, f.Name)
+		}
+	}
 	return o
 }
 
-// labelOf derives a describe label from an API name: Message_Sid__c →
-// "Message Sid", WhoId → "Who ID".
+// labelOf derives the label of a custom object or field from its API name,
+// as sfdc/metadata labels them: Message_Sid__c → "Message Sid". (A standard
+// field's label is the platform's: standardLabel.)
 func labelOf(api string) string {
 	s := strings.TrimSuffix(api, "__c")
 	if strings.HasSuffix(s, "Id") && len(s) > 2 {

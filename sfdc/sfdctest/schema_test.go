@@ -90,3 +90,50 @@ func TestDescribesTheContractSchema(t *testing.T) {
 		}
 	}
 }
+
+// A real org labels its standard fields as Salesforce's Field Reference
+// lists them (Contact.Phone is "Business Phone", Contact.MobilePhone
+// "Mobile Phone"), and describe and UI API object-info give the same label:
+// a component that shows a field's label must not show its API name.
+func TestStandardFieldsHaveThePlatformLabels(t *testing.T) {
+	system := map[string]string{"IsDeleted": "Deleted", "CreatedDate": "Created Date", "CreatedById": "Created By ID",
+		"LastModifiedDate": "Last Modified Date", "LastModifiedById": "Last Modified By ID", "SystemModstamp": "System Modstamp"}
+	want := map[string]map[string]string{
+		"Contact": {"Id": "Contact ID", "FirstName": "First Name", "LastName": "Last Name", "Name": "Full Name",
+			"Phone": "Business Phone", "MobilePhone": "Mobile Phone", "AccountId": "Account ID", "Email": "Email", "OwnerId": "Owner ID"},
+		"Lead": {"Id": "Lead ID", "FirstName": "First Name", "LastName": "Last Name", "Name": "Full Name", "Company": "Company",
+			"Phone": "Phone", "MobilePhone": "Mobile Phone", "Email": "Email", "Status": "Status", "OwnerId": "Owner ID"},
+		"Account": {"Id": "Account ID", "Name": "Account Name", "Phone": "Account Phone", "OwnerId": "Owner ID"},
+		"Task": {"Id": "Activity ID", "Subject": "Subject", "Description": "Comments", "Status": "Status", "Priority": "Priority",
+			"WhoId": "Name ID", "WhatId": "Related To ID", "OwnerId": "Assigned To ID", "ActivityDate": "Due Date Only",
+			"Message_Status__c": "Message Status"},
+		"User": {"Id": "User ID", "Username": "Username", "FirstName": "First Name", "LastName": "Last Name", "Name": "Full Name",
+			"Email": "Email", "IsActive": "Active"},
+		"Group": {"Id": "Group ID", "Name": "Name", "DeveloperName": "Developer Name", "Type": "Type"},
+	}
+	a := newAPI(t)
+	for object, labels := range want {
+		var d struct {
+			Fields []struct{ Name, Label string } `json:"fields"`
+		}
+		a.do(http.MethodGet, v+"/sobjects/"+object+"/describe", nil).json(t, &d)
+		described := map[string]string{}
+		for _, f := range d.Fields {
+			described[f.Name] = f.Label
+		}
+		var info struct {
+			Fields map[string]struct{ Label string } `json:"fields"`
+		}
+		a.do(http.MethodGet, ui+"/object-info/"+object, nil).json(t, &info)
+		for _, fields := range []map[string]string{labels, system} {
+			for name, label := range fields {
+				if described[name] != label {
+					t.Errorf("describe %s.%s: label %q, want %q", object, name, described[name], label)
+				}
+				if got := info.Fields[name].Label; got != label {
+					t.Errorf("object-info %s.%s: label %q, want %q", object, name, got, label)
+				}
+			}
+		}
+	}
+}
