@@ -180,63 +180,75 @@ func validateField(p *mdProject, dir string, f *mdField) []string {
 			bad("Checkbox defaultValue %q, want true or false (the Metadata API requires one)", f.DefaultValue)
 		}
 	case "Picklist":
-		values := f.picklistValues()
-		switch {
-		case f.ValueSet == nil || f.ValueSet.Definition == nil || len(values) == 0:
-			bad("Picklist without valueSet/valueSetDefinition values")
-		case !f.ValueSet.Restricted:
-			// The sidecar writes exactly these values and ranks statuses by
-			// them; an unrestricted list would accept typos.
-			bad("Picklist valueSet must be restricted")
-		default:
-			defaults := 0
-			seen := map[string]bool{}
-			for _, v := range f.ValueSet.Definition.Values {
-				if v.Label != v.FullName {
-					bad("value %q has label %q; API value and label must match", v.FullName, v.Label)
-				}
-				if seen[v.FullName] {
-					bad("value %q twice", v.FullName)
-				}
-				seen[v.FullName] = true
-				if v.Default {
-					defaults++
-				}
-			}
-			if defaults > 1 {
-				bad("%d default values, want at most one", defaults)
-			}
-		}
+		validatePicklist(f, bad)
 	case "Lookup", "MasterDetail":
-		if _, ok := p.Objects[f.ReferenceTo]; !ok {
-			bad("referenceTo %q is not an object in sfdc/metadata", f.ReferenceTo)
-		}
-		if !identifierRE.MatchString(f.RelationshipName) || strings.Contains(f.RelationshipName, "__") || strings.HasSuffix(f.RelationshipName, "_") {
-			bad("relationshipName %q is not a valid name (letters, digits, single underscores)", f.RelationshipName)
-		}
-		if f.RelationshipLabel == "" {
-			bad("relationshipLabel missing; it names the related list on %s", f.ReferenceTo)
-		}
-		if f.Type == "Lookup" {
-			if !slices.Contains([]string{"SetNull", "Restrict", "Cascade"}, f.DeleteConstraint) {
-				bad("Lookup deleteConstraint %q, want SetNull, Restrict or Cascade", f.DeleteConstraint)
-			}
-			if f.DeleteConstraint == "SetNull" && f.Required {
-				bad("a required Lookup cannot clear itself on delete (SetNull)")
-			}
-		} else {
-			if f.DeleteConstraint != "" {
-				bad("MasterDetail takes no deleteConstraint (details are deleted with the master)")
-			}
-			if f.RelationshipOrder == nil || *f.RelationshipOrder != 0 {
-				bad("MasterDetail relationshipOrder must be 0 on a single-master object")
-			}
-		}
+		validateRelationship(p, f, bad)
 	case "Phone", "DateTime", "Url":
 	default:
 		bad("type %q is not one this project uses (Text, LongTextArea, Number, Checkbox, Picklist, Lookup, MasterDetail, Phone, DateTime, Url)", f.Type)
 	}
 	return out
+}
+
+// validatePicklist checks a Picklist's value set: restricted, labels equal
+// to API values, no value twice, at most one default.
+func validatePicklist(f *mdField, bad func(format string, args ...any)) {
+	values := f.picklistValues()
+	switch {
+	case f.ValueSet == nil || f.ValueSet.Definition == nil || len(values) == 0:
+		bad("Picklist without valueSet/valueSetDefinition values")
+	case !f.ValueSet.Restricted:
+		// The sidecar writes exactly these values and ranks statuses by
+		// them; an unrestricted list would accept typos.
+		bad("Picklist valueSet must be restricted")
+	default:
+		defaults := 0
+		seen := map[string]bool{}
+		for _, v := range f.ValueSet.Definition.Values {
+			if v.Label != v.FullName {
+				bad("value %q has label %q; API value and label must match", v.FullName, v.Label)
+			}
+			if seen[v.FullName] {
+				bad("value %q twice", v.FullName)
+			}
+			seen[v.FullName] = true
+			if v.Default {
+				defaults++
+			}
+		}
+		if defaults > 1 {
+			bad("%d default values, want at most one", defaults)
+		}
+	}
+}
+
+// validateRelationship checks a Lookup or Master-Detail field: its target,
+// relationship name and label, and the delete rule its type allows.
+func validateRelationship(p *mdProject, f *mdField, bad func(format string, args ...any)) {
+	if _, ok := p.Objects[f.ReferenceTo]; !ok {
+		bad("referenceTo %q is not an object in sfdc/metadata", f.ReferenceTo)
+	}
+	if !identifierRE.MatchString(f.RelationshipName) || strings.Contains(f.RelationshipName, "__") || strings.HasSuffix(f.RelationshipName, "_") {
+		bad("relationshipName %q is not a valid name (letters, digits, single underscores)", f.RelationshipName)
+	}
+	if f.RelationshipLabel == "" {
+		bad("relationshipLabel missing; it names the related list on %s", f.ReferenceTo)
+	}
+	if f.Type == "Lookup" {
+		if !slices.Contains([]string{"SetNull", "Restrict", "Cascade"}, f.DeleteConstraint) {
+			bad("Lookup deleteConstraint %q, want SetNull, Restrict or Cascade", f.DeleteConstraint)
+		}
+		if f.DeleteConstraint == "SetNull" && f.Required {
+			bad("a required Lookup cannot clear itself on delete (SetNull)")
+		}
+	} else {
+		if f.DeleteConstraint != "" {
+			bad("MasterDetail takes no deleteConstraint (details are deleted with the master)")
+		}
+		if f.RelationshipOrder == nil || *f.RelationshipOrder != 0 {
+			bad("MasterDetail relationshipOrder must be 0 on a single-master object")
+		}
+	}
 }
 
 // manifestTypesRead are the metadata types loadMetadata reads.

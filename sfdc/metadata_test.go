@@ -181,6 +181,8 @@ func TestPermissionSetsGrantWhatEachUserNeeds(t *testing.T) {
 
 // The checks must fail on the mistakes they exist for, naming the object,
 // the field and the difference.
+//
+// Long on purpose: one table, a case per mistake the checks exist for.
 func TestMetadataChecksReportMistakes(t *testing.T) {
 	activity := func(p *mdProject, name string) *mdField { return p.Objects["Activity"].Fields[name] }
 	cases := []struct {

@@ -222,34 +222,62 @@ func withoutNotBuilt(spec []*specObject) []*specObject {
 // parseSpecSection reads one "### Object — meaning" (or "### A / B")
 // subsection.
 func parseSpecSection(heading string, lines []string) ([]*specObject, error) {
-	title, _, _ := strings.Cut(heading, " — ")
-	var objs []*specObject
+	sec := &specSection{heading: heading}
+	if err := sec.readHeading(); err != nil {
+		return nil, err
+	}
+	prose, below := sec.readTables(lines)
+	if err := sec.readProse(strings.Join(prose, "\n")); err != nil {
+		return nil, err
+	}
+	return sec.finish(below)
+}
+
+// specSection is one subsection of SPEC §1 being read: its heading and the
+// objects it names, with the fields found so far.
+type specSection struct {
+	heading string
+	objs    []*specObject
+}
+
+// readHeading takes the objects from "### Object — meaning" or "### A / B".
+func (sec *specSection) readHeading() error {
+	title, _, _ := strings.Cut(sec.heading, " — ")
 	for _, part := range strings.Split(title, "/") {
 		name := strings.Fields(strings.Trim(strings.TrimSpace(part), "`"))
 		if len(name) == 0 || !identifierRE.MatchString(strings.Trim(name[0], "`")) {
-			return nil, fmt.Errorf("SPEC §1 heading %q: cannot read the object name", heading)
+			return fmt.Errorf("SPEC §1 heading %q: cannot read the object name", sec.heading)
 		}
-		objs = append(objs, &specObject{Name: strings.Trim(name[0], "`")})
+		sec.objs = append(sec.objs, &specObject{Name: strings.Trim(name[0], "`")})
 	}
-	byName := func(n string) *specObject {
-		for _, o := range objs {
-			if o.Name == n {
-				return o
-			}
-		}
-		return nil
-	}
-	add := func(o *specObject, name, typeText string) {
-		if o.field(name) != nil {
-			return // later mentions are prose about the field
-		}
-		f := parseSpecType(typeText)
-		f.Name = name
-		o.Fields = append(o.Fields, &f)
-	}
+	return nil
+}
 
-	var prose []string
-	below := map[string][]string{} // "Picklist (below)" values by field
+func (sec *specSection) byName(n string) *specObject {
+	for _, o := range sec.objs {
+		if o.Name == n {
+			return o
+		}
+	}
+	return nil
+}
+
+// add records a field at its first mention; later mentions are prose about
+// the field.
+func (sec *specSection) add(o *specObject, name, typeText string) {
+	if o.field(name) != nil {
+		return
+	}
+	f := parseSpecType(typeText)
+	f.Name = name
+	o.Fields = append(o.Fields, &f)
+}
+
+// readTables reads the "| field | type |" rows into the first object and
+// the "values of `Field`" paragraphs; it returns the other lines (prose)
+// and the picklist values listed below their field.
+func (sec *specSection) readTables(lines []string) (prose []string, below map[string][]string) {
+	below = map[string][]string{}
 	for i := 0; i < len(lines); i++ {
 		l := strings.TrimSpace(lines[i])
 		switch {
@@ -259,7 +287,7 @@ func parseSpecSection(heading string, lines []string) ([]*specObject, error) {
 				continue
 			}
 			for _, m := range specTickRE.FindAllStringSubmatch(cells[0], -1) {
-				add(objs[0], m[1], cells[1])
+				sec.add(sec.objs[0], m[1], cells[1])
 			}
 		case specValuesRE.MatchString(l):
 			field := specValuesRE.FindStringSubmatch(l)[1]
@@ -275,10 +303,13 @@ func parseSpecSection(heading string, lines []string) ([]*specObject, error) {
 			prose = append(prose, lines[i])
 		}
 	}
+	return prose, below
+}
 
-	// Prose: `Field` (type, meaning) items; "`Object`:" switches object.
-	text := strings.Join(prose, "\n")
-	cur := objs[0]
+// readProse reads `Field` (type, meaning) items; "`Object`:" switches the
+// object they belong to.
+func (sec *specSection) readProse(text string) error {
+	cur := sec.objs[0]
 	depth := 0
 	for i := 0; i < len(text); i++ {
 		switch c := text[i]; {
@@ -289,43 +320,60 @@ func parseSpecSection(heading string, lines []string) ([]*specObject, error) {
 		case c == '`' && depth == 0:
 			j := strings.IndexByte(text[i+1:], '`')
 			if j < 0 {
-				return nil, fmt.Errorf("SPEC §1 %q: unbalanced backtick", heading)
+				return fmt.Errorf("SPEC §1 %q: unbalanced backtick", sec.heading)
 			}
 			tok := text[i+1 : i+1+j]
 			i += j + 1
 			rest := text[i+1:]
-			if o := byName(tok); o != nil && strings.HasPrefix(rest, ":") {
+			if o := sec.byName(tok); o != nil && strings.HasPrefix(rest, ":") {
 				cur = o
 				continue
 			}
 			if !isSpecFieldName(tok) {
 				continue
 			}
-			typeText := ""
-			if trimmed := strings.TrimLeft(rest, " \t\n"); strings.HasPrefix(trimmed, "(") {
-				open := i + 1 + len(rest) - len(trimmed)
-				d, k := 0, open
-				for ; k < len(text); k++ {
-					if text[k] == '(' {
-						d++
-					} else if text[k] == ')' {
-						d--
-						if d == 0 {
-							break
-						}
-					}
-				}
-				if k == len(text) {
-					return nil, fmt.Errorf("SPEC §1 %q: unbalanced parenthesis after `%s`", heading, tok)
-				}
-				typeText = text[open+1 : k]
-				i = k
+			typeText, end, err := sec.parenthesised(text, i+1, tok)
+			if err != nil {
+				return err
 			}
-			add(cur, tok, typeText)
+			i = end
+			sec.add(cur, tok, typeText)
 		}
 	}
+	return nil
+}
 
-	for _, o := range objs {
+// parenthesised returns the "(…)" that follows a field name at text[from:]
+// (nested parentheses included) and where it ends; "" and from-1 when none
+// follows.
+func (sec *specSection) parenthesised(text string, from int, tok string) (string, int, error) {
+	rest := text[from:]
+	trimmed := strings.TrimLeft(rest, " \t\n")
+	if !strings.HasPrefix(trimmed, "(") {
+		return "", from - 1, nil
+	}
+	open := from + len(rest) - len(trimmed)
+	d, k := 0, open
+	for ; k < len(text); k++ {
+		if text[k] == '(' {
+			d++
+		} else if text[k] == ')' {
+			d--
+			if d == 0 {
+				break
+			}
+		}
+	}
+	if k == len(text) {
+		return "", 0, fmt.Errorf("SPEC §1 %q: unbalanced parenthesis after `%s`", sec.heading, tok)
+	}
+	return text[open+1 : k], k, nil
+}
+
+// finish fills picklists listed below their field and lookups named after
+// their target, and refuses an object without fields.
+func (sec *specSection) finish(below map[string][]string) ([]*specObject, error) {
+	for _, o := range sec.objs {
 		for _, f := range o.Fields {
 			if v, ok := below[f.Name]; ok && f.MetaType == "Picklist" && len(f.Picklist) == 0 {
 				f.Picklist = v
@@ -339,7 +387,7 @@ func parseSpecSection(heading string, lines []string) ([]*specObject, error) {
 			return nil, fmt.Errorf("SPEC §1 %s: no fields found", o.Name)
 		}
 	}
-	return objs, nil
+	return sec.objs, nil
 }
 
 // compareWithSpecDoc checks the metadata against SPEC §1 as parsed.

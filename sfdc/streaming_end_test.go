@@ -40,6 +40,8 @@ func (r *endRecorder) first(cause Cause) (SessionEnd, bool) {
 // TestStreamReportsSessionEndCauses drives every cause the simulated org can
 // produce with its fault knobs and checks the typed report the hook gets:
 // doctor and the metrics read these, never log lines.
+//
+// Long on purpose: one table, a case per cause.
 func TestStreamReportsSessionEndCauses(t *testing.T) {
 	cases := []struct {
 		name  string

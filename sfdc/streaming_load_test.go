@@ -71,6 +71,8 @@ func TestStreamOrgBackpressure(t *testing.T) {
 // and fsyncs before it returns; every event must arrive, in order per
 // channel, and the replay id the stream resubscribes from must never be
 // ahead of what the file holds.
+//
+// Long on purpose: the faults are injected in order while one stream runs.
 func TestStreamOrgTenThousandEvents(t *testing.T) {
 	org := streamOrg(t)
 	org.SetHoldTimeout(100 * time.Millisecond)

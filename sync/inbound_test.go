@@ -118,6 +118,11 @@ func typedAs(e164 string, style int) string {
 	return d
 }
 
+// TestInboundThousandMessagesThreeHundredNumbers: 1,000 inbound messages from
+// 300 numbers (Contacts' mobiles and other phones, Leads, strangers) cost at
+// most 50 Salesforce calls, and each number gets one conversation bound to
+// its record and every Task the right WhoId. Long on purpose: one world,
+// then every property of what it became.
 func TestInboundThousandMessagesThreeHundredNumbers(t *testing.T) {
 	e := newSimEnv(t)
 	const numbers, messages = 300, 1000

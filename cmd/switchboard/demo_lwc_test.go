@@ -213,6 +213,8 @@ func (b *lwcBrowser) shot(name string, sel ...string) {
 // the reason; the Administration tab shows the daemon's heartbeat and
 // refuses a malformed channel number with a visible error, then creates the
 // channel. SB_LWC_SCREENSHOTS=<dir> keeps a screenshot per component.
+//
+// Long on purpose: it is one user's story in one browser, step after step.
 func TestDemoLightningComponentsInChromium(t *testing.T) {
 	exe := chromiumPath(t)
 	began := time.Now()

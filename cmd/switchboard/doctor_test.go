@@ -186,6 +186,8 @@ func TestDoctorHealthy(t *testing.T) {
 // TestDoctorMisconfigurations: each broken setting or resource is named
 // with its fix, and the exit code is 1. Subtests that only change settings
 // share one world; those that change the org or Twilio get their own.
+//
+// Long on purpose: one table, a case per misconfiguration with its fix.
 func TestDoctorMisconfigurations(t *testing.T) {
 	shared := newDoctorWorld(t)
 	otherKey := filepath.Join(t.TempDir(), "not-the-apps-key.pem")

@@ -14,6 +14,8 @@ import (
 // filled from the Task's records before sending; the Task keeps the text
 // the customer read. What each broken template gets: Error with a reason,
 // and no Twilio call.
+//
+// Long on purpose: one table of templates and what each gets, read together.
 func TestMergeFields(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	ins := func(object string, fields map[string]any) string {
@@ -171,6 +173,8 @@ func TestMergeFieldsInBulk(t *testing.T) {
 // with a reason naming the field and the setting, or the record, and
 // nothing about the stranger reaches Twilio; what the agent may read, and
 // the admin allowed, is still merged.
+//
+// Long on purpose: one table of attempts against one world, read together.
 func TestMergeFieldsReadOnlyWhatTheSenderMay(t *testing.T) {
 	w := newWorld(t, simOptions{})
 	ins := func(as, object string, fields map[string]any) string {

@@ -171,6 +171,10 @@ type item struct {
 	} `json:"errors"`
 }
 
+// TestCollectionsPartialFailureAndAllOrNone: sObject Collections create,
+// update, upsert and delete report per-record results, roll back under
+// allOrNone, and answer whole-request failures with the REST error array.
+// Long on purpose: each step reads the records the one before wrote.
 func TestCollectionsPartialFailureAndAllOrNone(t *testing.T) {
 	a := newAPI(t)
 	task := func(subject string, extra ...any) map[string]any {

@@ -26,6 +26,8 @@ func openCached(t *testing.T) *sql.DB {
 // answers as a fresh one, a second run of the same SQL while rows of the
 // first are open runs uncached instead of clobbering them, a failed run
 // leaves the statement reusable, and eviction keeps working past the bound.
+//
+// Long on purpose: the four cases share one cache, whose state each builds on.
 func TestStmtCacheReuseNestingAndErrors(t *testing.T) {
 	db := openCached(t)
 	tx, err := db.BeginTx(bg, nil)

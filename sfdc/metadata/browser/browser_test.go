@@ -183,6 +183,8 @@ SwitchboardLWC.mount('c-fixture-admin', document.getElementById('admin'), {conta
 // through empApi's filtered subscription and refreshGraphQL, and Send
 // creates a Task through createRecord that SOQL sees, with a toast.
 // SB_LWC_SCREENSHOTS=dir saves the page as fixture.png there.
+//
+// Long on purpose: one page in one browser, step after step.
 func TestFixtureComponentInChromium(t *testing.T) {
 	exe := chromium(t)
 	org := sfdctest.Start(t)
