@@ -36,11 +36,7 @@ func (d *doctor) checkSalesforce(ctx context.Context) {
 	sf := d.cfg.Salesforce
 	what := fmt.Sprintf("Salesforce login (%s flow at %s)", sf.AuthFlow, sf.LoginURL)
 	var err error
-	d.auth, err = sfdc.NewAuth(sfdc.AuthConfig{
-		Flow: sf.AuthFlow, LoginURL: sf.LoginURL, ClientID: sf.ClientID, ClientSecret: sf.ClientSecret,
-		Username: sf.Username, Password: sf.Password, SecurityToken: sf.SecurityToken,
-		PrivateKeyFile: sf.PrivateKeyFile, RefreshToken: sf.RefreshToken,
-	}, d.hc, zap.NewNop())
+	d.auth, err = sfdc.NewAuth(authConfig(sf), d.hc, zap.NewNop())
 	if err == nil {
 		// One retry: doctor wants a prompt answer, not the daemon's patience.
 		d.client, err = sfdc.NewClient(d.auth, sfdc.ClientConfig{APIVersion: sf.APIVersion, HTTPClient: d.hc, MaxRetries: 1})
