@@ -34,7 +34,7 @@ func (d *doctor) checkSalesforce(ctx context.Context) {
 		return
 	}
 	sf := d.cfg.Salesforce
-	what := fmt.Sprintf("Salesforce login (%s flow at %s)", sf.AuthFlow, sf.LoginURL)
+	what := loginWhat(sf)
 	var err error
 	d.auth, err = sfdc.NewAuth(authConfig(sf), d.hc, zap.NewNop())
 	if err == nil {
@@ -49,13 +49,11 @@ func (d *doctor) checkSalesforce(ctx context.Context) {
 	lctx, cancel := d.ctx(ctx)
 	creds, err := d.auth.Credentials(lctx)
 	cancel()
+	d.report(loginCheck(sf, creds, err))
 	if err != nil {
-		problem, fix := explainLogin(sf, err)
-		d.fail(what, problem, fix)
 		skipAll("needs a Salesforce login")
 		return
 	}
-	d.pass(fmt.Sprintf("%s as %s; instance %s", what, orDash(sf.Username), creds.InstanceURL))
 	if sf.AuthFlow == sfdc.FlowPassword {
 		// ref §1.3: deprecated and blocked by default in new orgs.
 		d.warn("Salesforce login flow", "the username-password flow is being retired by Salesforce and is blocked by default in new orgs",
