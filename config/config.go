@@ -217,6 +217,8 @@ func Load(opts LoadOptions) (*Config, error) {
 	return cfg, nil
 }
 
+// Need says which parts of the configuration a command uses, so that
+// `setup` does not demand Twilio credentials and `demo` demands nothing.
 type Need uint8
 
 const (

@@ -92,9 +92,6 @@ func setNested(m map[string]any, dotted string, val string) {
 	m[parts[len(parts)-1]] = val
 }
 
-// Need says which parts of the configuration a command uses, so that
-// `setup` does not demand Twilio credentials and `demo` demands nothing.
-
 // layers is what Load read, before decoding: viper with every layer
 // applied, and the raw layers Source is worked out from.
 type layers struct {

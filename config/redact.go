@@ -28,6 +28,10 @@ func (c *Config) Redacted() map[string]string {
 	return out
 }
 
+// urlPasswordParams are the query parameters of store.url that hold a
+// password (PostgreSQL reads both).
+var urlPasswordParams = []string{"password", "sslpassword"}
+
 // RedactURL hides the secrets of a URL such as postgres://user:secret@host/db:
 // the password, and the password and sslpassword parameters PostgreSQL
 // also reads. It fails closed: a value that does not parse as a URL (a
@@ -49,12 +53,14 @@ func RedactURL(raw string) string {
 			changed = true
 		}
 	}
-	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
-		for _, k := range []string{"password", "sslpassword"} {
-			if q.Has(k) {
-				q.Set(k, "redacted")
-			}
+	q, inQuery := u.Query(), false
+	for _, k := range urlPasswordParams {
+		if q.Has(k) {
+			q.Set(k, "redacted")
+			inQuery = true
 		}
+	}
+	if inQuery {
 		u.RawQuery = q.Encode()
 		changed = true
 	}
@@ -77,7 +83,7 @@ func (c *Config) storePasswords() []string {
 		}
 	}
 	q := u.Query()
-	for _, k := range []string{"password", "sslpassword"} {
+	for _, k := range urlPasswordParams {
 		if p := q.Get(k); p != "" {
 			out = append(out, p)
 		}

@@ -142,6 +142,7 @@ func (a *Accounts) Has(sid string) bool { return a.accounts[sid] != nil }
 // classifier needs to know.
 type call struct {
 	api   *openapi.ApiService
+	rh    *client.RequestHandler // what api sends through; other SDK services wrap it too
 	state *callState
 	ctx   context.Context
 }
@@ -153,26 +154,25 @@ type callState struct {
 	requests atomic.Int32
 }
 
+// newCall is a call to the REST API (api.twilio.com, 2010-04-01).
 func (a *Accounts) newCall(ctx context.Context, sid string) (*call, context.CancelFunc, error) {
-	c, cl, cancel, err := a.newClient(ctx, sid, a.base)
+	c, cancel, err := a.newClient(ctx, sid, a.base)
 	if err != nil {
 		return nil, nil, err
 	}
-	c.api = openapi.NewApiServiceWithClient(cl)
-	// NewRequestHandler reads TWILIO_EDGE/TWILIO_REGION from the
-	// environment and would rewrite the host (ref §9.1); the base URL is ours.
-	c.api.RequestHandler().Edge, c.api.RequestHandler().Region = "", ""
+	c.api = openapi.NewApiService(c.rh)
 	return c, cancel, nil
 }
 
 // newClient builds one call's twilio-go client for account sid, sending
 // to base: the call's deadline is a.timeout, its requests carry the context
-// and record the call's state. The caller wraps the client in the SDK's
-// API service and clears its Edge and Region (see newCall).
-func (a *Accounts) newClient(ctx context.Context, sid string, base *url.URL) (*call, *baseURLClient, context.CancelFunc, error) {
+// and record the call's state. Its request handler (c.rh) has no Edge or
+// Region: the SDK's NewRequestHandler would read them from TWILIO_EDGE and
+// TWILIO_REGION and rewrite the host (ref §9.1); the base URL is ours.
+func (a *Accounts) newClient(ctx context.Context, sid string, base *url.URL) (*call, context.CancelFunc, error) {
 	acct := a.accounts[sid]
 	if acct == nil {
-		return nil, nil, nil, fmt.Errorf("%w: %s", ErrUnknownAccount, sid)
+		return nil, nil, fmt.Errorf("%w: %s", ErrUnknownAccount, sid)
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	st := &callState{}
@@ -185,7 +185,8 @@ func (a *Accounts) newClient(ctx context.Context, sid string, base *url.URL) (*c
 	}
 	c := &client.Client{Credentials: acct.creds, HTTPClient: hc}
 	c.SetAccountSid(sid)
-	return &call{state: st, ctx: ctx}, &baseURLClient{Client: c, base: base}, cancel, nil
+	rh := &client.RequestHandler{Client: &baseURLClient{Client: c, base: base}}
+	return &call{rh: rh, state: st, ctx: ctx}, cancel, nil
 }
 
 // baseURLClient sends the SDK's requests to the configured base URL instead

@@ -116,13 +116,12 @@ func (a *Accounts) MessagingService(ctx context.Context, accountSID, serviceSID 
 		err := fmt.Errorf("%q is not a Messaging Service SID (MG followed by 32 hex digits)", serviceSID)
 		return MessagingService{}, &Error{Op: OpFetch, Kind: KindPermanent, Description: err.Error(), Err: err}
 	}
-	c, cl, cancel, err := a.newClient(ctx, accountSID, messagingBase(a.base))
+	c, cancel, err := a.newClient(ctx, accountSID, messagingBase(a.base))
 	if err != nil {
 		return MessagingService{}, unknownAccount(OpFetch, err)
 	}
 	defer cancel()
-	svc := messaging.NewApiServiceWithClient(cl)
-	svc.RequestHandler().Edge, svc.RequestHandler().Region = "", "" // as in newCall
+	svc := messaging.NewApiService(c.rh)
 	s, err := svc.FetchService(serviceSID)
 	if err != nil {
 		return MessagingService{}, lookupError(OpFetch, err, c, "Messaging Service "+serviceSID)

@@ -22,15 +22,13 @@ import (
 )
 
 // Job kinds of the work queue (sync/jobkinds.go), named here for the
-// metrics and the tests.
+// tests.
 const (
-	kindSend         = sbsync.KindSend
-	kindConversation = sbsync.KindConversation
-	kindSweep        = sbsync.KindSweep
+	kindSend    = sbsync.KindSend
+	kindSweep   = sbsync.KindSweep
+	kindInbound = sbsync.KindInbound
+	kindStatus  = sbsync.KindStatus
 )
-
-// jobKinds are every kind the daemon handles.
-var jobKinds = sbsync.JobKinds
 
 // The PushTopic channels the sidecar subscribes to (SPEC §2; not
 // SwitchboardChat, which is the chat components').
@@ -346,7 +344,7 @@ func (m *Main) engineOptions() sbsync.EngineOptions {
 		DefaultChannel:      cfg.Twilio.DefaultChannel,
 		DefaultRegion:       cfg.Engine.DefaultRegion,
 		DefaultAccountSID:   cfg.Twilio.AccountSID,
-		StatusCallback:      cfg.Server.PublicURL + "/twilio/status",
+		StatusCallback:      cfg.Server.PublicURL + pathStatus,
 		MaxConcurrentSends:  cfg.Twilio.MaxConcurrency,
 		SenderRate:          cfg.Twilio.SenderRates,
 		MergeFields:         cfg.Engine.MergeFields,

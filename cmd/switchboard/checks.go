@@ -46,6 +46,21 @@ func flat(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// loginWhat names the Salesforce login check.
+func loginWhat(sf config.Salesforce) string {
+	return fmt.Sprintf("Salesforce login (%s flow at %s)", sf.AuthFlow, sf.LoginURL)
+}
+
+// loginCheck is the outcome of logging in with the salesforce.* settings:
+// creds when err is nil, else what the token endpoint said, explained.
+func loginCheck(sf config.Salesforce, creds sfdc.Credentials, err error) check {
+	if err != nil {
+		problem, fix := explainLogin(sf, err)
+		return failed(loginWhat(sf), problem, fix)
+	}
+	return passed(fmt.Sprintf("%s as %s; instance %s", loginWhat(sf), orDash(sf.Username), creds.InstanceURL))
+}
+
 // apiCallsCheck reads the org's rolling 24-hour API usage as the last
 // counted call reported it (Sforce-Limit-Info, ref §2.1).
 func apiCallsCheck(l sfdc.Limits, budget float64) check {

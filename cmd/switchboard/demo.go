@@ -319,7 +319,7 @@ func (d *demoRun) startDaemon(ctx context.Context, log *zap.Logger) (stop func()
 		return nil, fmt.Errorf("demo: configuration: %w", err)
 	}
 	d.publicURL = publicURL
-	d.w.Twilio.SetInboundURL(publicURL + "/twilio/inbound")
+	d.w.Twilio.SetInboundURL(publicURL + pathInbound)
 	d.m = NewMain(cfg, log, demoTuning(ln))
 	// The daemon gets its own context so that Ctrl-C ends the story and the
 	// page first and the daemon drains last.

@@ -148,8 +148,8 @@ func (d *demoRun) awaitStatus(ctx context.Context, taskID, want string) (map[str
 }
 
 func (d *demoRun) stepSend(ctx context.Context) error {
-	// The text of a template, with a merge field the engine fills.
-	template := "Hi {!Contact.FirstName}, your order #1042 has shipped. Reply here if you have any questions."
+	// The seeded template's text, with a merge field the engine fills.
+	template := demoTemplateText
 	body := "Hi Ada, your order #1042 has shipped. Reply here if you have any questions."
 	d.out.printf("  An agent creates a Task on the Contact (WhoId, no conversation yet) from a template:")
 	id, err := d.agentTask(map[string]any{"WhoId": d.contact, "Description": template})

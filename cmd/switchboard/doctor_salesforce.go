@@ -34,13 +34,9 @@ func (d *doctor) checkSalesforce(ctx context.Context) {
 		return
 	}
 	sf := d.cfg.Salesforce
-	what := fmt.Sprintf("Salesforce login (%s flow at %s)", sf.AuthFlow, sf.LoginURL)
+	what := loginWhat(sf)
 	var err error
-	d.auth, err = sfdc.NewAuth(sfdc.AuthConfig{
-		Flow: sf.AuthFlow, LoginURL: sf.LoginURL, ClientID: sf.ClientID, ClientSecret: sf.ClientSecret,
-		Username: sf.Username, Password: sf.Password, SecurityToken: sf.SecurityToken,
-		PrivateKeyFile: sf.PrivateKeyFile, RefreshToken: sf.RefreshToken,
-	}, d.hc, zap.NewNop())
+	d.auth, err = sfdc.NewAuth(authConfig(sf), d.hc, zap.NewNop())
 	if err == nil {
 		// One retry: doctor wants a prompt answer, not the daemon's patience.
 		d.client, err = sfdc.NewClient(d.auth, sfdc.ClientConfig{APIVersion: sf.APIVersion, HTTPClient: d.hc, MaxRetries: 1})
@@ -53,13 +49,11 @@ func (d *doctor) checkSalesforce(ctx context.Context) {
 	lctx, cancel := d.ctx(ctx)
 	creds, err := d.auth.Credentials(lctx)
 	cancel()
+	d.report(loginCheck(sf, creds, err))
 	if err != nil {
-		problem, fix := explainLogin(sf, err)
-		d.fail(what, problem, fix)
 		skipAll("needs a Salesforce login")
 		return
 	}
-	d.pass(fmt.Sprintf("%s as %s; instance %s", what, orDash(sf.Username), creds.InstanceURL))
 	if sf.AuthFlow == sfdc.FlowPassword {
 		// ref §1.3: deprecated and blocked by default in new orgs.
 		d.warn("Salesforce login flow", "the username-password flow is being retired by Salesforce and is blocked by default in new orgs",

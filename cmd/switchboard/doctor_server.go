@@ -36,9 +36,9 @@ func (d *doctor) checkPublicURL(ctx context.Context) {
 	case u.RawQuery != "" || u.Fragment != "":
 		d.fail(what, fmt.Sprintf("%q carries a query or fragment; Twilio signs the exact URL it calls", raw), fixHTTPS)
 		return
-	case strings.HasSuffix(u.Path, "/twilio/inbound") || strings.HasSuffix(u.Path, "/twilio/status"):
+	case strings.HasSuffix(u.Path, pathInbound) || strings.HasSuffix(u.Path, pathStatus):
 		d.fail(what, fmt.Sprintf("%q is a webhook URL; public_url is the base that /twilio/inbound and /twilio/status are appended to", raw),
-			"set "+keyRef(what)+" to "+strings.TrimSuffix(strings.TrimSuffix(raw, "/twilio/inbound"), "/twilio/status"))
+			"set "+keyRef(what)+" to "+strings.TrimSuffix(strings.TrimSuffix(raw, pathInbound), pathStatus))
 		return
 	case u.Scheme == "http" && !loopback:
 		d.fail(what, fmt.Sprintf("%q is not https; Twilio's webhooks and their signatures must not travel in clear text", raw), fixHTTPS)

@@ -156,7 +156,7 @@ func (d *doctor) checkChannel(ctx context.Context, ch *sbsync.Channel) {
 	}
 	wantIn, wantStatus := "", ""
 	if !d.problems["server"] {
-		wantIn, wantStatus = d.cfg.Server.PublicURL+"/twilio/inbound", d.cfg.Server.PublicURL+"/twilio/status"
+		wantIn, wantStatus = d.cfg.Server.PublicURL+pathInbound, d.cfg.Server.PublicURL+pathStatus
 	}
 	consoleNumber := "Twilio Console → Phone Numbers → Manage → Active numbers → " + ch.PhoneNumber + " → Messaging Configuration → A message comes in: Webhook " + wantIn + ", HTTP POST"
 	lctx, cancel := d.ctx(ctx)

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/sfdc/sfdctest"
 	"github.com/switchboard/switchboard/sync/store"
 )
 
@@ -36,7 +36,8 @@ func (w *simWorld) useMessagingService(t testing.TB) {
 }
 
 // checkOnePerTask: every Task carries a distinct SID, Twilio holds exactly
-// one message per Task, and each went through the service from its pool.
+// one message per Task and none on no Task, and, viaService, each went
+// through the service from its pool.
 func (w *simWorld) checkOnePerTask(t *testing.T, ids []string, viaService bool) {
 	t.Helper()
 	sids := map[string]bool{}

@@ -99,16 +99,8 @@ func (m *Main) beat(ctx context.Context) error {
 // running instance rather than its setup: the login, the org's API usage,
 // the stream and the store.
 func (m *Main) runtimeChecks(ctx context.Context) ([]check, storeState) {
-	sf := m.cfg.Salesforce
-	var out []check
-	login := fmt.Sprintf("Salesforce login (%s flow at %s)", sf.AuthFlow, sf.LoginURL)
-	if creds, err := m.auth.Credentials(ctx); err != nil {
-		problem, fix := explainLogin(sf, err)
-		out = append(out, failed(login, problem, fix))
-	} else {
-		out = append(out, passed(fmt.Sprintf("%s as %s; instance %s", login, orDash(sf.Username), creds.InstanceURL)))
-	}
-	out = append(out, apiCallsCheck(m.client.Limits(), m.cfg.Engine.APIBudget))
+	creds, err := m.auth.Credentials(ctx)
+	out := []check{loginCheck(m.cfg.Salesforce, creds, err), apiCallsCheck(m.client.Limits(), m.cfg.Engine.APIBudget)}
 	subscribed := "streaming: subscribed to " + strings.Join(streamChannels, " and ")
 	if m.stream.Subscribed() {
 		out = append(out, passed(subscribed))

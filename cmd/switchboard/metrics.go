@@ -91,7 +91,7 @@ func (m *metrics) observeLimits(l sfdc.Limits) {
 // the queue's depth, this process's Salesforce calls and what status
 // callbacks did.
 func (m *metrics) watch(s *sfdc.Stream, st *store.Store, c *sfdc.Client, cb *sbsync.Callbacks) {
-	m.reg.MustRegister(&streamCollector{s: s}, &queueCollector{s: st, kinds: jobKinds},
+	m.reg.MustRegister(&streamCollector{s: s}, &queueCollector{s: st, kinds: sbsync.JobKinds},
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "switchboard_salesforce_calls_total",
 			Help: "Salesforce REST calls this process made (a /composite request is one call, as Salesforce counts it).",

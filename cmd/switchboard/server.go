@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard/switchboard/internal/endpoint"
-	sbsync "github.com/switchboard/switchboard/sync"
 	"github.com/switchboard/switchboard/sync/store"
 	"github.com/switchboard/switchboard/twilio"
 )
@@ -25,10 +24,12 @@ func newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes}
 }
 
-// Webhook kinds, also the queue's job kinds.
+// The webhook paths under server.public_url: where the public listener
+// serves Twilio, what doctor expects Twilio to call, and the status
+// callback every send names.
 const (
-	kindInbound = sbsync.KindInbound
-	kindStatus  = sbsync.KindStatus
+	pathInbound = "/twilio/inbound"
+	pathStatus  = "/twilio/status"
 )
 
 // readiness reports whether the daemon can do its work: org authenticated,
@@ -41,8 +42,8 @@ type readiness func(ctx context.Context) error
 // nobody else's business.
 func publicHandler(webhooks *twilio.Webhooks) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/twilio/inbound", webhooks.Inbound())
-	mux.Handle("/twilio/status", webhooks.Status())
+	mux.Handle(pathInbound, webhooks.Inbound())
+	mux.Handle(pathStatus, webhooks.Status())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

@@ -57,17 +57,22 @@ func newSalesforceClient(cfg *config.Config, log *zap.Logger) (*sfdc.Client, err
 	return c, err
 }
 
+// authConfig is the login the salesforce.* settings describe.
+func authConfig(sf config.Salesforce) sfdc.AuthConfig {
+	return sfdc.AuthConfig{
+		Flow: sf.AuthFlow, LoginURL: sf.LoginURL, ClientID: sf.ClientID, ClientSecret: sf.ClientSecret,
+		Username: sf.Username, Password: sf.Password, SecurityToken: sf.SecurityToken,
+		PrivateKeyFile: sf.PrivateKeyFile, RefreshToken: sf.RefreshToken,
+	}
+}
+
 // newSalesforce builds the login (shared by REST and the stream, so one
 // re-authentication serves both) and the REST client. onLimits, if set,
 // receives every Sforce-Limit-Info reading.
 func newSalesforce(cfg *config.Config, log *zap.Logger, onLimits func(sfdc.Limits)) (*sfdc.Auth, *sfdc.Client, *http.Client, error) {
 	sf := cfg.Salesforce
 	hc := &http.Client{Timeout: 2 * time.Minute}
-	auth, err := sfdc.NewAuth(sfdc.AuthConfig{
-		Flow: sf.AuthFlow, LoginURL: sf.LoginURL, ClientID: sf.ClientID, ClientSecret: sf.ClientSecret,
-		Username: sf.Username, Password: sf.Password, SecurityToken: sf.SecurityToken,
-		PrivateKeyFile: sf.PrivateKeyFile, RefreshToken: sf.RefreshToken,
-	}, hc, log)
+	auth, err := sfdc.NewAuth(authConfig(sf), hc, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
