@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// ChannelFields are the Channel__c fields, with its type's, that sending
-// and CheckChannel read into a Channel (SPEC §1).
+// ChannelFields are the Channel__c fields, with its type's, that sending,
+// the inbound engine's channel cache and CheckChannel read into a Channel
+// (SPEC §1).
 const ChannelFields = "Id, Name, Phone_Number__c, Messaging_Service_Sid__c, Active__c, Queue_Name__c, Channel_Type__c, " +
 	"Channel_Type__r.Name, Channel_Type__r.Account_Sid__c, Channel_Type__r.Max_Message_Length__c, Channel_Type__r.Provider__c"
 

@@ -288,10 +288,11 @@ type numberMatch struct {
 }
 
 // wideBudget caps the URL-encoded WHERE clause of a matching query, or an
-// IN list of 200 message SIDs, so either is one query. LIKE patterns are
-// long once encoded (each % is %25), so this is larger than inBudget, yet
-// leaves room under the 16,384-byte URI limit (salesforce.md §2.1) for the
-// path and the SELECT list.
+// IN list of 200 message SIDs, so the latter is one query. LIKE patterns
+// are long once encoded (each % is %25), so a long batch of numbers is
+// split (matchNumbers). It is inBudget's size, which leaves room under the
+// 16,384-byte URI limit (salesforce.md §2.1) for the path and the SELECT
+// list.
 const wideBudget = 12000
 
 // matchNumbers finds, for each E.164 number, the records whose registered

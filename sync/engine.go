@@ -97,6 +97,7 @@ func setDefault[T cmp.Ordered](v *T, def T) {
 func (o *EngineOptions) defaults() {
 	setDefault(&o.StatusWindow, time.Second)
 	setDefault(&o.PollInterval, time.Minute)
+	setDefault(&o.OutageRetry, 5*time.Second)
 }
 
 // threadLockKey names the store lock held while conversations are found or

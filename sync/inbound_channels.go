@@ -34,9 +34,7 @@ func (i *Inbound) channelKey(raw string) string {
 
 func (i *Inbound) loadChannels(ctx context.Context) (*channelIndex, error) {
 	var chans []*Channel
-	q := "SELECT Id, Name, Phone_Number__c, Messaging_Service_Sid__c, Queue_Name__c, Active__c, Channel_Type__c, " +
-		"Channel_Type__r.Account_Sid__c FROM Channel__c"
-	if err := i.org.Query(ctx, q, &chans); err != nil {
+	if err := i.org.Query(ctx, "SELECT "+ChannelFields+" FROM Channel__c", &chans); err != nil {
 		return nil, fmt.Errorf("reading channels: %w", err)
 	}
 	var queues []queueRow

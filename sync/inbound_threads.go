@@ -170,7 +170,7 @@ func (i *Inbound) findOrCreate(ctx context.Context, keys []inConvKey, sids map[t
 	var phones []string
 	for _, k := range keys {
 		p := k.thread()
-		t, ok := open[newThreadKey(k.ChannelID, k.Customer)]
+		t, ok := open[p]
 		switch {
 		case !ok:
 			create = append(create, k)

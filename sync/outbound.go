@@ -78,7 +78,7 @@ type LedgerEntry struct {
 	Reason    string
 	CreatedAt time.Time // when the intent was first written
 	// ClaimedAt is when an intent was created or last claimed by a job
-	// (ClaimIntent): the owner's token. For other states, the last change.
+	// (ClaimStaleIntents): the owner's token. For other states, the last change.
 	ClaimedAt time.Time
 }
 

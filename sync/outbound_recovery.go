@@ -92,7 +92,7 @@ func (o *Outbound) resolveGroup(ctx context.Context, group string, e LedgerEntry
 		return nil // resolved by another job meanwhile
 	}
 	q := FindQuery{To: e.To, After: intents[0].CreatedAt.Add(-clockSkew), Before: time.Now().Add(clockSkew)}
-	if isServiceSID(e.From) {
+	if IsMessagingServiceSID(e.From) {
 		// Twilio picks the number: the messages' From is never the MG SID.
 		q.MessagingServiceSID = e.From
 	} else {

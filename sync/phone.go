@@ -16,20 +16,6 @@ var ErrInvalidNumber = errors.New("not a valid phone number")
 // whatsappPrefix marks WhatsApp addresses on Twilio ("whatsapp:+1415…").
 const whatsappPrefix = "whatsapp:"
 
-// isServiceSID reports whether a sender is a Messaging Service (MG + 32
-// hex, twilio.md §1.1) rather than a number.
-func isServiceSID(s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, "MG") {
-		return false
-	}
-	for _, r := range s[2:] {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
 // splitWhatsApp separates the "whatsapp:" transport prefix from the number
 // behind it. The prefix matches in any case, the one case rule recipientKey
 // keys threads by: a user may type "WhatsApp:+1…" into a record.

@@ -15,9 +15,6 @@ import (
 // dead-letters a message (SPEC §3 "Nothing is lost").
 func (e *Engine) outageTolerant(h JobHandler) JobHandler {
 	base := e.opts.OutageRetry
-	if base <= 0 {
-		base = 5 * time.Second
-	}
 	return func(ctx context.Context, j Job) (err error) {
 		start := time.Now()
 		if e.opts.ObserveJob != nil {

@@ -420,40 +420,6 @@ func (s *Store) AbandonSend(ctx context.Context, key string, owned time.Time) er
 	return err
 }
 
-// ClaimIntent takes over an intent created or last claimed before
-// staleBefore: its job is gone (crashed, timed out) or never called
-// Twilio. In one conditional update, so exactly one of several jobs,
-// processes or replicas wins; the winner's entry has the new ClaimedAt
-// (CreatedAt stays the original intent's), and every other job then sees a
-// young claim and leaves it alone. It is durable before it returns, like
-// a fresh BeginSend, because the winner may call Twilio next.
-func (s *Store) ClaimIntent(ctx context.Context, key string, staleBefore time.Time) (sbsync.LedgerEntry, bool, error) {
-	if err := s.checkOpen(); err != nil {
-		return sbsync.LedgerEntry{}, false, err
-	}
-	now := time.Now().UnixNano()
-	if now <= staleBefore.UnixNano() {
-		now = staleBefore.UnixNano() + 1
-	}
-	n, err := s.eng.q().exec(ctx, `UPDATE sb_send_ledger SET updated_at = ?
-		WHERE send_key = ? AND state = ? AND updated_at < ?`,
-		now, key, string(sbsync.LedgerIntent), staleBefore.UnixNano())
-	if err != nil {
-		return sbsync.LedgerEntry{}, false, fmt.Errorf("ledger: claiming %s: %w", key, err)
-	}
-	if n != 1 {
-		return sbsync.LedgerEntry{}, false, nil
-	}
-	if err := s.eng.durable(ctx); err != nil {
-		return sbsync.LedgerEntry{}, false, fmt.Errorf("ledger: claiming %s: %w", key, err)
-	}
-	e, ok, err := s.ledgerEntry(ctx, key)
-	if err != nil || !ok || e.State != sbsync.LedgerIntent || e.ClaimedAt.UnixNano() != now {
-		return sbsync.LedgerEntry{}, false, err
-	}
-	return e, true, nil
-}
-
 // ClaimStaleIntents takes over every intent of one (account, recipient,
 // sender) group created or last claimed before staleBefore, in one
 // conditional update: of several jobs, processes or replicas, each intent

@@ -204,12 +204,13 @@ func TestParkedCallbacks(t *testing.T) {
 	})
 }
 
-// TestClaimIntent: of many jobs (across two Stores: two processes) that find
-// the same stale intent, exactly one takes it over; the claim renews
-// ClaimedAt but keeps CreatedAt (the window a lookup must cover); the
-// previous owner's AbandonSend then leaves the claimed intent alone, the
-// claimer's removes it.
-func TestClaimIntent(t *testing.T) {
+// TestClaimStaleIntentRenewsClaim: of many jobs (across two Stores: two
+// processes) that claim the same stale intent (ClaimStaleIntents, as a
+// resolution does), exactly one takes it over; the claim renews ClaimedAt
+// but keeps CreatedAt (the window a lookup must cover); the previous
+// owner's AbandonSend then leaves the claimed intent alone, the claimer's
+// removes it.
+func TestClaimStaleIntentRenewsClaim(t *testing.T) {
 	eachBackend(t, func(t *testing.T, url string) {
 		a := openStore(t, url, testOptions())
 		b := openStore(t, url, testOptions())
@@ -218,7 +219,18 @@ func TestClaimIntent(t *testing.T) {
 		if err != nil || !fresh || !e0.ClaimedAt.Equal(e0.CreatedAt) {
 			t.Fatalf("BeginSend: %+v %v %v", e0, fresh, err)
 		}
-		if _, ok, err := a.ClaimIntent(bg, k, e0.ClaimedAt); err != nil || ok {
+		in := intent(k)
+		claimOnce := func(st *Store, staleBefore time.Time) (sbsync.LedgerEntry, bool, error) {
+			es, err := st.ClaimStaleIntents(bg, in.AccountSID, in.To, in.From, staleBefore)
+			if err != nil || len(es) == 0 {
+				return sbsync.LedgerEntry{}, false, err
+			}
+			if len(es) != 1 || es[0].Key != k {
+				return sbsync.LedgerEntry{}, false, fmt.Errorf("claimed %+v, want only %s", es, k)
+			}
+			return es[0], true, nil
+		}
+		if _, ok, err := claimOnce(a, e0.ClaimedAt); err != nil || ok {
 			t.Fatalf("claiming an intent that is not stale: %v %v", ok, err)
 		}
 		claim := func(staleBefore time.Time) sbsync.LedgerEntry {
@@ -231,7 +243,7 @@ func TestClaimIntent(t *testing.T) {
 					st = b
 				}
 				wg.Go(func() {
-					e, ok, err := st.ClaimIntent(bg, k, staleBefore)
+					e, ok, err := claimOnce(st, staleBefore)
 					if err != nil {
 						t.Error(err)
 					}
@@ -267,9 +279,6 @@ func TestClaimIntent(t *testing.T) {
 		}
 		if _, fresh, _ := a.BeginSend(bg, intent(k)); !fresh {
 			t.Fatal("the claimer's abandon did not remove the intent")
-		}
-		if _, ok, err := a.ClaimIntent(bg, "00T9@missing", time.Now()); err != nil || ok {
-			t.Fatalf("claiming a missing key: %v %v", ok, err)
 		}
 	})
 }
