@@ -3,10 +3,11 @@ package sync
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/switchboard/switchboard/internal/jitter"
 )
 
 // outageTolerant turns a transient Salesforce failure (503, row locks,
@@ -28,7 +29,10 @@ func (e *Engine) outageTolerant(h JobHandler) JobHandler {
 		if errors.As(err, &re) {
 			return err
 		}
-		after := base + rand.N(base)
+		// A snooze uses no attempt, so the wait does not grow: always
+		// between OutageRetry and twice it (the one jitter rule, at a fixed
+		// step).
+		after := jitter.Backoff(2*base, 2*base, 1)
 		e.log.Warn("salesforce unavailable; the job will run again", zap.String("kind", j.Kind),
 			zap.String("key", j.Key), zap.Duration("after", after), zap.Error(err))
 		return &RetryError{After: after, Err: err}

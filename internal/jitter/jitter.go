@@ -1,7 +1,8 @@
 // Package jitter holds the one retry delay switchboard uses everywhere it
-// backs off (the River job queue, the Salesforce REST client, the Streaming
-// API client): exponential, capped, with "equal jitter" — half fixed, half
-// random — so replicas and jobs that failed together do not retry together.
+// backs off (the River job queue, the engine's outage snooze, the Salesforce
+// REST client, the Streaming API client): exponential, capped, with "equal
+// jitter" — half fixed, half random — so replicas and jobs that failed
+// together do not retry together.
 package jitter
 
 import (
