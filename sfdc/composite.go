@@ -54,7 +54,6 @@ type subResponse struct {
 	ReferenceID string
 	Status      int
 	Body        json.RawMessage
-	Headers     map[string]string
 	Err         *APIError
 }
 
@@ -119,10 +118,9 @@ func (c *Client) composite(ctx context.Context, allOrNone bool, subs []subreques
 	body := map[string]any{"allOrNone": allOrNone, "collateSubrequests": false, "compositeRequest": wire}
 	var out struct {
 		CompositeResponse []struct {
-			Body           json.RawMessage   `json:"body"`
-			HTTPHeaders    map[string]string `json:"httpHeaders"`
-			HTTPStatusCode int               `json:"httpStatusCode"`
-			ReferenceID    string            `json:"referenceId"`
+			Body           json.RawMessage `json:"body"`
+			HTTPStatusCode int             `json:"httpStatusCode"`
+			ReferenceID    string          `json:"referenceId"`
 		} `json:"compositeResponse"`
 	}
 	r := request{method: http.MethodPost, path: c.dataPath("composite"), create: create}
@@ -140,7 +138,7 @@ func (c *Client) composite(ctx context.Context, allOrNone bool, subs []subreques
 			return nil, fmt.Errorf("sfdc: composite response has no result for subrequest %s (%d results for %d subrequests)", s.ReferenceID, len(out.CompositeResponse), len(subs))
 		}
 		cr := out.CompositeResponse[j]
-		sr := subResponse{ReferenceID: s.ReferenceID, Status: cr.HTTPStatusCode, Body: cr.Body, Headers: cr.HTTPHeaders}
+		sr := subResponse{ReferenceID: s.ReferenceID, Status: cr.HTTPStatusCode, Body: cr.Body}
 		if cr.HTTPStatusCode >= 400 {
 			sr.Err = parseAPIError(s.Method, subPath(s.URL), cr.HTTPStatusCode, cr.Body)
 		}
