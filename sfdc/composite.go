@@ -165,35 +165,3 @@ func (c *Client) querySubrequest(referenceID, soql string) (subrequest, error) {
 	}
 	return subrequest{Method: http.MethodGet, URL: c.dataPath("query") + "?" + url.Values{"q": {soql}}.Encode(), ReferenceID: referenceID}, nil
 }
-
-type collectionBody struct {
-	AllOrNone bool                         `json:"allOrNone"`
-	Records   []map[string]json.RawMessage `json:"records"`
-}
-
-// The record checks of createMany and of the engine's Save.
-func createCheck(i int, f map[string]json.RawMessage) error {
-	if hasID(f) {
-		return fmt.Errorf("sfdc: create record %d must not carry an Id", i)
-	}
-	return nil
-}
-
-func updateCheck(i int, f map[string]json.RawMessage) error {
-	if !hasID(f) {
-		return fmt.Errorf("sfdc: update record %d has no Id", i)
-	}
-	return nil
-}
-
-func upsertCheck(extField string) func(int, map[string]json.RawMessage) error {
-	return func(i int, f map[string]json.RawMessage) error {
-		if hasID(f) {
-			return fmt.Errorf("sfdc: upsert record %d must not carry an Id", i)
-		}
-		if v, ok := f[extField]; !ok || string(v) == "null" || string(v) == `""` {
-			return fmt.Errorf("sfdc: upsert record %d has no %s value", i, extField)
-		}
-		return nil
-	}
-}
