@@ -32,12 +32,18 @@ func (c *Client) queryPages(ctx context.Context, soql string, fn func(queryPage)
 	if strings.TrimSpace(soql) == "" {
 		return errors.New("sfdc: empty SOQL query")
 	}
-	r := request{method: http.MethodGet, path: c.dataPath("query"), query: url.Values{"q": {soql}}}
+	var first queryPage
+	if _, err := c.doJSON(ctx, request{method: http.MethodGet, path: c.dataPath("query"), query: url.Values{"q": {soql}}}, nil, &first); err != nil {
+		return err
+	}
+	return c.followPages(ctx, first, fn)
+}
+
+// followPages calls fn with page, then GETs and passes on each later page
+// of its result until done (ref §2.2): queryPages and the engine's Query,
+// whose first page may come out of a composite, share it.
+func (c *Client) followPages(ctx context.Context, page queryPage, fn func(queryPage) error) error {
 	for {
-		var page queryPage
-		if _, err := c.doJSON(ctx, r, nil, &page); err != nil {
-			return err
-		}
 		if err := fn(page); err != nil {
 			return err
 		}
@@ -49,7 +55,11 @@ func (c *Client) queryPages(ctx context.Context, soql string, fn func(queryPage)
 		if !strings.HasPrefix(page.NextURL, "/services/data/") {
 			return fmt.Errorf("sfdc: unexpected nextRecordsUrl %q", page.NextURL)
 		}
-		r = request{method: http.MethodGet, path: page.NextURL}
+		next := request{method: http.MethodGet, path: page.NextURL}
+		page = queryPage{}
+		if _, err := c.doJSON(ctx, next, nil, &page); err != nil {
+			return err
+		}
 	}
 }
 
