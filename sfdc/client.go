@@ -77,10 +77,6 @@ type Client struct {
 	overLimit bool
 }
 
-// apiVersionRE is the one rule (endpoint.APIVersionRE), under the name the
-// stream's config check uses too.
-var apiVersionRE = endpoint.APIVersionRE
-
 // NewClient returns a client that authenticates through auth.
 func NewClient(auth TokenSource, cfg ClientConfig) (*Client, error) {
 	if auth == nil {
@@ -94,7 +90,7 @@ func NewClient(auth TokenSource, cfg ClientConfig) (*Client, error) {
 	if c.version == "" {
 		c.version = DefaultAPIVersion
 	}
-	if !apiVersionRE.MatchString(c.version) {
+	if !endpoint.APIVersionRE.MatchString(c.version) {
 		return nil, fmt.Errorf("sfdc: API version %q is not of the form 62.0", c.version)
 	}
 	if c.hc == nil {

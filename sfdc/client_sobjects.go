@@ -32,12 +32,18 @@ func (c *Client) queryPages(ctx context.Context, soql string, fn func(queryPage)
 	if strings.TrimSpace(soql) == "" {
 		return errors.New("sfdc: empty SOQL query")
 	}
-	r := request{method: http.MethodGet, path: c.dataPath("query"), query: url.Values{"q": {soql}}}
+	var first queryPage
+	if _, err := c.doJSON(ctx, request{method: http.MethodGet, path: c.dataPath("query"), query: url.Values{"q": {soql}}}, nil, &first); err != nil {
+		return err
+	}
+	return c.followPages(ctx, first, fn)
+}
+
+// followPages calls fn with page, then GETs and passes on each later page
+// of its result until done (ref §2.2): queryPages and the engine's Query,
+// whose first page may come out of a composite, share it.
+func (c *Client) followPages(ctx context.Context, page queryPage, fn func(queryPage) error) error {
 	for {
-		var page queryPage
-		if _, err := c.doJSON(ctx, r, nil, &page); err != nil {
-			return err
-		}
 		if err := fn(page); err != nil {
 			return err
 		}
@@ -49,7 +55,11 @@ func (c *Client) queryPages(ctx context.Context, soql string, fn func(queryPage)
 		if !strings.HasPrefix(page.NextURL, "/services/data/") {
 			return fmt.Errorf("sfdc: unexpected nextRecordsUrl %q", page.NextURL)
 		}
-		r = request{method: http.MethodGet, path: page.NextURL}
+		next := request{method: http.MethodGet, path: page.NextURL}
+		page = queryPage{}
+		if _, err := c.doJSON(ctx, next, nil, &page); err != nil {
+			return err
+		}
 	}
 }
 
@@ -234,16 +244,45 @@ func (c *Client) createMany(ctx context.Context, object string, records any, all
 	return c.collection(ctx, request{method: http.MethodPost, path: c.dataPath("composite", "sobjects"), create: true}, objs, allOrNone)
 }
 
+// collectionBody is the body of an sObject Collections request (ref §2.6).
+type collectionBody struct {
+	AllOrNone bool                         `json:"allOrNone"`
+	Records   []map[string]json.RawMessage `json:"records"`
+}
+
+// The record checks of createMany and of the engine's Save (org_adapter.go).
+func createCheck(i int, f map[string]json.RawMessage) error {
+	if hasID(f) {
+		return fmt.Errorf("sfdc: create record %d must not carry an Id", i)
+	}
+	return nil
+}
+
+func updateCheck(i int, f map[string]json.RawMessage) error {
+	if !hasID(f) {
+		return fmt.Errorf("sfdc: update record %d has no Id", i)
+	}
+	return nil
+}
+
+func upsertCheck(extField string) func(int, map[string]json.RawMessage) error {
+	return func(i int, f map[string]json.RawMessage) error {
+		if hasID(f) {
+			return fmt.Errorf("sfdc: upsert record %d must not carry an Id", i)
+		}
+		if v, ok := f[extField]; !ok || string(v) == "null" || string(v) == `""` {
+			return fmt.Errorf("sfdc: upsert record %d has no %s value", i, extField)
+		}
+		return nil
+	}
+}
+
 func (c *Client) collection(ctx context.Context, r request, objs []map[string]json.RawMessage, allOrNone bool) ([]SaveResult, error) {
 	results := make([]SaveResult, 0, len(objs))
 	for start := 0; start < len(objs); start += collectionLimit {
 		chunk := objs[start:min(start+collectionLimit, len(objs))]
-		body := struct {
-			AllOrNone bool                         `json:"allOrNone"`
-			Records   []map[string]json.RawMessage `json:"records"`
-		}{allOrNone, chunk}
 		var res []SaveResult
-		_, err := c.doJSON(ctx, r, body, &res)
+		_, err := c.doJSON(ctx, r, collectionBody{allOrNone, chunk}, &res)
 		if err == nil && len(res) != len(chunk) {
 			err = fmt.Errorf("sfdc: collection %s returned %d results for %d records", r.method, len(res), len(chunk))
 		}

@@ -54,7 +54,6 @@ type subResponse struct {
 	ReferenceID string
 	Status      int
 	Body        json.RawMessage
-	Headers     map[string]string
 	Err         *APIError
 }
 
@@ -119,10 +118,9 @@ func (c *Client) composite(ctx context.Context, allOrNone bool, subs []subreques
 	body := map[string]any{"allOrNone": allOrNone, "collateSubrequests": false, "compositeRequest": wire}
 	var out struct {
 		CompositeResponse []struct {
-			Body           json.RawMessage   `json:"body"`
-			HTTPHeaders    map[string]string `json:"httpHeaders"`
-			HTTPStatusCode int               `json:"httpStatusCode"`
-			ReferenceID    string            `json:"referenceId"`
+			Body           json.RawMessage `json:"body"`
+			HTTPStatusCode int             `json:"httpStatusCode"`
+			ReferenceID    string          `json:"referenceId"`
 		} `json:"compositeResponse"`
 	}
 	r := request{method: http.MethodPost, path: c.dataPath("composite"), create: create}
@@ -140,7 +138,7 @@ func (c *Client) composite(ctx context.Context, allOrNone bool, subs []subreques
 			return nil, fmt.Errorf("sfdc: composite response has no result for subrequest %s (%d results for %d subrequests)", s.ReferenceID, len(out.CompositeResponse), len(subs))
 		}
 		cr := out.CompositeResponse[j]
-		sr := subResponse{ReferenceID: s.ReferenceID, Status: cr.HTTPStatusCode, Body: cr.Body, Headers: cr.HTTPHeaders}
+		sr := subResponse{ReferenceID: s.ReferenceID, Status: cr.HTTPStatusCode, Body: cr.Body}
 		if cr.HTTPStatusCode >= 400 {
 			sr.Err = parseAPIError(s.Method, subPath(s.URL), cr.HTTPStatusCode, cr.Body)
 		}
@@ -166,36 +164,4 @@ func (c *Client) querySubrequest(referenceID, soql string) (subrequest, error) {
 		return subrequest{}, errors.New("sfdc: empty SOQL query")
 	}
 	return subrequest{Method: http.MethodGet, URL: c.dataPath("query") + "?" + url.Values{"q": {soql}}.Encode(), ReferenceID: referenceID}, nil
-}
-
-type collectionBody struct {
-	AllOrNone bool                         `json:"allOrNone"`
-	Records   []map[string]json.RawMessage `json:"records"`
-}
-
-// The record checks of createMany and of the engine's Save.
-func createCheck(i int, f map[string]json.RawMessage) error {
-	if hasID(f) {
-		return fmt.Errorf("sfdc: create record %d must not carry an Id", i)
-	}
-	return nil
-}
-
-func updateCheck(i int, f map[string]json.RawMessage) error {
-	if !hasID(f) {
-		return fmt.Errorf("sfdc: update record %d has no Id", i)
-	}
-	return nil
-}
-
-func upsertCheck(extField string) func(int, map[string]json.RawMessage) error {
-	return func(i int, f map[string]json.RawMessage) error {
-		if hasID(f) {
-			return fmt.Errorf("sfdc: upsert record %d must not carry an Id", i)
-		}
-		if v, ok := f[extField]; !ok || string(v) == "null" || string(v) == `""` {
-			return fmt.Errorf("sfdc: upsert record %d has no %s value", i, extField)
-		}
-		return nil
-	}
 }

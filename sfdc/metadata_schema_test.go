@@ -39,6 +39,9 @@ func compareWithSpecSchema(p *mdProject, want []ObjectSpec) []string {
 		if o.Def != nil && (o.Def.NameField.Type == "AutoNumber") != (obj.NameFormat != "") || o.Def != nil && o.Def.NameField.DisplayFormat != obj.NameFormat {
 			bad("%s.Name: metadata %s %q, SpecSchema NameFormat %q", obj.Name, o.Def.NameField.Type, o.Def.NameField.DisplayFormat, obj.NameFormat)
 		}
+		if o.Def != nil && isCustomName(obj.Name) && o.Def.Label != obj.LabelOf() {
+			bad("%s: label: metadata %q, SpecSchema %q", obj.Name, o.Def.Label, obj.LabelOf())
+		}
 		specFields := map[string]bool{}
 		for _, fs := range obj.Fields {
 			specFields[fs.Name] = true
@@ -82,12 +85,15 @@ func compareWithSpecSchema(p *mdProject, want []ObjectSpec) []string {
 }
 
 // compareFieldDetails compares what the simulated org builds from the
-// contract beyond what setup checks: Text length, the child relationship,
-// Master-Detail and the default on create.
+// contract beyond what setup checks: the label, Text length, the child
+// relationship, Master-Detail and the default on create.
 func compareFieldDetails(object string, fs FieldSpec, f *mdField) []string {
 	var out []string
 	bad := func(format string, args ...any) {
 		out = append(out, fmt.Sprintf("%s.%s: ", object, fs.Name)+fmt.Sprintf(format, args...))
+	}
+	if f.Label != fs.LabelOf() {
+		bad("label: metadata %q, SpecSchema %q", f.Label, fs.LabelOf())
 	}
 	if f.Type == "Text" && f.Length != fs.Length {
 		bad("length: metadata Text(%d), SpecSchema %d", f.Length, fs.Length)

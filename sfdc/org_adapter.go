@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -288,27 +287,11 @@ func (o *engineOrg) Query(ctx context.Context, soql string, dst any) error {
 	if err != nil {
 		return err
 	}
-	for {
-		var page queryPage
-		if err := json.Unmarshal(body, &page); err != nil {
-			return fmt.Errorf("sfdc: decode query response: %w", err)
-		}
-		if err := add(page.Records); err != nil {
-			return err
-		}
-		if page.Done || page.NextURL == "" {
-			return nil
-		}
-		// Instance-relative, as in queryPages: never send the token elsewhere.
-		if !strings.HasPrefix(page.NextURL, "/services/data/") {
-			return fmt.Errorf("sfdc: unexpected nextRecordsUrl %q", page.NextURL)
-		}
-		resp, err := o.c.send(ctx, request{method: http.MethodGet, path: page.NextURL})
-		if err != nil {
-			return err
-		}
-		body = resp.body
+	var first queryPage
+	if err := json.Unmarshal(body, &first); err != nil {
+		return fmt.Errorf("sfdc: decode query response: %w", err)
 	}
+	return o.c.followPages(ctx, first, func(p queryPage) error { return add(p.Records) })
 }
 
 // Save always sends allOrNone=false: one record that fails validation must

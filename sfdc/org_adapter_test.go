@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -446,5 +447,32 @@ func TestOrgSaveWritesOneRecordOnce(t *testing.T) {
 	}
 	if recs[2]["Subject"] != "a2" || len(recs[0]) != 3 {
 		t.Errorf("Save changed its caller's records: %v", recs)
+	}
+}
+
+// A nextRecordsUrl that is not instance-relative is refused, by the client's
+// Query and the engine's alike (one page loop, followPages), so the bearer
+// token is never sent to another host.
+func TestQueryRefusesAForeignNextRecordsURL(t *testing.T) {
+	var elsewhere int
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere++ }))
+	defer foreign.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"totalSize":2,"done":false,"records":[{"Id":"00T000000000001AAA"}],"nextRecordsUrl":%q}`, foreign.URL+"/services/data/v62.0/query/01g-1")
+	}))
+	defer srv.Close()
+	c, err := NewClient(&staticTokens{instance: srv.URL, tok: "t"}, ClientConfig{HTTPClient: srv.Client(), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, query := range map[string]func(context.Context, string, any) error{"Client.Query": c.Query, "Org().Query": c.Org().Query} {
+		var rows []subjectRow
+		if err := query(context.Background(), "SELECT Id FROM Task", &rows); err == nil || !strings.Contains(err.Error(), "unexpected nextRecordsUrl") {
+			t.Errorf("%s: err %v, want the foreign nextRecordsUrl refused", name, err)
+		}
+	}
+	if elsewhere != 0 {
+		t.Errorf("%d requests went to the other host", elsewhere)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchboard/switchboard/internal/endpoint"
 	"github.com/switchboard/switchboard/internal/jitter"
 )
 
@@ -197,7 +198,7 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	if version == "" {
 		version = DefaultAPIVersion
 	}
-	if !apiVersionRE.MatchString(version) {
+	if !endpoint.APIVersionRE.MatchString(version) {
 		problems = append(problems, fmt.Errorf("sfdc: streaming API version %q is not of the form 62.0", version))
 	} else if v, _ := strconv.ParseFloat(version, 64); v < minDurableVersion {
 		problems = append(problems, fmt.Errorf("sfdc: streaming API version %s has no durable replay; use 37.0 or later", version))

@@ -1,7 +1,8 @@
 // Package schema is the Salesforce schema of SPEC §1 and of the parts of §1a
 // that sfdc/metadata has: the product's contract with the org, written once.
 //
-// It is data only and imports no project package, so both sides read it:
+// It is data (and the rule that derives a custom label from a name) and
+// imports no project package, so both sides read it:
 // the client (`switchboard setup` and `doctor` check an org against it, and
 // sfdc's metadata test checks the SFDX source in sfdc/metadata against it)
 // and the simulated org (sfdc/sfdctest builds the SPEC's custom objects and
@@ -10,7 +11,11 @@
 // agrees with the client.
 package schema
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
 
 // Field is one field SPEC names.
 type Field struct {
@@ -40,7 +45,13 @@ type Field struct {
 	// Default is the value a new record gets when the field is not set
 	// (besides a Checkbox's false), as sfdc/metadata defines it.
 	Default any
+	// Label of a custom field, as sfdc/metadata gives it, where it is not
+	// the one derivedLabel makes of the name; read it through LabelOf.
+	Label string
 }
+
+// LabelOf is the custom field's label in sfdc/metadata.
+func (f Field) LabelOf() string { return cmp.Or(f.Label, derivedLabel(f.Name)) }
 
 // Object is one object of SPEC §1 with the fields switchboard uses. A name
 // ending in "__c" is a custom object, defined by sfdc/metadata.
@@ -50,6 +61,19 @@ type Object struct {
 	// ("C-{000000}"); empty for a custom object whose Name is Text(80).
 	NameFormat string
 	Fields     []Field
+	// Label of a custom object, as sfdc/metadata gives it, where it is not
+	// the one derivedLabel makes of the name; read it through LabelOf.
+	Label string
+}
+
+// LabelOf is the custom object's label in sfdc/metadata.
+func (o Object) LabelOf() string { return cmp.Or(o.Label, derivedLabel(o.Name)) }
+
+// derivedLabel is the label sfdc/metadata gives most custom objects and
+// fields: the API name without "__c", underscores as spaces
+// (Message_Type__c → "Message Type").
+func derivedLabel(api string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(api, "__c"), "_", " ")
 }
 
 // Describe types of the fields below.
@@ -77,6 +101,7 @@ func Objects() []Object {
 	}
 	text := func(name string, length int) Field { return Field{Name: name, Type: tString, Length: length} }
 	anyType := func(f Field) Field { f.AnyType = true; return f }
+	labeled := func(f Field, label string) Field { f.Label = label; return f }
 	typed := func(name, typ string) Field { return Field{Name: name, Type: typ} }
 	ref := func(name, to, children string) Field {
 		return Field{Name: name, Type: tReference, ReferenceTo: to, ChildRelationship: children}
@@ -92,7 +117,7 @@ func Objects() []Object {
 			// Draft (SPEC §1a) is in the org for the chat's composer; the
 			// sidecar never writes it and never sends a Draft Task.
 			pick("Message_Status__c", "Pending", "Queued", "Sending", "Sent", "Delivered", "Undelivered", "Failed", "Read", "Received", "Error", "Canceled", "Draft"),
-			{Name: "Message_Sid__c", Type: tString, Length: 34, ExternalID: true},
+			{Name: "Message_Sid__c", Type: tString, Length: 34, ExternalID: true, Label: "Message SID"},
 			typed("Message_Send_Date__c", tDatetime),
 			typed("Message_Status_Check_Date__c", tDatetime),
 			typed("Error_Description__c", tTextarea),
@@ -101,22 +126,22 @@ func Objects() []Object {
 			{Name: "Name"},
 			{Name: "Status__c", Type: tPicklist, Picklist: []string{"Open", "Closed"}, Default: "Open"},
 			ref("Channel__c", "Channel__c", "Conversations"),
-			typed("Message_Recipient__c", tPhone),
+			labeled(typed("Message_Recipient__c", tPhone), "Recipient"),
 			text("Record_Id__c", 18),
 			ref("External_Channel__c", "External_Channel__c", "Conversations"),
 			{Name: "OwnerId"},
 		}},
 		{Name: "Channel_Type__c", Fields: []Field{
 			{Name: "Name"},
-			anyType(text("Account_Sid__c", 34)),
-			anyType(typed("Callback_Url__c", tURL)),
+			anyType(labeled(text("Account_Sid__c", 34), "Account SID")),
+			anyType(labeled(typed("Callback_Url__c", tURL), "Callback URL")),
 			{Name: "Max_Message_Length__c", Type: tDouble, Default: float64(1600)},
 			{Name: "Provider__c", Type: tPicklist, Picklist: []string{"Twilio SMS", "Twilio WhatsApp"}, Default: "Twilio SMS"},
 		}},
 		{Name: "Channel__c", Fields: []Field{
 			{Name: "Name"},
 			anyType(typed("Phone_Number__c", tPhone)),
-			anyType(text("Messaging_Service_Sid__c", 34)),
+			anyType(labeled(text("Messaging_Service_Sid__c", 34), "Messaging Service SID")),
 			anyType(text("Queue_Name__c", 80)),
 			ref("Channel_Type__c", "Channel_Type__c", "Channels"),
 			{Name: "Active__c", Type: tBoolean, Default: true},
@@ -129,7 +154,7 @@ func Objects() []Object {
 		}},
 		{Name: "Message_Template__c", Fields: []Field{
 			{Name: "Name"},
-			anyType(text("SObject_API_Name__c", 80)),
+			anyType(labeled(text("SObject_API_Name__c", 80), "Object API Name")),
 			anyType(typed("Message_Text__c", tTextarea)),
 		}},
 		{Name: "Message_Template_Translation__c", NameFormat: "MTT-{000000}", Fields: []Field{
@@ -137,14 +162,14 @@ func Objects() []Object {
 			anyType(text("Language__c", 10)),
 			anyType(typed("Text_Body__c", tTextarea)),
 		}},
-		{Name: "Opt_In__c", NameFormat: "OI-{000000}", Fields: []Field{
-			{Name: "UniqueId__c", Type: tString, Length: 255, ExternalID: true},
+		{Name: "Opt_In__c", Label: "Opt-In", NameFormat: "OI-{000000}", Fields: []Field{
+			{Name: "UniqueId__c", Type: tString, Length: 255, ExternalID: true, Label: "Unique Id"},
 			anyType(typed("Phone_Number__c", tPhone)),
 			ref("Channel__c", "Channel__c", "Opt_Ins"),
 			typed("Active__c", tBoolean),
 			anyType(text("Keyword__c", 40)),
-			typed("Opt_In_Date_Time__c", tDatetime),
-			typed("Opt_Out_Date_Time__c", tDatetime),
+			labeled(typed("Opt_In_Date_Time__c", tDatetime), "Opt-In Date/Time"),
+			labeled(typed("Opt_Out_Date_Time__c", tDatetime), "Opt-Out Date/Time"),
 		}},
 		// SPEC §1a: the heartbeat's row (sfdc/heartbeat.go).
 		{Name: "Switchboard_Status__c", Fields: []Field{
@@ -153,11 +178,11 @@ func Objects() []Object {
 			text("Version__c", 40),
 			typed("Started_At__c", tDatetime),
 			typed("Last_Heartbeat__c", tDatetime),
-			typed("Heartbeat_Interval_Seconds__c", tDouble),
+			labeled(typed("Heartbeat_Interval_Seconds__c", tDouble), "Heartbeat Interval (s)"),
 			typed("Stream_Subscribed__c", tBoolean),
 			typed("Queue_Backlog__c", tDouble),
 			typed("Dead_Letters__c", tDouble),
-			typed("Public_Url__c", tURL),
+			labeled(typed("Public_Url__c", tURL), "Public URL"),
 			typed("Checks__c", tTextarea),
 		}},
 	}

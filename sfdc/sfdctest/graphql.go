@@ -77,11 +77,10 @@ func gqlFailed(e *gqlError) uiResult {
 
 // gqlRun is one request's evaluation context.
 type gqlRun struct {
-	d       *db
-	doc     *ast.QueryDocument
-	op      *ast.OperationDefinition
-	vars    map[string]any
-	version string
+	d    *db
+	doc  *ast.QueryDocument
+	op   *ast.OperationDefinition
+	vars map[string]any
 }
 
 func (s *restState) serveGraphQL(req *request) uiResult {
@@ -122,7 +121,7 @@ func (s *restState) serveGraphQL(req *request) uiResult {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := &gqlRun{d: s.db, doc: doc, op: op, vars: in.Variables, version: req.version}
+	g := &gqlRun{d: s.db, doc: doc, op: op, vars: in.Variables}
 	data, gerr := g.selectRoot(op.SelectionSet)
 	if gerr != nil {
 		return gqlFailed(gerr)

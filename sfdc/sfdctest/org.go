@@ -3,8 +3,9 @@
 // switchboard uses, CRUD, upsert, sObject Collections, describe), the UI API
 // and GraphQL record queries the Lightning components use (uiapi.go,
 // graphql.go), PushTopics with their notification engine, and a CometD
-// (Bayeux) server with a replay log and filtered subscriptions. Tests, benchmarks and `switchboard demo` all use it, the way
-// net/http/httptest is used for HTTP servers.
+// (Bayeux) server with a replay log and filtered subscriptions. Tests,
+// benchmarks and `switchboard demo` all use it, the way net/http/httptest
+// is used for HTTP servers.
 //
 // The behaviour follows ../shared/reference/salesforce.md; every fault the
 // reference lists in §6.2 has a knob here.

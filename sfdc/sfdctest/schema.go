@@ -240,7 +240,7 @@ func customObject(so schema.Object) *object {
 	if !slices.ContainsFunc(so.Fields, func(f schema.Field) bool { return f.MasterDetail }) {
 		fields = append(fields, lookup("OwnerId", "Owner", "User", "Group"))
 	}
-	return newObject(so.Name, labelOf(so.Name), customKeyPrefixes[so.Name], true, true, fields...)
+	return newObject(so.Name, so.LabelOf(), customKeyPrefixes[so.Name], true, true, fields...)
 }
 
 // customFields builds the custom fields of a contract object; its standard
@@ -274,6 +274,7 @@ func customFields(so schema.Object) []*field {
 		if sf.Default != nil {
 			withDefault(f, sf.Default)
 		}
+		f.Label = sf.LabelOf()
 		out = append(out, f)
 	}
 	return out
@@ -302,25 +303,14 @@ func newObject(name, label, prefix string, custom, pushTopicable bool, fields ..
 		f.Nillable = false
 		o.addField(readOnly(f))
 	}
+	// A custom field has the label sfdc/metadata gives it (customFields);
+	// a standard field the platform's.
 	for _, f := range o.fields {
-		if f.Custom {
-			f.Label = labelOf(f.Name)
-		} else {
+		if !f.Custom {
 			f.Label = standardLabel(o, f.Name)
 		}
 	}
 	return o
-}
-
-// labelOf derives the label of a custom object or field from its API name,
-// as sfdc/metadata labels them: Message_Sid__c → "Message Sid". (A standard
-// field's label is the platform's: standardLabel.)
-func labelOf(api string) string {
-	s := strings.TrimSuffix(api, "__c")
-	if strings.HasSuffix(s, "Id") && len(s) > 2 {
-		s = strings.TrimSuffix(s, "Id") + " ID"
-	}
-	return strings.ReplaceAll(s, "_", " ")
 }
 
 // describe renders an object as sobjects/{type}/describe does, with the

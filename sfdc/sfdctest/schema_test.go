@@ -16,6 +16,7 @@ func TestDescribesTheContractSchema(t *testing.T) {
 	a := newAPI(t)
 	type describedField struct {
 		Name              string   `json:"name"`
+		Label             string   `json:"label"`
 		Type              string   `json:"type"`
 		Length            int      `json:"length"`
 		ExternalID        bool     `json:"externalId"`
@@ -30,6 +31,7 @@ func TestDescribesTheContractSchema(t *testing.T) {
 	}
 	for _, so := range schema.Objects() {
 		var d struct {
+			Label     string           `json:"label"`
 			Custom    bool             `json:"custom"`
 			KeyPrefix string           `json:"keyPrefix"`
 			Fields    []describedField `json:"fields"`
@@ -43,6 +45,9 @@ func TestDescribesTheContractSchema(t *testing.T) {
 		custom := strings.HasSuffix(so.Name, "__c")
 		if d.Custom != custom || len(d.KeyPrefix) != 3 {
 			t.Errorf("%s: custom=%t keyPrefix=%q, want custom=%t and a key prefix", so.Name, d.Custom, d.KeyPrefix, custom)
+		}
+		if custom && d.Label != so.LabelOf() {
+			t.Errorf("%s: label %q, want %q (sfdc/metadata's)", so.Name, d.Label, so.LabelOf())
 		}
 		field := func(name string) *describedField {
 			i := slices.IndexFunc(d.Fields, func(f describedField) bool { return f.Name == name })
@@ -69,6 +74,7 @@ func TestDescribesTheContractSchema(t *testing.T) {
 				what string
 			}{
 				{sf.Type != "" && f.Type != sf.Type, "type " + f.Type + ", want " + sf.Type},
+				{strings.HasSuffix(sf.Name, "__c") && f.Label != sf.LabelOf(), "label " + f.Label + ", want " + sf.LabelOf()},
 				{sf.Type == "string" && strings.HasSuffix(sf.Name, "__c") && f.Length != sf.Length, "length differs"},
 				{sf.ReferenceTo != "" && !slices.Equal(f.ReferenceTo, []string{sf.ReferenceTo}), "refers to " + strings.Join(f.ReferenceTo, ",") + ", want " + sf.ReferenceTo},
 				{sf.ExternalID != (f.ExternalID && f.Unique), "External ID/Unique differ"},

@@ -162,7 +162,7 @@ func (s *restState) uiCreate(req *request) uiResult {
 	if err != nil {
 		return uiFromSFError(o, err, true)
 	}
-	return s.uiRecordAfterSave(o, id, http.StatusCreated, req.version)
+	return s.uiRecordAfterSave(o, id, http.StatusCreated)
 }
 
 // uiUpdate is PATCH ui-api/records/{id}; the body's apiName is optional.
@@ -189,7 +189,7 @@ func (s *restState) uiUpdate(req *request, id string) uiResult {
 	if err != nil {
 		return uiFromSFError(o, err, true)
 	}
-	return s.uiRecordAfterSave(o, id, http.StatusOK, req.version)
+	return s.uiRecordAfterSave(o, id, http.StatusOK)
 }
 
 func (s *restState) uiDelete(id string) uiResult {
@@ -223,7 +223,7 @@ func (s *restState) uiObjectOf(id string) (*object, uiResult) {
 
 // uiRecordAfterSave answers a create or update with the saved record and
 // all its fields, as the Record response of a save does.
-func (s *restState) uiRecordAfterSave(o *object, id string, status int, version string) uiResult {
+func (s *restState) uiRecordAfterSave(o *object, id string, status int) uiResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, r, err := s.db.find(o, id)
@@ -234,7 +234,7 @@ func (s *restState) uiRecordAfterSave(o *object, id string, status int, version 
 	for _, f := range o.fields {
 		paths = append(paths, &fieldPath{text: f.Name, f: f})
 	}
-	return uiResult{status, s.db.uiRecord(o, r, paths, version)}
+	return uiResult{status, s.db.uiRecord(o, r, paths)}
 }
 
 // uiGetRecord is GET ui-api/records/{id}?fields=&optionalFields=. Field
@@ -293,7 +293,7 @@ func (s *restState) uiGetRecord(req *request, id string) uiResult {
 	if err != nil {
 		return uiErrors(err.status, err.code, "%s", err.msg)
 	}
-	return uiResult{http.StatusOK, s.db.uiRecord(o, r, paths, req.version)}
+	return uiResult{http.StatusOK, s.db.uiRecord(o, r, paths)}
 }
 
 // splitList splits a comma-separated query parameter value.
@@ -320,10 +320,10 @@ func (d *db) uiFieldPath(o *object, qualified string) (*fieldPath, bool) {
 // uiRecord renders a Record response body with the given field paths; a
 // path through a lookup nests the related record under the relationship
 // name, with the related record's name as displayValue.
-func (d *db) uiRecord(o *object, r *row, paths []*fieldPath, version string) map[string]any {
+func (d *db) uiRecord(o *object, r *row, paths []*fieldPath) map[string]any {
 	fields := map[string]any{}
 	for _, fp := range paths {
-		d.uiPut(fields, r.vals, fp.rels, fp.f, version)
+		d.uiPut(fields, r.vals, fp.rels, fp.f)
 	}
 	return d.uiRecordShell(o, r, fields)
 }
@@ -339,7 +339,7 @@ func (d *db) uiRecordShell(o *object, r *row, fields map[string]any) map[string]
 	}
 }
 
-func (d *db) uiPut(fields map[string]any, vals map[string]any, rels []*field, f *field, version string) {
+func (d *db) uiPut(fields map[string]any, vals map[string]any, rels []*field, f *field) {
 	if len(rels) == 0 {
 		fields[f.Name] = uiFieldValue(f, vals[f.Name])
 		return
@@ -363,12 +363,12 @@ func (d *db) uiPut(fields map[string]any, vals map[string]any, rels []*field, f 
 		if g == nil {
 			g = f
 		}
-		d.uiPut(nested["fields"].(map[string]any), r.vals, rels[1:], g, version)
+		d.uiPut(nested["fields"].(map[string]any), r.vals, rels[1:], g)
 	}
 }
 
 // displayName is the related record's name shown as a lookup's display
-// value: its Name field, else its Id.
+// value: its Name field, or null when it has none.
 func displayName(o *object, r *row) any {
 	if o.field("Name") != nil {
 		if n, ok := r.vals["Name"].(string); ok {
