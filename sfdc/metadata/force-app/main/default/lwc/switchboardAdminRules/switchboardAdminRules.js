@@ -10,6 +10,10 @@ import badLanguage from '@salesforce/label/c.SB_Admin_Error_Language';
 import duplicateLanguage from '@salesforce/label/c.SB_Admin_Error_Duplicate_Language';
 import badMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Syntax';
 import unknownMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Unknown_Field';
+import { errorMessages, format } from 'c/switchboardUtils';
+
+// The admin components take format from here with the rest of their rules.
+export { format };
 
 // Each pattern is also a validation rule in objects/*/validationRules, so a
 // write through the API meets the same rule as one through this tab. The
@@ -111,10 +115,6 @@ export function missingDefaults(existing) {
     );
 }
 
-export function format(label, ...args) {
-    return args.reduce((text, arg, i) => text.replace(`{${i}}`, arg), label);
-}
-
 function blank(v) {
     return v === undefined || v === null || String(v).trim() === '';
 }
@@ -205,22 +205,11 @@ export function rows(connection) {
     });
 }
 
-// LDS errors come as { body: { message } }, { body: { output: { errors,
-// fieldErrors } } } (validation rules, duplicates) or GraphQL's [{ message }].
+// The org's reasons in one line (see switchboardUtils' errorMessages for
+// the shapes of LDS and GraphQL errors), or the admin's "try again".
 export function errorMessage(error) {
-    const list = Array.isArray(error) ? error : [error];
-    const messages = [];
-    list.forEach((e) => {
-        if (!e) return;
-        const body = e.body;
-        if (body && body.output) {
-            (body.output.errors || []).forEach((x) => messages.push(x.message));
-            Object.values(body.output.fieldErrors || {}).forEach((fs) => fs.forEach((x) => messages.push(x.message)));
-        }
-        if (messages.length === 0 && body && body.message) messages.push(body.message);
-        else if (messages.length === 0 && e.message) messages.push(e.message);
-    });
-    return messages.length ? [...new Set(messages)].join(' ') : unknownError;
+    const messages = errorMessages(error);
+    return messages.length ? messages.join(' ') : unknownError;
 }
 
 // The record fields to write from a form's values: text trimmed, numbers as

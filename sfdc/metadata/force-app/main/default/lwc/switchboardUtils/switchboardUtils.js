@@ -1,4 +1,4 @@
-// Small rules the chat components share, each in one place.
+// Small rules the chat and administration components share, each in one place.
 import UNKNOWN_ERROR from '@salesforce/label/c.SB_Unknown_Error';
 
 /** Fills {0}, {1}… in a Custom Label. */
@@ -41,6 +41,12 @@ export function recipientE164(conversation) {
 
 /** The readable messages of an LDS, GraphQL or JavaScript error (or a list of them). */
 export function reduceErrors(errors) {
+    const messages = errorMessages(errors);
+    return messages.length ? messages : [UNKNOWN_ERROR];
+}
+
+/** reduceErrors without its fallback: [] when the errors carry no message. */
+export function errorMessages(errors) {
     const list = Array.isArray(errors) ? errors : [errors];
     const messages = [];
     for (const e of list) {
@@ -65,7 +71,7 @@ export function reduceErrors(errors) {
             messages.push(e.message);
         }
     }
-    return messages.length ? [...new Set(messages)] : [UNKNOWN_ERROR];
+    return [...new Set(messages)];
 }
 
 /** A GraphQL connection's nodes, with each `{ value }` field flattened. */
