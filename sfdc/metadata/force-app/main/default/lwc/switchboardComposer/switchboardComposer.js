@@ -41,7 +41,7 @@ import NO_CHANNEL from '@salesforce/label/c.SB_No_Channel';
 import NO_RECIPIENT from '@salesforce/label/c.SB_No_Recipient';
 import PREVIEW_LABEL from '@salesforce/label/c.SB_Preview_Label';
 import { countSegments, characterCount } from 'c/switchboardSegments';
-import { format, nodes, reduceErrors } from 'c/switchboardUtils';
+import { format, nodes, reduceErrors, refreshWire } from 'c/switchboardUtils';
 import { register } from 'c/switchboardChatSubscription';
 
 // The sidecar writes an inbound message's Task first and the Opt_In__c change
@@ -194,8 +194,7 @@ export default class SwitchboardComposer extends LightningElement {
     }
 
     refreshConsent() {
-        // The wire's result carries refresh(), as the thread uses it.
-        if (this.optInResult && typeof this.optInResult.refresh === 'function') this.optInResult.refresh();
+        refreshWire(this.optInResult);
     }
 
     @wire(getRecord, { recordId: '$previewRecordId', optionalFields: '$previewFields' })

@@ -74,6 +74,11 @@ export function errorMessages(errors) {
     return [...new Set(messages)];
 }
 
+/** Reads a wire again: `result` is what the wire last delivered (undefined before its first answer). */
+export function refreshWire(result) {
+    return result && typeof result.refresh === 'function' ? result.refresh() : undefined;
+}
+
 /** A GraphQL connection's nodes, with each `{ value }` field flattened. */
 export function nodes(connection) {
     return ((connection && connection.edges) || []).map((edge) => flatten(edge.node));

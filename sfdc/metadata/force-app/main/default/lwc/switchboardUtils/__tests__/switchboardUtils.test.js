@@ -1,4 +1,4 @@
-import { format, toE164, reduceErrors, nodes, recipientE164, phoneFieldOptions } from 'c/switchboardUtils';
+import { format, toE164, reduceErrors, nodes, recipientE164, phoneFieldOptions, refreshWire } from 'c/switchboardUtils';
 
 const contactObjectInfo = require('../../switchboardChat/__tests__/data/contactObjectInfo.json');
 
@@ -75,5 +75,13 @@ describe('c-switchboard-utils', () => {
             { label: 'Mobile', value: 'MobilePhone' }
         ]);
         expect(phoneFieldOptions(undefined)).toEqual([]);
+    });
+
+    it('reads a wire again once it has answered, and not before', () => {
+        const refresh = jest.fn(() => Promise.resolve());
+        expect(refreshWire(undefined)).toBeUndefined();
+        expect(refreshWire({ data: {} })).toBeUndefined();
+        refreshWire({ data: {}, refresh });
+        expect(refresh).toHaveBeenCalledTimes(1);
     });
 });
