@@ -10,10 +10,10 @@ import badLanguage from '@salesforce/label/c.SB_Admin_Error_Language';
 import duplicateLanguage from '@salesforce/label/c.SB_Admin_Error_Duplicate_Language';
 import badMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Syntax';
 import unknownMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Unknown_Field';
-import { errorMessages, format } from 'c/switchboardUtils';
+import { errorMessages, format, objectInfosByName } from 'c/switchboardUtils';
 
-// The admin components take format from here with the rest of their rules.
-export { format };
+// The admin components take these from here with the rest of their rules.
+export { format, objectInfosByName };
 
 // Each pattern is also a validation rule in objects/*/validationRules, so a
 // write through the API meets the same rule as one through this tab. The
@@ -84,16 +84,6 @@ export function objectChoices(used) {
     return [...new Set([...KNOWN_OBJECTS, ...used.filter(Boolean)])];
 }
 
-// getObjectInfos answers per object; an object the user cannot see comes
-// back with its own error status and is left out.
-export function objectInfosByName(data) {
-    const infos = {};
-    data.results.forEach((r) => {
-        if (r.statusCode === 200) infos[r.result.apiName] = r.result;
-    });
-    return infos;
-}
-
 export function objectOptions(infos) {
     return Object.values(infos)
         .map((info) => ({ label: `${info.label} (${info.apiName})`, value: info.apiName }))
@@ -157,8 +147,9 @@ export function validateTemplate(v, objectInfo) {
     const errors = {};
     if (blank(v.Name)) errors.Name = required;
     if (blank(v.SObject_API_Name__c)) errors.SObject_API_Name__c = required;
+    const mergeError = mergeProblem(v.Message_Text__c, objectInfo);
     if (blank(v.Message_Text__c)) errors.Message_Text__c = required;
-    else if (mergeProblem(v.Message_Text__c, objectInfo)) errors.Message_Text__c = mergeProblem(v.Message_Text__c, objectInfo);
+    else if (mergeError) errors.Message_Text__c = mergeError;
     return errors;
 }
 
@@ -169,8 +160,9 @@ export function validateTranslation(v, objectInfo, takenLanguages = []) {
     if (!language) errors.Language__c = required;
     else if (!LANGUAGE.test(language)) errors.Language__c = badLanguage;
     else if (takenLanguages.includes(language)) errors.Language__c = duplicateLanguage;
+    const mergeError = mergeProblem(v.Text_Body__c, objectInfo);
     if (blank(v.Text_Body__c)) errors.Text_Body__c = required;
-    else if (mergeProblem(v.Text_Body__c, objectInfo)) errors.Text_Body__c = mergeProblem(v.Text_Body__c, objectInfo);
+    else if (mergeError) errors.Text_Body__c = mergeError;
     return errors;
 }
 

@@ -25,7 +25,7 @@ import NO_WRITE from '@salesforce/label/c.SB_Inbox_Do_Not_Write';
 import BIND from '@salesforce/label/c.SB_Inbox_Bind_Save';
 import CANCEL from '@salesforce/label/c.SB_Inbox_Cancel';
 import WRITE_FAILED from '@salesforce/label/c.SB_Inbox_Write_Failed';
-import { format, phoneFieldOptions, reduceErrors } from 'c/switchboardUtils';
+import { format, objectInfosByName, phoneFieldOptions, reduceErrors } from 'c/switchboardUtils';
 
 // The objects whose records carry customer numbers by default (SPEC §1,
 // External_Channel__c defaults).
@@ -54,14 +54,7 @@ export default class SwitchboardRecordBinder extends LightningElement {
     @wire(getObjectInfos, { objectApiNames: '$objectApiNames' })
     wiredObjectInfos({ data, error }) {
         this.errors = error ? [error] : undefined;
-        if (!data) return;
-        const infos = {};
-        // One result per object; an object the user may not read comes back
-        // with its own error and is left out of the choice.
-        for (const r of data.results || []) {
-            if (r.statusCode === 200 && r.result) infos[r.result.apiName] = r.result;
-        }
-        this.objectInfos = infos;
+        if (data) this.objectInfos = objectInfosByName(data);
     }
 
     get title() {

@@ -100,6 +100,19 @@ function flatten(node) {
 }
 
 /**
+ * getObjectInfos data as { apiName: objectInfo }. It answers per object; an
+ * object the user may not read comes back with its own error status and is
+ * left out.
+ */
+export function objectInfosByName(data) {
+    const infos = {};
+    for (const r of (data && data.results) || []) {
+        if (r.statusCode === 200 && r.result) infos[r.result.apiName] = r.result;
+    }
+    return infos;
+}
+
+/**
  * The phone fields of an object (getObjectInfo data) the user may write, as
  * combobox options by label: where a customer's number can go.
  */

@@ -1,4 +1,4 @@
-import { format, toE164, reduceErrors, nodes, recipientE164, phoneFieldOptions, refreshWire } from 'c/switchboardUtils';
+import { format, toE164, reduceErrors, nodes, recipientE164, phoneFieldOptions, refreshWire, objectInfosByName } from 'c/switchboardUtils';
 
 const contactObjectInfo = require('../../switchboardChat/__tests__/data/contactObjectInfo.json');
 
@@ -83,5 +83,16 @@ describe('c-switchboard-utils', () => {
         expect(refreshWire({ data: {} })).toBeUndefined();
         refreshWire({ data: {}, refresh });
         expect(refresh).toHaveBeenCalledTimes(1);
+    });
+
+    it('keys the object infos the user may read by API name', () => {
+        const data = {
+            results: [
+                { statusCode: 200, result: { apiName: 'Contact', label: 'Contact' } },
+                { statusCode: 403, result: [{ errorCode: 'INSUFFICIENT_ACCESS' }] }
+            ]
+        };
+        expect(objectInfosByName(data)).toEqual({ Contact: { apiName: 'Contact', label: 'Contact' } });
+        expect(objectInfosByName(undefined)).toEqual({});
     });
 });
