@@ -10,10 +10,10 @@ import badLanguage from '@salesforce/label/c.SB_Admin_Error_Language';
 import duplicateLanguage from '@salesforce/label/c.SB_Admin_Error_Duplicate_Language';
 import badMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Syntax';
 import unknownMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Unknown_Field';
-import { errorMessages, format, objectInfosByName } from 'c/switchboardUtils';
+import { errorMessages, format, nodes, objectInfosByName } from 'c/switchboardUtils';
 
 // The admin components take these from here with the rest of their rules.
-export { format, objectInfosByName };
+export { format, nodes, objectInfosByName };
 
 // Each pattern is also a validation rule in objects/*/validationRules, so a
 // write through the API meets the same rule as one through this tab. The
@@ -182,19 +182,6 @@ export function parseChecks(text) {
         .map((line) => line.trim())
         .filter((line) => line !== '')
         .map((line) => ({ ok: !line.startsWith('✗'), text: line.replace(/^[✓✗]\s*/, '') }));
-}
-
-// GraphQL UI API returns each field as { value }; rows() flattens a
-// connection's edges into plain objects.
-export function rows(connection) {
-    return ((connection && connection.edges) || []).map(({ node }) => {
-        const row = {};
-        Object.keys(node).forEach((key) => {
-            const v = node[key];
-            row[key] = v !== null && typeof v === 'object' && 'value' in v ? v.value : v;
-        });
-        return row;
-    });
 }
 
 // The org's reasons in one line (see switchboardUtils' errorMessages for

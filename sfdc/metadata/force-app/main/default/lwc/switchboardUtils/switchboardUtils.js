@@ -79,7 +79,11 @@ export function refreshWire(result) {
     return result && typeof result.refresh === 'function' ? result.refresh() : undefined;
 }
 
-/** A GraphQL connection's nodes, with each `{ value }` field flattened. */
+/**
+ * A GraphQL connection's nodes, with each `{ value }` field flattened, in
+ * parent records too (Channel__r.Name); a child connection stays one
+ * (nodes(t.Translations__r)).
+ */
 export function nodes(connection) {
     return ((connection && connection.edges) || []).map((edge) => flatten(edge.node));
 }
@@ -90,6 +94,8 @@ function flatten(node) {
         if (v && typeof v === 'object' && 'value' in v) {
             out[key] = v.value;
             if ('displayValue' in v) out[`${key}Display`] = v.displayValue;
+        } else if (Array.isArray(v)) {
+            out[key] = v.map((x) => (x && typeof x === 'object' ? flatten(x) : x));
         } else if (v && typeof v === 'object') {
             out[key] = flatten(v);
         } else {

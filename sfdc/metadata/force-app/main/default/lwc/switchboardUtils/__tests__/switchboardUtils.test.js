@@ -56,6 +56,8 @@ describe('c-switchboard-utils', () => {
         };
         expect(nodes(conn)).toEqual([{ Id: '1', Name: 'N', Status__c: 'Open', Status__cDisplay: 'Open', Channel_Type__r: { Provider__c: 'Twilio SMS' } }]);
         expect(nodes(undefined)).toEqual([]);
+        const parent = { edges: [{ node: { Id: 't', Translations__r: { edges: [{ node: { Id: 'x', Language__c: { value: 'de' } } }] } } }] };
+        expect(nodes(nodes(parent)[0].Translations__r)).toEqual([{ Id: 'x', Language__c: 'de' }]);
     });
 
     // WhatsApp conversations carry "whatsapp:" (twilio ref §10.1).
