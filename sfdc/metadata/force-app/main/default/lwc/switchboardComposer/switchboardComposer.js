@@ -26,7 +26,6 @@
 import { LightningElement, api, wire } from 'lwc';
 import { gql, graphql } from 'lightning/graphql';
 import { createRecord, getRecord, getFieldValue, getFieldDisplayValue } from 'lightning/uiRecordApi';
-import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import CHANNEL_LABEL from '@salesforce/label/c.SB_Channel_Label';
 import MESSAGE_LABEL from '@salesforce/label/c.SB_Message_Label';
 import MESSAGE_PLACEHOLDER from '@salesforce/label/c.SB_Message_Placeholder';
@@ -41,7 +40,7 @@ import NO_CHANNEL from '@salesforce/label/c.SB_No_Channel';
 import NO_RECIPIENT from '@salesforce/label/c.SB_No_Recipient';
 import PREVIEW_LABEL from '@salesforce/label/c.SB_Preview_Label';
 import { countSegments, characterCount } from 'c/switchboardSegments';
-import { format, nodes, reduceErrors, refreshWire } from 'c/switchboardUtils';
+import { errorToast, format, nodes, refreshWire } from 'c/switchboardUtils';
 import { register } from 'c/switchboardChatSubscription';
 
 // The sidecar writes an inbound message's Task first and the Opt_In__c change
@@ -378,9 +377,7 @@ export default class SwitchboardComposer extends LightningElement {
                 })
             );
         } catch (error) {
-            this.dispatchEvent(
-                new ShowToastEvent({ title: SEND_FAILED, message: reduceErrors(error).join(' '), variant: 'error' })
-            );
+            this.dispatchEvent(errorToast(SEND_FAILED, error));
         } finally {
             this.sending = false;
         }

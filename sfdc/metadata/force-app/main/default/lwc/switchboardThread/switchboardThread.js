@@ -21,7 +21,6 @@ import { LightningElement, api, wire } from 'lwc';
 import { gql, graphql } from 'lightning/graphql';
 import { updateRecord } from 'lightning/uiRecordApi';
 import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
-import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import TASK_OBJECT from '@salesforce/schema/Task';
 import MESSAGE_STATUS_FIELD from '@salesforce/schema/Task.Message_Status__c';
 import THREAD_LABEL from '@salesforce/label/c.SB_Thread_Label';
@@ -33,7 +32,7 @@ import NEW_MESSAGE from '@salesforce/label/c.SB_New_Message';
 import RETRY from '@salesforce/label/c.SB_Retry';
 import RETRY_FAILED from '@salesforce/label/c.SB_Retry_Failed';
 import { register } from 'c/switchboardChatSubscription';
-import { format, nodes, reduceErrors, refreshWire } from 'c/switchboardUtils';
+import { errorToast, format, nodes, refreshWire } from 'c/switchboardUtils';
 
 export const PAGE_SIZE = 20;
 // Shown with Error_Description__c; an outbound one offers Retry (SPEC §1).
@@ -258,9 +257,7 @@ export default class SwitchboardThread extends LightningElement {
             await updateRecord({ fields: { Id: id, Message_Status__c: 'Pending' } });
             this.put({ ...previous, Message_Status__c: 'Pending' });
         } catch (error) {
-            this.dispatchEvent(
-                new ShowToastEvent({ title: RETRY_FAILED, message: reduceErrors(error).join(' '), variant: 'error' })
-            );
+            this.dispatchEvent(errorToast(RETRY_FAILED, error));
         }
     }
 

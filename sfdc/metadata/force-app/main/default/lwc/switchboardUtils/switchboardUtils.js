@@ -1,4 +1,5 @@
 // Small rules the chat and administration components share, each in one place.
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import UNKNOWN_ERROR from '@salesforce/label/c.SB_Unknown_Error';
 
 /** Fills {0}, {1}… in a Custom Label. */
@@ -43,6 +44,11 @@ export function recipientE164(conversation) {
 export function reduceErrors(errors) {
     const messages = errorMessages(errors);
     return messages.length ? messages : [UNKNOWN_ERROR];
+}
+
+/** The toast that says what failed (`title`) and Salesforce's reasons. */
+export function errorToast(title, error) {
+    return new ShowToastEvent({ title, message: reduceErrors(error).join(' '), variant: 'error' });
 }
 
 /** reduceErrors without its fallback: [] when the errors carry no message. */

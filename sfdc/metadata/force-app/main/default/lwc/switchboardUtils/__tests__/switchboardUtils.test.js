@@ -1,4 +1,4 @@
-import { format, toE164, reduceErrors, nodes, recipientE164, phoneFieldOptions, refreshWire, objectInfosByName } from 'c/switchboardUtils';
+import { format, toE164, reduceErrors, nodes, recipientE164, phoneFieldOptions, refreshWire, objectInfosByName, errorToast } from 'c/switchboardUtils';
 
 const contactObjectInfo = require('../../switchboardChat/__tests__/data/contactObjectInfo.json');
 
@@ -96,5 +96,10 @@ describe('c-switchboard-utils', () => {
         };
         expect(objectInfosByName(data)).toEqual({ Contact: { apiName: 'Contact', label: 'Contact' } });
         expect(objectInfosByName(undefined)).toEqual({});
+    });
+
+    it('toasts what failed with the org\'s reasons', () => {
+        const event = errorToast('Close failed', { body: { message: 'Insufficient access' } });
+        expect(event.detail).toEqual(expect.objectContaining({ title: 'Close failed', message: 'Insufficient access', variant: 'error' }));
     });
 });
