@@ -10,7 +10,7 @@ import badLanguage from '@salesforce/label/c.SB_Admin_Error_Language';
 import duplicateLanguage from '@salesforce/label/c.SB_Admin_Error_Duplicate_Language';
 import badMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Syntax';
 import unknownMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Unknown_Field';
-import { errorMessages, format, nodes, objectInfosByName } from 'c/switchboardUtils';
+import { errorMessages, format, MERGE_FIELD, nodes, objectInfosByName } from 'c/switchboardUtils';
 
 // The admin components take these from here with the rest of their rules.
 export { format, nodes, objectInfosByName };
@@ -25,10 +25,8 @@ export const EXTERNAL_CHANNEL_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 // Salesforce language codes: de, fr, pt_BR, zh_CN.
 export const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?$/;
 
-// The sidecar's merge-field grammar (sync/merge.go, mergeFieldRE): API names
-// only, {!Object.Field} or through lookups {!Contact.Account.Name}. Anything
-// else after "{!" is sent as typed, so the tab refuses it before saving.
-const MERGE_FIELD = /\{!\s*([A-Za-z][A-Za-z0-9_]*)((?:\.[A-Za-z][A-Za-z0-9_]*)+)\s*\}/g;
+// Anything after "{!" that is not a MERGE_FIELD is sent as typed, so the tab
+// refuses it before saving.
 
 // Splits text into plain parts and merge fields. A merge field on the
 // template's own object names its field's label when objectInfo knows it,

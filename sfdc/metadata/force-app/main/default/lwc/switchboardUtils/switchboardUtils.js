@@ -31,6 +31,15 @@ export function toE164(raw) {
 const WHATSAPP_PREFIX = 'whatsapp:';
 
 /**
+ * One merge field in the sidecar's grammar (sync/merge.go, mergeFieldRE):
+ * API names only, {!Object.Field} or through lookups {!Contact.Account.Name},
+ * spaces allowed inside the braces. Groups: the object, then the path with
+ * its leading dot (".Account.Name"). Global: use it with matchAll or
+ * replace, which do not keep its lastIndex.
+ */
+export const MERGE_FIELD = /\{!\s*([A-Za-z][A-Za-z0-9_]*)((?:\.[A-Za-z][A-Za-z0-9_]*)+)\s*\}/g;
+
+/**
  * A conversation's customer number in E.164, or null. The sidecar keys
  * WhatsApp conversations with "whatsapp:" (twilio ref §10.1); the record's
  * number is the same customer.
