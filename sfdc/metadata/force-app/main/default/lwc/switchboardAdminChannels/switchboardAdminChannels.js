@@ -5,7 +5,7 @@ import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import CHANNEL_TYPE_OBJECT from '@salesforce/schema/Channel_Type__c';
 import PROVIDER_FIELD from '@salesforce/schema/Channel_Type__c.Provider__c';
-import { format, recordFields, rows, validateChannel, validateChannelType } from 'c/switchboardAdminRules';
+import { format, nodes, recordFields, validateChannel, validateChannelType } from 'c/switchboardAdminRules';
 import { pickValues, readQuery, refreshQuery, saveForm, writeRow } from 'c/switchboardAdminTab';
 import CHANNEL_TYPES from '@salesforce/label/c.SB_Admin_Channel_Types';
 import CHANNELS from '@salesforce/label/c.SB_Admin_Channels';
@@ -108,10 +108,10 @@ export default class SwitchboardAdminChannels extends LightningElement {
     wired(result) {
         const query = readQuery(this, result);
         if (!query) return;
-        this.channelTypes = rows(query.Channel_Type__c);
-        this.channels = rows(query.Channel__c).map((c) => ({
+        this.channelTypes = nodes(query.Channel_Type__c);
+        this.channels = nodes(query.Channel__c).map((c) => ({
             ...c,
-            channelTypeName: c.Channel_Type__r && c.Channel_Type__r.Name ? c.Channel_Type__r.Name.value : ''
+            channelTypeName: (c.Channel_Type__r && c.Channel_Type__r.Name) || ''
         }));
     }
 

@@ -7,11 +7,11 @@ import {
     externalChannelName,
     format,
     isDefaultExternalChannel,
+    nodes,
     objectChoices,
     objectInfosByName,
     objectOptions,
     recordFields,
-    rows,
     validateExternalChannel
 } from 'c/switchboardAdminRules';
 import { confirmAndDelete, pickValues, readQuery, refreshQuery, saveForm } from 'c/switchboardAdminTab';
@@ -83,12 +83,12 @@ export default class SwitchboardAdminExternalChannels extends LightningElement {
     wired(result) {
         const query = readQuery(this, result);
         if (!query) return;
-        this.externalChannels = rows(query.External_Channel__c).map((r) => ({
+        this.externalChannels = nodes(query.External_Channel__c).map((r) => ({
             ...r,
-            channelTypeName: r.Channel_Type__r && r.Channel_Type__r.Name ? r.Channel_Type__r.Name.value : '',
+            channelTypeName: (r.Channel_Type__r && r.Channel_Type__r.Name) || '',
             isDefault: isDefaultExternalChannel(r.Object_API_Name__c, r.Field_API_Name__c)
         }));
-        this.channelTypes = rows(query.Channel_Type__c);
+        this.channelTypes = nodes(query.Channel_Type__c);
     }
 
     get objectApiNames() {

@@ -10,6 +10,10 @@ import badLanguage from '@salesforce/label/c.SB_Admin_Error_Language';
 import duplicateLanguage from '@salesforce/label/c.SB_Admin_Error_Duplicate_Language';
 import badMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Syntax';
 import unknownMergeField from '@salesforce/label/c.SB_Admin_Error_Merge_Unknown_Field';
+import { errorMessages, format, MERGE_FIELD, nodes, objectInfosByName } from 'c/switchboardUtils';
+
+// The admin components take these from here with the rest of their rules.
+export { format, nodes, objectInfosByName };
 
 // Each pattern is also a validation rule in objects/*/validationRules, so a
 // write through the API meets the same rule as one through this tab. The
@@ -21,10 +25,8 @@ export const EXTERNAL_CHANNEL_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 // Salesforce language codes: de, fr, pt_BR, zh_CN.
 export const LANGUAGE = /^[a-z]{2,3}(_[A-Z]{2})?$/;
 
-// The sidecar's merge-field grammar (sync/merge.go, mergeFieldRE): API names
-// only, {!Object.Field} or through lookups {!Contact.Account.Name}. Anything
-// else after "{!" is sent as typed, so the tab refuses it before saving.
-const MERGE_FIELD = /\{!\s*([A-Za-z][A-Za-z0-9_]*)((?:\.[A-Za-z][A-Za-z0-9_]*)+)\s*\}/g;
+// Anything after "{!" that is not a MERGE_FIELD is sent as typed, so the tab
+// refuses it before saving.
 
 // Splits text into plain parts and merge fields. A merge field on the
 // template's own object names its field's label when objectInfo knows it,
@@ -80,16 +82,6 @@ export function objectChoices(used) {
     return [...new Set([...KNOWN_OBJECTS, ...used.filter(Boolean)])];
 }
 
-// getObjectInfos answers per object; an object the user cannot see comes
-// back with its own error status and is left out.
-export function objectInfosByName(data) {
-    const infos = {};
-    data.results.forEach((r) => {
-        if (r.statusCode === 200) infos[r.result.apiName] = r.result;
-    });
-    return infos;
-}
-
 export function objectOptions(infos) {
     return Object.values(infos)
         .map((info) => ({ label: `${info.label} (${info.apiName})`, value: info.apiName }))
@@ -109,10 +101,6 @@ export function missingDefaults(existing) {
     return DEFAULT_EXTERNAL_CHANNELS.filter(
         (d) => !existing.some((r) => r.Object_API_Name__c === d.object && r.Field_API_Name__c === d.field)
     );
-}
-
-export function format(label, ...args) {
-    return args.reduce((text, arg, i) => text.replace(`{${i}}`, arg), label);
 }
 
 function blank(v) {
@@ -157,8 +145,9 @@ export function validateTemplate(v, objectInfo) {
     const errors = {};
     if (blank(v.Name)) errors.Name = required;
     if (blank(v.SObject_API_Name__c)) errors.SObject_API_Name__c = required;
+    const mergeError = mergeProblem(v.Message_Text__c, objectInfo);
     if (blank(v.Message_Text__c)) errors.Message_Text__c = required;
-    else if (mergeProblem(v.Message_Text__c, objectInfo)) errors.Message_Text__c = mergeProblem(v.Message_Text__c, objectInfo);
+    else if (mergeError) errors.Message_Text__c = mergeError;
     return errors;
 }
 
@@ -169,8 +158,9 @@ export function validateTranslation(v, objectInfo, takenLanguages = []) {
     if (!language) errors.Language__c = required;
     else if (!LANGUAGE.test(language)) errors.Language__c = badLanguage;
     else if (takenLanguages.includes(language)) errors.Language__c = duplicateLanguage;
+    const mergeError = mergeProblem(v.Text_Body__c, objectInfo);
     if (blank(v.Text_Body__c)) errors.Text_Body__c = required;
-    else if (mergeProblem(v.Text_Body__c, objectInfo)) errors.Text_Body__c = mergeProblem(v.Text_Body__c, objectInfo);
+    else if (mergeError) errors.Text_Body__c = mergeError;
     return errors;
 }
 
@@ -192,35 +182,11 @@ export function parseChecks(text) {
         .map((line) => ({ ok: !line.startsWith('✗'), text: line.replace(/^[✓✗]\s*/, '') }));
 }
 
-// GraphQL UI API returns each field as { value }; rows() flattens a
-// connection's edges into plain objects.
-export function rows(connection) {
-    return ((connection && connection.edges) || []).map(({ node }) => {
-        const row = {};
-        Object.keys(node).forEach((key) => {
-            const v = node[key];
-            row[key] = v !== null && typeof v === 'object' && 'value' in v ? v.value : v;
-        });
-        return row;
-    });
-}
-
-// LDS errors come as { body: { message } }, { body: { output: { errors,
-// fieldErrors } } } (validation rules, duplicates) or GraphQL's [{ message }].
+// The org's reasons in one line (see switchboardUtils' errorMessages for
+// the shapes of LDS and GraphQL errors), or the admin's "try again".
 export function errorMessage(error) {
-    const list = Array.isArray(error) ? error : [error];
-    const messages = [];
-    list.forEach((e) => {
-        if (!e) return;
-        const body = e.body;
-        if (body && body.output) {
-            (body.output.errors || []).forEach((x) => messages.push(x.message));
-            Object.values(body.output.fieldErrors || {}).forEach((fs) => fs.forEach((x) => messages.push(x.message)));
-        }
-        if (messages.length === 0 && body && body.message) messages.push(body.message);
-        else if (messages.length === 0 && e.message) messages.push(e.message);
-    });
-    return messages.length ? [...new Set(messages)].join(' ') : unknownError;
+    const messages = errorMessages(error);
+    return messages.length ? messages.join(' ') : unknownError;
 }
 
 // The record fields to write from a form's values: text trimmed, numbers as

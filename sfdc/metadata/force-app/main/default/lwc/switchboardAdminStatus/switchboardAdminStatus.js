@@ -8,8 +8,8 @@ import {
     format,
     isStale,
     missingDefaults,
-    parseChecks,
-    rows
+    nodes,
+    parseChecks
 } from 'c/switchboardAdminRules';
 import { readQuery, refreshQuery } from 'c/switchboardAdminTab';
 import TITLE from '@salesforce/label/c.SB_Admin_Status_Title';
@@ -127,7 +127,7 @@ export default class SwitchboardAdminStatus extends LightningElement {
     get instances() {
         if (!this.data) return [];
         const now = Date.now();
-        return rows(this.data.Switchboard_Status__c).map((r) => {
+        return nodes(this.data.Switchboard_Status__c).map((r) => {
             const checks = parseChecks(r.Checks__c).map((c, i) => ({ ...c, key: `${r.Id}-${i}` }));
             const failing = checks.filter((c) => !c.ok);
             const passing = checks.filter((c) => c.ok);
@@ -149,11 +149,11 @@ export default class SwitchboardAdminStatus extends LightningElement {
     }
 
     get missingExternal() {
-        return this.data ? missingDefaults(rows(this.data.External_Channel__c)) : [];
+        return this.data ? missingDefaults(nodes(this.data.External_Channel__c)) : [];
     }
 
     get channelTypeId() {
-        const types = this.data ? rows(this.data.Channel_Type__c) : [];
+        const types = this.data ? nodes(this.data.Channel_Type__c) : [];
         return types.length ? types[0].Id : undefined;
     }
 
@@ -163,8 +163,8 @@ export default class SwitchboardAdminStatus extends LightningElement {
             key: `ext-${d.object}.${d.field}`,
             text: format(MISSING_EXTERNAL, `${d.object}.${d.field}`)
         }));
-        if (rows(this.data.Channel__c).length === 0) list.push({ key: 'channel', text: MISSING_ACTIVE_CHANNEL });
-        if (rows(this.data.Message_Template__c).length === 0) list.push({ key: 'template', text: MISSING_TEMPLATE });
+        if (nodes(this.data.Channel__c).length === 0) list.push({ key: 'channel', text: MISSING_ACTIVE_CHANNEL });
+        if (nodes(this.data.Message_Template__c).length === 0) list.push({ key: 'template', text: MISSING_TEMPLATE });
         return list;
     }
 

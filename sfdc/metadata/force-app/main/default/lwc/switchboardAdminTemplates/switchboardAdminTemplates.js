@@ -5,11 +5,11 @@ import { getObjectInfos } from 'lightning/uiObjectInfoApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import {
     format,
+    nodes,
     objectChoices,
     objectInfosByName,
     objectOptions,
     recordFields,
-    rows,
     validateTemplate
 } from 'c/switchboardAdminRules';
 import { pickValues, readQuery, refreshQuery, saveForm } from 'c/switchboardAdminTab';
@@ -85,8 +85,8 @@ export default class SwitchboardAdminTemplates extends LightningElement {
     wired(result) {
         const query = readQuery(this, result);
         if (!query) return;
-        this.templates = rows(query.Message_Template__c).map((t) => {
-            const translations = rows(t.Translations__r);
+        this.templates = nodes(query.Message_Template__c).map((t) => {
+            const translations = nodes(t.Translations__r);
             return {
                 Id: t.Id,
                 Name: t.Name,

@@ -10,7 +10,7 @@ import THREAD_EMPTY from '@salesforce/label/c.SB_Thread_Empty';
 import CLOSE_CONVERSATION from '@salesforce/label/c.SB_Close_Conversation';
 import CONVERSATION_CLOSED from '@salesforce/label/c.SB_Conversation_Closed';
 import CLOSE_FAILED from '@salesforce/label/c.SB_Close_Failed';
-import { format, nodes, recipientE164, reduceErrors, toE164 } from 'c/switchboardUtils';
+import { errorToast, format, nodes, recipientE164, refreshWire, toE164 } from 'c/switchboardUtils';
 import { REFRESH_INTERVAL_MS } from 'c/switchboardChatSubscription';
 
 // The conversation on a record page: which of the record's numbers (one per
@@ -263,17 +263,13 @@ export default class SwitchboardChat extends LightningElement {
             this.dispatchEvent(new ShowToastEvent({ title: CONVERSATION_CLOSED, variant: 'success' }));
             this.refreshConversations();
         } catch (error) {
-            this.dispatchEvent(
-                new ShowToastEvent({ title: CLOSE_FAILED, message: reduceErrors(error).join(' '), variant: 'error' })
-            );
+            this.dispatchEvent(errorToast(CLOSE_FAILED, error));
         } finally {
             this.closing = false;
         }
     }
 
     refreshConversations() {
-        if (this.conversationsResult && typeof this.conversationsResult.refresh === 'function') {
-            this.conversationsResult.refresh();
-        }
+        refreshWire(this.conversationsResult);
     }
 }

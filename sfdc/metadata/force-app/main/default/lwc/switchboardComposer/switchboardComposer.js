@@ -26,7 +26,6 @@
 import { LightningElement, api, wire } from 'lwc';
 import { gql, graphql } from 'lightning/graphql';
 import { createRecord, getRecord, getFieldValue, getFieldDisplayValue } from 'lightning/uiRecordApi';
-import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import CHANNEL_LABEL from '@salesforce/label/c.SB_Channel_Label';
 import MESSAGE_LABEL from '@salesforce/label/c.SB_Message_Label';
 import MESSAGE_PLACEHOLDER from '@salesforce/label/c.SB_Message_Placeholder';
@@ -41,7 +40,7 @@ import NO_CHANNEL from '@salesforce/label/c.SB_No_Channel';
 import NO_RECIPIENT from '@salesforce/label/c.SB_No_Recipient';
 import PREVIEW_LABEL from '@salesforce/label/c.SB_Preview_Label';
 import { countSegments, characterCount } from 'c/switchboardSegments';
-import { format, nodes, reduceErrors } from 'c/switchboardUtils';
+import { errorToast, format, MERGE_FIELD, nodes, refreshWire } from 'c/switchboardUtils';
 import { register } from 'c/switchboardChatSubscription';
 
 // The sidecar writes an inbound message's Task first and the Opt_In__c change
@@ -56,7 +55,6 @@ const WHATSAPP = 'Twilio WhatsApp';
 // WhatsApp conversations and opt-ins with it.
 const WHATSAPP_PREFIX = 'whatsapp:';
 const WHO_OBJECTS = ['Contact', 'Lead'];
-const MERGE_FIELD = /\{!([A-Za-z0-9_]+)\.([A-Za-z0-9_.]+)\}/g;
 
 export default class SwitchboardComposer extends LightningElement {
     @api conversationId;
@@ -194,8 +192,7 @@ export default class SwitchboardComposer extends LightningElement {
     }
 
     refreshConsent() {
-        // The wire's result carries refresh(), as the thread uses it.
-        if (this.optInResult && typeof this.optInResult.refresh === 'function') this.optInResult.refresh();
+        refreshWire(this.optInResult);
     }
 
     @wire(getRecord, { recordId: '$previewRecordId', optionalFields: '$previewFields' })
@@ -258,7 +255,7 @@ export default class SwitchboardComposer extends LightningElement {
     get mergeFields() {
         const fields = new Set();
         for (const m of this.text.matchAll(MERGE_FIELD)) {
-            if (m[1] === this.objectApiName) fields.add(`${m[1]}.${m[2]}`);
+            if (m[1] === this.objectApiName) fields.add(m[1] + m[2]);
         }
         return [...fields];
     }
@@ -275,7 +272,7 @@ export default class SwitchboardComposer extends LightningElement {
         if (!this.mergeFields.length || !this.record) return '';
         return this.text.replace(MERGE_FIELD, (token, object, path) => {
             if (object !== this.objectApiName) return token;
-            const field = `${object}.${path}`;
+            const field = object + path;
             const shown = getFieldDisplayValue(this.record, field);
             const value = shown !== null && shown !== undefined ? shown : getFieldValue(this.record, field);
             return value === null || value === undefined ? '' : String(value);
@@ -379,9 +376,7 @@ export default class SwitchboardComposer extends LightningElement {
                 })
             );
         } catch (error) {
-            this.dispatchEvent(
-                new ShowToastEvent({ title: SEND_FAILED, message: reduceErrors(error).join(' '), variant: 'error' })
-            );
+            this.dispatchEvent(errorToast(SEND_FAILED, error));
         } finally {
             this.sending = false;
         }

@@ -34,7 +34,7 @@ import NO_MESSAGES from '@salesforce/label/c.SB_Inbox_No_Messages';
 import INBOUND from '@salesforce/label/c.SB_Inbound';
 import OUTBOUND from '@salesforce/label/c.SB_Outbound';
 import { register, REFRESH_INTERVAL_MS } from 'c/switchboardChatSubscription';
-import { format, nodes, recipientE164 } from 'c/switchboardUtils';
+import { format, nodes, recipientE164, refreshWire } from 'c/switchboardUtils';
 
 // UI API GraphQL returns at most 2,000 records per page; the inbox lists the
 // 50 most recently changed unbound conversations and counts their Tasks from
@@ -78,13 +78,13 @@ export default class SwitchboardConversationList extends LightningElement {
 
     @api
     refresh() {
-        refreshResult(this.conversationsResult);
-        refreshResult(this.tasksResult);
+        refreshWire(this.conversationsResult);
+        refreshWire(this.tasksResult);
     }
 
     connectedCallback() {
         // eslint-disable-next-line @lwc/lwc/no-async-operation
-        this.timer = setInterval(() => refreshResult(this.conversationsResult), REFRESH_INTERVAL_MS);
+        this.timer = setInterval(() => refreshWire(this.conversationsResult), REFRESH_INTERVAL_MS);
     }
 
     disconnectedCallback() {
@@ -298,12 +298,8 @@ export default class SwitchboardConversationList extends LightningElement {
         this.registeredKey = key;
         this.unregister = ids.length
             ? register(ids, (update) => {
-                  if (!update || update.eventType === 'created') refreshResult(this.tasksResult);
+                  if (!update || update.eventType === 'created') refreshWire(this.tasksResult);
               })
             : undefined;
     }
-}
-
-function refreshResult(result) {
-    if (result && typeof result.refresh === 'function') result.refresh();
 }

@@ -16,7 +16,7 @@ import BIND_FAILED from '@salesforce/label/c.SB_Inbox_Bind_Failed';
 import CLOSE_CONVERSATION from '@salesforce/label/c.SB_Close_Conversation';
 import CONVERSATION_CLOSED from '@salesforce/label/c.SB_Conversation_Closed';
 import CLOSE_FAILED from '@salesforce/label/c.SB_Close_Failed';
-import { format, nodes, reduceErrors } from 'c/switchboardUtils';
+import { errorToast, format, nodes } from 'c/switchboardUtils';
 
 // Channels and External Channels are configuration: a few rows each.
 const SETUP_SIZE = 200;
@@ -198,7 +198,7 @@ export default class SwitchboardInbox extends LightningElement {
             this.mode = MODES.thread;
             this.dispatchEvent(new ShowToastEvent({ title: success, variant: 'success' }));
         } catch (error) {
-            this.dispatchEvent(new ShowToastEvent({ title: failure, message: reduceErrors(error).join(' '), variant: 'error' }));
+            this.dispatchEvent(errorToast(failure, error));
         } finally {
             this.busy = false;
         }

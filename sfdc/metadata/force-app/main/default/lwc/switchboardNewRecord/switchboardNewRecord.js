@@ -14,7 +14,6 @@
 import { LightningElement, api, wire } from 'lwc';
 import { createRecord } from 'lightning/uiRecordApi';
 import { getObjectInfo } from 'lightning/uiObjectInfoApi';
-import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import FIRST_NAME from '@salesforce/label/c.SB_Inbox_First_Name';
 import LAST_NAME from '@salesforce/label/c.SB_Inbox_Last_Name';
 import COMPANY from '@salesforce/label/c.SB_Inbox_Company';
@@ -23,7 +22,7 @@ import NEW_TITLE from '@salesforce/label/c.SB_Inbox_New_Title';
 import SAVE from '@salesforce/label/c.SB_Inbox_Save';
 import CANCEL from '@salesforce/label/c.SB_Inbox_Cancel';
 import CREATE_FAILED from '@salesforce/label/c.SB_Inbox_Create_Failed';
-import { format, phoneFieldOptions, reduceErrors } from 'c/switchboardUtils';
+import { errorToast, format, phoneFieldOptions } from 'c/switchboardUtils';
 
 
 // Company is required on Lead (standard field, required by the platform);
@@ -97,9 +96,7 @@ export default class SwitchboardNewRecord extends LightningElement {
                 const record = await createRecord({ apiName: this.objectApiName, fields });
                 this.created = { recordId: record.id, objectApiName: this.objectApiName, phoneField, name };
             } catch (error) {
-                this.dispatchEvent(
-                    new ShowToastEvent({ title: CREATE_FAILED, message: reduceErrors(error).join(' '), variant: 'error' })
-                );
+                this.dispatchEvent(errorToast(CREATE_FAILED, error));
                 return;
             } finally {
                 this.saving = false;

@@ -16,7 +16,6 @@
 import { LightningElement, api, wire } from 'lwc';
 import { updateRecord } from 'lightning/uiRecordApi';
 import { getObjectInfos } from 'lightning/uiObjectInfoApi';
-import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import BIND_TITLE from '@salesforce/label/c.SB_Inbox_Bind_Title';
 import OBJECT_LABEL from '@salesforce/label/c.SB_Inbox_Object';
 import RECORD_LABEL from '@salesforce/label/c.SB_Inbox_Record';
@@ -25,7 +24,7 @@ import NO_WRITE from '@salesforce/label/c.SB_Inbox_Do_Not_Write';
 import BIND from '@salesforce/label/c.SB_Inbox_Bind_Save';
 import CANCEL from '@salesforce/label/c.SB_Inbox_Cancel';
 import WRITE_FAILED from '@salesforce/label/c.SB_Inbox_Write_Failed';
-import { format, phoneFieldOptions, reduceErrors } from 'c/switchboardUtils';
+import { errorToast, format, objectInfosByName, phoneFieldOptions } from 'c/switchboardUtils';
 
 // The objects whose records carry customer numbers by default (SPEC §1,
 // External_Channel__c defaults).
@@ -54,14 +53,7 @@ export default class SwitchboardRecordBinder extends LightningElement {
     @wire(getObjectInfos, { objectApiNames: '$objectApiNames' })
     wiredObjectInfos({ data, error }) {
         this.errors = error ? [error] : undefined;
-        if (!data) return;
-        const infos = {};
-        // One result per object; an object the user may not read comes back
-        // with its own error and is left out of the choice.
-        for (const r of data.results || []) {
-            if (r.statusCode === 200 && r.result) infos[r.result.apiName] = r.result;
-        }
-        this.objectInfos = infos;
+        if (data) this.objectInfos = objectInfosByName(data);
     }
 
     get title() {
@@ -114,9 +106,7 @@ export default class SwitchboardRecordBinder extends LightningElement {
             try {
                 await updateRecord({ fields: { Id: recordId, [phoneField]: this.recipient } });
             } catch (error) {
-                this.dispatchEvent(
-                    new ShowToastEvent({ title: WRITE_FAILED, message: reduceErrors(error).join(' '), variant: 'error' })
-                );
+                this.dispatchEvent(errorToast(WRITE_FAILED, error));
                 return;
             } finally {
                 this.saving = false;

@@ -4,6 +4,7 @@ import TEMPLATE_LABEL from '@salesforce/label/c.SB_Template_Label';
 import TEMPLATE_NONE from '@salesforce/label/c.SB_Template_None';
 import LANGUAGE_LABEL from '@salesforce/label/c.SB_Language_Label';
 import LANGUAGE_DEFAULT from '@salesforce/label/c.SB_Language_Default';
+import { nodes } from 'c/switchboardUtils';
 
 const NONE = '';
 const DEFAULT_LANGUAGE = '';
@@ -65,14 +66,11 @@ export default class SwitchboardTemplatePicker extends LightningElement {
     wiredTemplates({ data, errors }) {
         this.errors = errors;
         if (!data) return;
-        this.templates = data.uiapi.query.Message_Template__c.edges.map(({ node }) => ({
-            id: node.Id,
-            name: node.Name.value,
-            text: node.Message_Text__c.value || '',
-            translations: ((node.Translations__r && node.Translations__r.edges) || []).map((t) => ({
-                language: t.node.Language__c.value,
-                text: t.node.Text_Body__c.value || ''
-            }))
+        this.templates = nodes(data.uiapi.query.Message_Template__c).map((t) => ({
+            id: t.Id,
+            name: t.Name,
+            text: t.Message_Text__c || '',
+            translations: nodes(t.Translations__r).map((x) => ({ language: x.Language__c, text: x.Text_Body__c || '' }))
         }));
     }
 

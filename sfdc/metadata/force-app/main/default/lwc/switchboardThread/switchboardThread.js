@@ -21,7 +21,6 @@ import { LightningElement, api, wire } from 'lwc';
 import { gql, graphql } from 'lightning/graphql';
 import { updateRecord } from 'lightning/uiRecordApi';
 import { getObjectInfo, getPicklistValues } from 'lightning/uiObjectInfoApi';
-import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import TASK_OBJECT from '@salesforce/schema/Task';
 import MESSAGE_STATUS_FIELD from '@salesforce/schema/Task.Message_Status__c';
 import THREAD_LABEL from '@salesforce/label/c.SB_Thread_Label';
@@ -33,10 +32,10 @@ import NEW_MESSAGE from '@salesforce/label/c.SB_New_Message';
 import RETRY from '@salesforce/label/c.SB_Retry';
 import RETRY_FAILED from '@salesforce/label/c.SB_Retry_Failed';
 import { register } from 'c/switchboardChatSubscription';
-import { format, nodes, reduceErrors } from 'c/switchboardUtils';
+import { errorToast, format, nodes, refreshWire } from 'c/switchboardUtils';
 
 export const PAGE_SIZE = 20;
-const RETRYABLE = ['Failed', 'Undelivered', 'Error'];
+// Shown with Error_Description__c; an outbound one offers Retry (SPEC §1).
 const FAILED = ['Failed', 'Undelivered', 'Error'];
 
 const TASKS_QUERY = gql`
@@ -177,9 +176,10 @@ export default class SwitchboardThread extends LightningElement {
         const isUpdate = !!this.recentPage;
         const before = new Set(this.messagesById.keys());
         this.recentPage = page.pageInfo;
-        nodes(page).forEach((m) => this.put(m, false));
+        const messages = nodes(page);
+        messages.forEach((m) => this.put(m, false));
         this.bump();
-        const fresh = nodes(page).filter((m) => !before.has(m.Id));
+        const fresh = messages.filter((m) => !before.has(m.Id));
         if (isUpdate && fresh.length) {
             const newest = fresh[0];
             this.announcement = format(NEW_MESSAGE, newest.Description || '');
@@ -246,9 +246,7 @@ export default class SwitchboardThread extends LightningElement {
             // sent (merge fields filled) into Description (SPEC §3).
             if (!FAILED.includes(update.status) && !known.local && !leftPending) return;
         }
-        if (this.recentResult && typeof this.recentResult.refresh === 'function') {
-            this.recentResult.refresh();
-        }
+        refreshWire(this.recentResult);
     }
 
     async handleRetry(event) {
@@ -259,9 +257,7 @@ export default class SwitchboardThread extends LightningElement {
             await updateRecord({ fields: { Id: id, Message_Status__c: 'Pending' } });
             this.put({ ...previous, Message_Status__c: 'Pending' });
         } catch (error) {
-            this.dispatchEvent(
-                new ShowToastEvent({ title: RETRY_FAILED, message: reduceErrors(error).join(' '), variant: 'error' })
-            );
+            this.dispatchEvent(errorToast(RETRY_FAILED, error));
         }
     }
 
@@ -288,7 +284,7 @@ export default class SwitchboardThread extends LightningElement {
                     status: m.Message_Status__c,
                     statusLabel: this.statusLabels[m.Message_Status__c] || m.Message_Status__c,
                     error: failed ? m.Error_Description__c : null,
-                    retryable: !inbound && RETRYABLE.includes(m.Message_Status__c),
+                    retryable: !inbound && failed,
                     direction: inbound ? INBOUND : OUTBOUND,
                     itemClass: `slds-chat-listitem ${inbound ? 'slds-chat-listitem_inbound' : 'slds-chat-listitem_outbound'}`,
                     bubbleClass: `slds-chat-message__text ${inbound ? 'slds-chat-message__text_inbound' : 'slds-chat-message__text_outbound'}`

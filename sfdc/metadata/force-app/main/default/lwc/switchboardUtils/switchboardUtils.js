@@ -1,4 +1,5 @@
-// Small rules the chat components share, each in one place.
+// Small rules the chat and administration components share, each in one place.
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import UNKNOWN_ERROR from '@salesforce/label/c.SB_Unknown_Error';
 
 /** Fills {0}, {1}… in a Custom Label. */
@@ -30,6 +31,15 @@ export function toE164(raw) {
 const WHATSAPP_PREFIX = 'whatsapp:';
 
 /**
+ * One merge field in the sidecar's grammar (sync/merge.go, mergeFieldRE):
+ * API names only, {!Object.Field} or through lookups {!Contact.Account.Name},
+ * spaces allowed inside the braces. Groups: the object, then the path with
+ * its leading dot (".Account.Name"). Global: use it with matchAll or
+ * replace, which do not keep its lastIndex.
+ */
+export const MERGE_FIELD = /\{!\s*([A-Za-z][A-Za-z0-9_]*)((?:\.[A-Za-z][A-Za-z0-9_]*)+)\s*\}/g;
+
+/**
  * A conversation's customer number in E.164, or null. The sidecar keys
  * WhatsApp conversations with "whatsapp:" (twilio ref §10.1); the record's
  * number is the same customer.
@@ -41,6 +51,17 @@ export function recipientE164(conversation) {
 
 /** The readable messages of an LDS, GraphQL or JavaScript error (or a list of them). */
 export function reduceErrors(errors) {
+    const messages = errorMessages(errors);
+    return messages.length ? messages : [UNKNOWN_ERROR];
+}
+
+/** The toast that says what failed (`title`) and Salesforce's reasons. */
+export function errorToast(title, error) {
+    return new ShowToastEvent({ title, message: reduceErrors(error).join(' '), variant: 'error' });
+}
+
+/** reduceErrors without its fallback: [] when the errors carry no message. */
+export function errorMessages(errors) {
     const list = Array.isArray(errors) ? errors : [errors];
     const messages = [];
     for (const e of list) {
@@ -65,10 +86,19 @@ export function reduceErrors(errors) {
             messages.push(e.message);
         }
     }
-    return messages.length ? [...new Set(messages)] : [UNKNOWN_ERROR];
+    return [...new Set(messages)];
 }
 
-/** A GraphQL connection's nodes, with each `{ value }` field flattened. */
+/** Reads a wire again: `result` is what the wire last delivered (undefined before its first answer). */
+export function refreshWire(result) {
+    return result && typeof result.refresh === 'function' ? result.refresh() : undefined;
+}
+
+/**
+ * A GraphQL connection's nodes, with each `{ value }` field flattened, in
+ * parent records too (Channel__r.Name); a child connection stays one
+ * (nodes(t.Translations__r)).
+ */
 export function nodes(connection) {
     return ((connection && connection.edges) || []).map((edge) => flatten(edge.node));
 }
@@ -79,6 +109,8 @@ function flatten(node) {
         if (v && typeof v === 'object' && 'value' in v) {
             out[key] = v.value;
             if ('displayValue' in v) out[`${key}Display`] = v.displayValue;
+        } else if (Array.isArray(v)) {
+            out[key] = v.map((x) => (x && typeof x === 'object' ? flatten(x) : x));
         } else if (v && typeof v === 'object') {
             out[key] = flatten(v);
         } else {
@@ -86,6 +118,19 @@ function flatten(node) {
         }
     }
     return out;
+}
+
+/**
+ * getObjectInfos data as { apiName: objectInfo }. It answers per object; an
+ * object the user may not read comes back with its own error status and is
+ * left out.
+ */
+export function objectInfosByName(data) {
+    const infos = {};
+    for (const r of (data && data.results) || []) {
+        if (r.statusCode === 200 && r.result) infos[r.result.apiName] = r.result;
+    }
+    return infos;
 }
 
 /**

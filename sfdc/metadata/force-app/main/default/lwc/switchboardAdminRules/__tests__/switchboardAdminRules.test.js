@@ -1,5 +1,6 @@
 import {
     errorMessage,
+    format,
     isStale,
     mergeParts,
     mergeProblem,
@@ -156,5 +157,16 @@ describe('switchboardAdminRules', () => {
         ).toBe('duplicate value found');
         expect(errorMessage([{ message: 'Field X not found' }, { message: 'Field X not found' }])).toBe('Field X not found');
         expect(errorMessage(undefined)).toBe('c.SB_Admin_Error_Unknown');
+    });
+
+    it('says every error of a list, not only the first', () => {
+        expect(errorMessage([{ message: 'Field X not found' }, { message: 'Field Y not found' }])).toBe(
+            'Field X not found Field Y not found'
+        );
+    });
+
+    it('fills a label with names as typed, "$" and all', () => {
+        expect(format('{0} saved', 'Price $& Co')).toBe('Price $& Co saved');
+        expect(format('{0} of {1}', 'Welcome')).toBe('Welcome of ');
     });
 });

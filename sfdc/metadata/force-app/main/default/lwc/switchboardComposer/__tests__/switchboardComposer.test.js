@@ -277,6 +277,16 @@ describe('c-switchboard-composer', () => {
         await expect(bare).toBeAccessible();
     });
 
+    // The sidecar's grammar (sync/merge.go) allows spaces inside the braces.
+    it('previews a merge field written with spaces, as the sidecar fills it', async () => {
+        const element = await mount({ conversationId: OPEN, defaultChannelId: SMS });
+        await type(element, 'Hi {! Contact.FirstName }!');
+        expect(getRecord.getLastConfig()).toEqual({ recordId: CONTACT, optionalFields: ['Contact.FirstName'] });
+        getRecord.emit(contactFirstName);
+        await flush();
+        expect($(element, '.sb-preview p').textContent).toBe('Hi Ada!');
+    });
+
     it('inserts a template in the chosen language and previews it merged from this record', async () => {
         const element = await mount({ conversationId: OPEN, defaultChannelId: SMS });
         graphql.emit(templates, isTemplates);

@@ -1,4 +1,4 @@
-import { format, toE164, reduceErrors, nodes, recipientE164, phoneFieldOptions } from 'c/switchboardUtils';
+import { format, toE164, reduceErrors, nodes, recipientE164, phoneFieldOptions, refreshWire, objectInfosByName, errorToast } from 'c/switchboardUtils';
 
 const contactObjectInfo = require('../../switchboardChat/__tests__/data/contactObjectInfo.json');
 
@@ -56,6 +56,8 @@ describe('c-switchboard-utils', () => {
         };
         expect(nodes(conn)).toEqual([{ Id: '1', Name: 'N', Status__c: 'Open', Status__cDisplay: 'Open', Channel_Type__r: { Provider__c: 'Twilio SMS' } }]);
         expect(nodes(undefined)).toEqual([]);
+        const parent = { edges: [{ node: { Id: 't', Translations__r: { edges: [{ node: { Id: 'x', Language__c: { value: 'de' } } }] } } }] };
+        expect(nodes(nodes(parent)[0].Translations__r)).toEqual([{ Id: 'x', Language__c: 'de' }]);
     });
 
     // WhatsApp conversations carry "whatsapp:" (twilio ref §10.1).
@@ -75,5 +77,29 @@ describe('c-switchboard-utils', () => {
             { label: 'Mobile', value: 'MobilePhone' }
         ]);
         expect(phoneFieldOptions(undefined)).toEqual([]);
+    });
+
+    it('reads a wire again once it has answered, and not before', () => {
+        const refresh = jest.fn(() => Promise.resolve());
+        expect(refreshWire(undefined)).toBeUndefined();
+        expect(refreshWire({ data: {} })).toBeUndefined();
+        refreshWire({ data: {}, refresh });
+        expect(refresh).toHaveBeenCalledTimes(1);
+    });
+
+    it('keys the object infos the user may read by API name', () => {
+        const data = {
+            results: [
+                { statusCode: 200, result: { apiName: 'Contact', label: 'Contact' } },
+                { statusCode: 403, result: [{ errorCode: 'INSUFFICIENT_ACCESS' }] }
+            ]
+        };
+        expect(objectInfosByName(data)).toEqual({ Contact: { apiName: 'Contact', label: 'Contact' } });
+        expect(objectInfosByName(undefined)).toEqual({});
+    });
+
+    it('toasts what failed with the org\'s reasons', () => {
+        const event = errorToast('Close failed', { body: { message: 'Insufficient access' } });
+        expect(event.detail).toEqual(expect.objectContaining({ title: 'Close failed', message: 'Insufficient access', variant: 'error' }));
     });
 });
