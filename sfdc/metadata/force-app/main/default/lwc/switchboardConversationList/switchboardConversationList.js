@@ -28,6 +28,7 @@ import { gql, graphql } from 'lightning/graphql';
 import LIST_LABEL from '@salesforce/label/c.SB_Inbox_List_Label';
 import EMPTY from '@salesforce/label/c.SB_Inbox_Empty';
 import COUNT from '@salesforce/label/c.SB_Inbox_Count';
+import COUNT_ONE from '@salesforce/label/c.SB_Inbox_Count_One';
 import COUNT_AT_LEAST from '@salesforce/label/c.SB_Inbox_Count_At_Least';
 import SUMMARY from '@salesforce/label/c.SB_Inbox_Summary';
 import NO_MESSAGES from '@salesforce/label/c.SB_Inbox_No_Messages';
@@ -242,7 +243,7 @@ export default class SwitchboardConversationList extends LightningElement {
                     id: c.Id,
                     recipient: recipientE164(c) || c.Message_Recipient__c,
                     channelName: c.Channel__r ? c.Channel__r.Name : '',
-                    count: format(this.tasksTruncated && count ? COUNT_AT_LEAST : COUNT, count),
+                    count: messageCount(count, this.tasksTruncated),
                     lastBody: last ? last.Description : NO_MESSAGES,
                     lastDirection: last ? (last.Message_Type__c === 'Inbound' ? INBOUND : OUTBOUND) : '',
                     activity: last ? last.CreatedDate : c.CreatedDate,
@@ -302,4 +303,12 @@ export default class SwitchboardConversationList extends LightningElement {
               })
             : undefined;
     }
+}
+
+// messageCount says how many messages a conversation has; Custom Labels
+// have no plural forms, so exactly one has a label of its own. When the
+// Task page was full, a count is a lower bound ("3+ messages").
+function messageCount(count, truncated) {
+    if (truncated && count) return format(COUNT_AT_LEAST, count);
+    return count === 1 ? COUNT_ONE : format(COUNT, count);
 }

@@ -6,6 +6,7 @@ import { settled } from 'c/switchboardChatSubscription';
 
 jest.mock('@salesforce/label/c.SB_Inbox_Count', () => ({ default: '{0} messages' }), { virtual: true });
 jest.mock('@salesforce/label/c.SB_Inbox_Summary', () => ({ default: '{0} open conversations without a record' }), { virtual: true });
+jest.mock('@salesforce/label/c.SB_Inbox_Count_One', () => ({ default: '1 message' }), { virtual: true });
 jest.mock('@salesforce/label/c.SB_Inbox_Count_At_Least', () => ({ default: '{0}+ messages' }), { virtual: true });
 
 const conversations = require('./data/conversations.json');
@@ -103,6 +104,15 @@ describe('c-switchboard-conversation-list', () => {
             { recipient: '+14155550142', channel: 'US Support SMS', count: '2 messages', last: 'c.SB_OutboundHello, which order number is it?', time: '2026-12-03T10:02:11.000Z' }
         ]);
         await expect(element).toBeAccessible();
+    });
+
+    it('says "1 message", not "1 messages", for a conversation with one message', async () => {
+        const one = JSON.parse(JSON.stringify(tasks));
+        const edges = one.uiapi.query.Task.edges;
+        const twice = edges.filter((e) => e.node.Conversation__c.value === 'a03aK000001Jn4cQAC');
+        edges.splice(edges.indexOf(twice[1]), 1);
+        const element = await load(await mount(), conversations, one);
+        expect(rows(element).map((r) => r.count)).toEqual(['3 messages', '0 messages', '1 message']);
     });
 
     it('says the counts are lower bounds when the Task page is full', async () => {
