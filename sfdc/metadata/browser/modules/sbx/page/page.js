@@ -14,6 +14,9 @@ function toastRegion() {
         region.id = 'sbx-toasts';
         region.className = 'slds-notify_container slds-is-fixed';
         region.setAttribute('role', 'status');
+        // SLDS lines toasts up side by side (inline-flex); Lightning
+        // Experience stacks them, newest last, centred.
+        Object.assign(region.style, { display: 'flex', flexDirection: 'column', alignItems: 'center' });
         document.body.appendChild(region);
     }
     return region;
