@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"go.uber.org/zap"
+
+	"github.com/switchboard/switchboard/internal/jitter"
 )
 
 // sqliteTarget is a parsed sqlite:// URL.
@@ -62,6 +66,36 @@ func parseSQLiteURL(raw string) (sqliteTarget, error) {
 	return t, nil
 }
 
+// busyTimeout is how long a connection waits for another's lock.
+const busyTimeout = 10 * time.Second
+
+// journalMode opens the first connection, which applies the DSN's pragmas,
+// and reads the journal mode it got. SQLite answers SQLITE_BUSY without
+// calling the busy handler while another process opening the same new file
+// at the same moment switches it to WAL (TestConcurrentOpenMigratesOnce
+// failed about once in 300 runs), so a busy first connection is retried for
+// as long as busy_timeout would have waited.
+func journalMode(ctx context.Context, db *sql.DB) (string, error) {
+	deadline := time.Now().Add(busyTimeout)
+	for attempt := 1; ; attempt++ {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+		var se interface{ Code() int }
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return mode, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(jitter.Backoff(5*time.Millisecond, 200*time.Millisecond, attempt)):
+		}
+	}
+}
+
+// sqliteBusy is SQLITE_BUSY, the primary result code (the low byte of an
+// extended code).
+const sqliteBusy = 5
+
 func openSQLite(ctx context.Context, raw string, s *Store) (engine, error) {
 	t, err := parseSQLiteURL(raw)
 	if err != nil {
@@ -81,7 +115,7 @@ func openSQLite(ctx context.Context, raw string, s *Store) (engine, error) {
 	// (dependencies.md §1.2).
 	// busy_timeout comes first: switching a new file to WAL needs a lock that
 	// a second process opening at the same moment may hold.
-	dsn := "file:" + t.path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" +
+	dsn := "file:" + t.path + "?_pragma=busy_timeout(" + strconv.Itoa(int(busyTimeout.Milliseconds())) + ")&_pragma=journal_mode(WAL)&_pragma=synchronous(" +
 		t.synchronous + ")&_txlock=immediate"
 	connector, err := newCachingConnector(dsn)
 	if err != nil {
@@ -94,8 +128,8 @@ func openSQLite(ctx context.Context, raw string, s *Store) (engine, error) {
 		_ = db.Close()
 		return nil, &URLError{URL: raw, Problem: problem + ": " + err.Error(), Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 	}
-	var mode string
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	mode, err := journalMode(ctx, db)
+	if err != nil {
 		return fail("cannot open the database file "+t.path, err)
 	}
 	if !strings.EqualFold(mode, "wal") {
