@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"strings"
 )
@@ -36,10 +37,24 @@ func (h *quietShutdown) WithGroup(name string) slog.Handler {
 	return &quietShutdown{Handler: h.Handler.WithGroup(name), stopping: h.stopping}
 }
 
+// shutdownSymptoms are the texts of errors a stop causes: the cancelled
+// context itself, and database/sql's sql.ErrTxDone, which a transaction
+// whose context was cancelled mid-way answers to its commit (River's
+// periodic enqueuer logged it at ERROR on a quick stop).
+var shutdownSymptoms = []string{"context canceled", sql.ErrTxDone.Error()}
+
 func mentionsCancel(r slog.Record) bool {
-	found := strings.Contains(r.Message, "context canceled")
+	has := func(text string) bool {
+		for _, sym := range shutdownSymptoms {
+			if strings.Contains(text, sym) {
+				return true
+			}
+		}
+		return false
+	}
+	found := has(r.Message)
 	r.Attrs(func(a slog.Attr) bool {
-		found = found || strings.Contains(a.Value.String(), "context canceled")
+		found = found || has(a.Value.String())
 		return !found
 	})
 	return found

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"strings"
@@ -24,6 +25,7 @@ func TestQuietShutdownHandler(t *testing.T) {
 	stopping = true
 	log.Error("Error fetching", "err", canceled)
 	log.With("component", "elector").Error("Error attempting reelection", "err", errors.New("begin: context canceled"))
+	log.Error("Error committing transaction", "error", sql.ErrTxDone)
 	log.Error("Error fetching", "err", errors.New("disk I/O error"))
 	log.Info("stopped")
 	var got []string
@@ -31,10 +33,11 @@ func TestQuietShutdownHandler(t *testing.T) {
 		got = append(got, e.Level.String()+" "+e.Message)
 	}
 	want := []string{
-		"error Error fetching",                               // running: as it is
-		"debug Error fetching (while stopping)",              // stopping, cancelled
-		"debug Error attempting reelection (while stopping)", // through With
-		"error Error fetching",                               // stopping, another error
+		"error Error fetching",                                // running: as it is
+		"debug Error fetching (while stopping)",               // stopping, cancelled
+		"debug Error attempting reelection (while stopping)",  // through With
+		"debug Error committing transaction (while stopping)", // the tx its cancelled context rolled back
+		"error Error fetching",                                // stopping, another error
 		"info stopped",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
